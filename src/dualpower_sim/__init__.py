@@ -1,0 +1,70 @@
+"""dualpower_sim: an agent-based simulation of dual power.
+
+Workers' councils stand beside a state and one of the two must give way. This package models the
+workers of a city on workplace, territorial and campus networks and how they mobilize; see the
+README for a tour.
+
+Example:
+    >>> from dualpower_sim import DualPowerModel
+    >>> model = DualPowerModel(n_workers=20_000, seed=1).run(100)
+    >>> model.indicators().tail()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .city import Campuses, City, CityParams, Sector, Territory, Traits, Workplaces, build_city
+from .distributions import Beta, Constant, Explicit, Normal, Uniform
+from .firm_sizes import PETROGRAD_1917, LognormalSizes, ParetoSizes, SizeBand, SizeBands
+from .model import DualPowerModel
+from .params import ParameterError
+from .population import Allegiance, Status, Worker
+from .rules import (
+    RULES,
+    CombinedRule,
+    DeterrenceRule,
+    HardshipShock,
+    Policing,
+    ThresholdRule,
+    make_rule,
+)
+
+try:
+    __version__ = version("dualpower_sim")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "PETROGRAD_1917",
+    "RULES",
+    "Allegiance",
+    "Beta",
+    "Campuses",
+    "City",
+    "CityParams",
+    "CombinedRule",
+    "Constant",
+    "DeterrenceRule",
+    "DualPowerModel",
+    "Explicit",
+    "HardshipShock",
+    "LognormalSizes",
+    "Normal",
+    "ParameterError",
+    "ParetoSizes",
+    "Policing",
+    "Sector",
+    "SizeBand",
+    "SizeBands",
+    "Status",
+    "Territory",
+    "ThresholdRule",
+    "Traits",
+    "Uniform",
+    "Worker",
+    "Workplaces",
+    "__version__",
+    "build_city",
+    "make_rule",
+]

@@ -1,0 +1,120 @@
+"""Per-step indicators of a run, computed from the arrays in one vectorised pass.
+
+Shares are of all workers unless said otherwise. "Mobilization by layer" is measured by the
+collective action each layer makes possible, with a quorum (default 0.5) of a unit mobilized:
+
+- ``striking``: share of the workforce in firms where at least a quorum of workers is mobilized
+  (production stopped);
+- ``blockading``: share of residents in neighbourhoods where at least a quorum is mobilized;
+- ``occupying``: share of students on campuses where at least a quorum of students is mobilized.
+
+``mobilized_firms_<band>`` is the mobilized share of workers in firms of each size band and
+``mobilized_sector_<name>`` that of each sector (NaN where the group is empty).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .firm_sizes import REPORT_BANDS, band_labels
+from .population import Status
+from .world import World
+
+__all__ = ["Indicators"]
+
+
+_N_STATUS = len(Status)
+_STATUS_NAMES = ("passive", "mobilized", "jailed", "removed")
+if tuple(s.name.lower() for s in Status) != _STATUS_NAMES:
+    raise ImportError("Status codes changed; update indicators._STATUS_NAMES")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^0-9a-zA-Z]+", "_", text.replace("+", "_plus")).strip("_").lower()
+
+
+class Indicators:
+    """Computes the indicator row of a world; built once per model.
+
+    Args:
+        world: The world to measure (its city fixes the groups).
+        quorum: Share of a firm, neighbourhood or campus that must be mobilized for it to count
+            as striking, blockading or occupying, in (0, 1].
+        bands: Firm-size bands for ``mobilized_firms_*`` columns.
+    """
+
+    def __init__(
+        self, world: World, quorum: float = 0.5, bands: tuple[tuple[int, float], ...] = REPORT_BANDS
+    ) -> None:
+        city = world.city
+        pop = world.population
+        self.quorum = quorum
+        edges = np.array([lo for lo, _ in bands] + [np.inf])
+        self._firm_band = np.searchsorted(edges, city.firm_size, side="right") - 1
+        self._band_names = [f"mobilized_firms_{_slug(lbl)}" for lbl in band_labels(bands)]
+        self._band_size = np.bincount(
+            self._firm_band, weights=city.firm_size, minlength=len(bands)
+        )[: len(bands)]
+        self._sector_names = [f"mobilized_sector_{_slug(s)}" for s in pop.sector_names]
+        self._sector_size = np.bincount(pop.sector, minlength=len(pop.sector_names))
+        self._residents = world.residents
+        self._student_ids = np.flatnonzero(pop.campus >= 0)
+        self._student_campus = pop.campus[self._student_ids]
+        self._campus_size = np.bincount(self._student_campus, minlength=city.n_campuses)
+        self.names = [
+            "mobilized",
+            "passive",
+            "jailed",
+            "removed",
+            "striking",
+            "blockading",
+            "occupying",
+            "hardship",
+            "legitimacy",
+            *self._band_names,
+            *self._sector_names,
+        ]
+
+    def __call__(self, world: World) -> dict[str, float]:
+        """Measure the world now.
+
+        Args:
+            world: The world this object was built for.
+
+        Returns:
+            Indicator name to value.
+        """
+        city = world.city
+        pop = world.population
+        n = pop.n
+        status_counts = np.bincount(pop.status, minlength=_N_STATUS) / n
+        mob = pop.mobilized().astype(np.float64)
+        out = dict(zip(_STATUS_NAMES, status_counts.tolist(), strict=True))
+        firm_mob = np.bincount(pop.firm, weights=mob, minlength=city.n_firms)
+        out["striking"] = city.firm_size[firm_mob >= self.quorum * city.firm_size].sum() / n
+        nb_mob = np.bincount(pop.neighbourhood, weights=mob, minlength=city.n_neighbourhoods)
+        blockading = (nb_mob >= self.quorum * self._residents) & (self._residents > 0)
+        out["blockading"] = self._residents[blockading].sum() / n
+        if self._student_ids.size:
+            campus_mob = np.bincount(
+                self._student_campus, weights=mob[self._student_ids], minlength=city.n_campuses
+            )
+            occupied = (campus_mob >= self.quorum * self._campus_size) & (self._campus_size > 0)
+            out["occupying"] = self._campus_size[occupied].sum() / self._student_ids.size
+        else:
+            out["occupying"] = 0.0
+        out["hardship"] = float(world.hardship.mean())
+        out["legitimacy"] = float(world.legitimacy)
+        # Bands and sectors are properties of firms: aggregate the firm counts, not the workers.
+        band_mob = np.bincount(self._firm_band, weights=firm_mob, minlength=self._band_size.size)
+        sector_mob = np.bincount(
+            city.firm_sector, weights=firm_mob, minlength=self._sector_size.size
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            band_share = band_mob[: self._band_size.size] / self._band_size
+            sector_share = sector_mob / self._sector_size
+        out.update(zip(self._band_names, band_share.tolist(), strict=True))
+        out.update(zip(self._sector_names, sector_share.tolist(), strict=True))
+        return {k: float(v) for k, v in out.items()}

@@ -1,0 +1,395 @@
+"""Social networks of workers as ``scipy.sparse`` matrices.
+
+A city has up to three *layers*, each a symmetric 0/1 adjacency matrix over worker ids:
+
+- ``workplace``: coworkers (shops inside firms, ties across shops), firms of the same sector, and
+  subcontracting chains from small firms to a lead firm;
+- ``territorial``: residents of a neighbourhood (blocks and barrio-wide ties), adjacent
+  neighbourhoods, and vendors meeting at a market;
+- ``campus``: students of a campus (classes and campus-wide ties).
+
+:class:`SocialNetwork` mixes the layers with one weight each into a row-stochastic matrix ``W``
+so that ``W @ x`` is every worker's weighted share of neighbours with ``x = 1``: for worker ``i``,
+``sum_l w_l * share_l(i) / sum_{l: deg_l(i) > 0} w_l``. Workers without ties in a layer (a
+non-student on campus) have that layer's weight spread over the layers they do belong to.
+
+Validation topologies (:func:`complete_network`, :func:`erdos_renyi`) let the mobilization rules be
+checked against Granovetter (1978) and Watts (2002). Everything is built with vectorised numpy;
+networkx is used only by :meth:`SocialNetwork.to_networkx`, for small networks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+__all__ = [
+    "LAYERS",
+    "SocialNetwork",
+    "adjacency",
+    "clique_pairs",
+    "clustering_estimate",
+    "complete_network",
+    "erdos_renyi",
+    "random_pairs_within",
+    "split_groups",
+]
+
+#: The layers a city network can have, in a fixed order.
+LAYERS: tuple[str, ...] = ("workplace", "territorial", "campus")
+
+#: Largest network :meth:`SocialNetwork.to_networkx` will export.
+NETWORKX_MAX_NODES = 50_000
+
+
+def split_groups(sizes: np.ndarray, chunk: int) -> np.ndarray:
+    """Split contiguous groups into near-equal sub-groups of at most ``chunk`` members.
+
+    Args:
+        sizes: Size of each group (groups are contiguous runs of members).
+        chunk: Largest sub-group size (>= 1).
+
+    Returns:
+        Sizes of the sub-groups, group by group, in order; they sum to ``sizes.sum()``.
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    sizes = sizes[sizes > 0]
+    n_sub = -(-sizes // chunk)
+    base = np.repeat(sizes // n_sub, n_sub)
+    extra = np.repeat(sizes % n_sub, n_sub)
+    first = np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
+    rank = np.arange(base.size) - first
+    return base + (rank < extra)
+
+
+def clique_pairs(members: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All pairs inside each group: a complete graph per group.
+
+    Args:
+        members: Worker ids ordered so that each group is a contiguous run.
+        sizes: Size of each run, in order (sums to ``members.size``).
+
+    Returns:
+        ``(rows, cols)`` int32 arrays with one entry per unordered pair.
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    pos = np.arange(members.size, dtype=np.int64) - np.repeat(starts, sizes)
+    later = np.repeat(sizes, sizes) - 1 - pos  # members after this one in its group
+    src = np.repeat(np.arange(members.size, dtype=np.int64), later)
+    run_start = np.repeat(np.cumsum(later) - later, later)
+    offset = np.arange(src.size, dtype=np.int64) - run_start + 1
+    return members[src].astype(np.int32), members[src + offset].astype(np.int32)
+
+
+def random_pairs_within(
+    members: np.ndarray,
+    sizes: np.ndarray,
+    k: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Random ties from each member to others of its group.
+
+    Each member sends ``floor(k)`` ties, plus one more with probability ``k - floor(k)``, to members
+    drawn uniformly from its own group (self-ties are dropped; groups of one send none).
+
+    Args:
+        members: Worker ids ordered so that each group is a contiguous run.
+        sizes: Size of each run, in order.
+        k: Mean number of ties sent per member (>= 0).
+        rng: Generator.
+
+    Returns:
+        ``(rows, cols)`` int32 arrays.
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if k <= 0 or members.size == 0:
+        empty = np.zeros(0, dtype=np.int32)
+        return empty, empty
+    starts = np.cumsum(sizes) - sizes
+    grp_start = np.repeat(starts, sizes)
+    grp_size = np.repeat(sizes, sizes)
+    whole = math.floor(k)
+    n_ties = np.full(members.size, whole, dtype=np.int64)
+    if k > whole:
+        n_ties += rng.random(members.size) < (k - whole)
+    n_ties[grp_size < 2] = 0
+    src = np.repeat(np.arange(members.size, dtype=np.int64), n_ties)
+    dst = grp_start[src] + (rng.random(src.size) * grp_size[src]).astype(np.int64)
+    keep = dst != src
+    return members[src[keep]].astype(np.int32), members[dst[keep]].astype(np.int32)
+
+
+def adjacency(n: int, rows: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:
+    """Symmetric 0/1 adjacency matrix from unordered pairs (duplicates merged, no self-ties).
+
+    Args:
+        n: Number of workers.
+        rows: One end of each tie.
+        cols: Other end of each tie.
+
+    Returns:
+        ``n x n`` CSR matrix, float32 ones, int32 indices, sorted.
+    """
+    keep = rows != cols
+    r, c = rows[keep], cols[keep]
+    both_r = np.concatenate([r, c])
+    both_c = np.concatenate([c, r])
+    data = np.ones(both_r.size, dtype=np.float32)
+    m = sp.csr_matrix((data, (both_r, both_c)), shape=(n, n))
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
+
+
+def complete_network(n: int) -> SocialNetwork:
+    """Complete graph on ``n`` workers (well mixed), without materialising n^2 ties.
+
+    The neighbour share of worker ``i`` is ``(sum(x) - x_i) / (n - 1)``: Granovetter's (1978)
+    "share of the others". Fine for any ``n``; :meth:`SocialNetwork.to_networkx` materialises it.
+
+    Args:
+        n: Number of workers (>= 2).
+
+    Returns:
+        The network.
+    """
+    return SocialNetwork(n=n, layers={}, weights={}, kind="complete")
+
+
+def erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator) -> SocialNetwork:
+    """Erdos-Renyi random graph G(n, p) with ``p = mean_degree / (n - 1)``.
+
+    The number of ties is drawn from its binomial distribution and the ties are a uniform sample
+    without replacement of the ``n (n - 1) / 2`` possible pairs, which is exactly G(n, p).
+
+    Args:
+        n: Number of workers (>= 2).
+        mean_degree: Expected number of ties per worker, in [0, n - 1].
+        rng: Generator.
+
+    Returns:
+        A one-layer network (layer ``"random"``).
+    """
+    pairs = n * (n - 1) // 2
+    p = mean_degree / (n - 1)
+    m = int(rng.binomial(pairs, p))
+    idx = rng.choice(pairs, size=m, replace=False) if m else np.zeros(0, dtype=np.int64)
+    # Decode the linear index of pair (i, j), i > j, laid out row by row: idx = i(i-1)/2 + j.
+    i = np.floor((1 + np.sqrt(1 + 8 * idx.astype(np.float64))) / 2).astype(np.int64)
+    i -= (i * (i - 1) // 2) > idx  # correct float rounding
+    i += ((i + 1) * i // 2) <= idx
+    j = idx - i * (i - 1) // 2
+    a = adjacency(n, i.astype(np.int32), j.astype(np.int32))
+    return SocialNetwork(n=n, layers={"random": a}, weights={"random": 1.0}, kind="erdos_renyi")
+
+
+def clustering_estimate(
+    a: sp.csr_matrix, rng: np.random.Generator, sample: int = 2000
+) -> tuple[float, float, int]:
+    """Estimate the average local clustering coefficient from a random sample of workers.
+
+    The average is over the workers with at least one tie in ``a`` (the layer's members: a campus
+    layer's clustering is that of students, not diluted by everyone else); workers with a single
+    tie count as zero, as in networkx's ``average_clustering``.
+
+    Args:
+        a: Symmetric 0/1 adjacency matrix.
+        rng: Generator for the sample.
+        sample: Number of workers sampled (all of them if the network is smaller).
+
+    Returns:
+        ``(estimate, standard_error, sample_size)``.
+    """
+    members = np.flatnonzero(np.diff(a.indptr) > 0)
+    n = members.size
+    if n == 0:
+        return 0.0, 0.0, 0
+    nodes = members if n <= sample else rng.choice(members, size=sample, replace=False)
+    rows = a[nodes]
+    deg = np.asarray(rows.sum(axis=1)).ravel()
+    closed = np.asarray((rows @ a).multiply(rows).sum(axis=1)).ravel()  # 2 x triangles
+    possible = deg * (deg - 1)
+    local = np.divide(closed, possible, out=np.zeros_like(closed, dtype=float), where=possible > 0)
+    se = float(local.std(ddof=1) / math.sqrt(local.size)) if local.size > 1 and n > sample else 0.0
+    return float(local.mean()), se, int(local.size)
+
+
+@dataclasses.dataclass(eq=False)
+class SocialNetwork:
+    """The workers' ties, by layer, and their weighted mix.
+
+    Attributes:
+        n: Number of workers.
+        layers: Layer name to symmetric 0/1 CSR adjacency matrix.
+        weights: Layer name to its weight (>= 0) in the mix.
+        kind: ``"city"``, ``"complete"`` or ``"erdos_renyi"``.
+    """
+
+    n: int
+    layers: Mapping[str, sp.csr_matrix]
+    weights: Mapping[str, float]
+    kind: str = "city"
+
+    def __post_init__(self) -> None:
+        self.layers = dict(self.layers)
+        self.weights = {name: float(self.weights.get(name, 0.0)) for name in self.layers}
+        self.mix = self._mix() if self.kind != "complete" else None
+
+    def _mix(self) -> sp.csr_matrix:
+        n = self.n
+        total = sp.csr_matrix((n, n), dtype=np.float32)
+        norm = np.zeros(n, dtype=np.float64)
+        top = max(self.weights.values(), default=0.0)
+        for name, a in self.layers.items():
+            w = self.weights[name] / top if top > 0 else 0.0  # only ratios of weights matter
+            if w < 1e-9 or a.nnz == 0:  # a negligible layer would only add rounding noise
+                continue
+            deg = np.asarray(a.sum(axis=1), dtype=np.float64).ravel()
+            present = deg > 0
+            scale = np.divide(w, deg, out=np.zeros(n), where=present)
+            total = total + sp.diags(scale.astype(np.float32)) @ a
+            norm += w * present
+        inv = np.divide(1.0, norm, out=np.zeros(n), where=norm > 0)
+        mix = (sp.diags(inv.astype(np.float32)) @ total).tocsr()
+        mix.sort_indices()
+        return mix
+
+    def neighbour_share(self, x: np.ndarray) -> np.ndarray:
+        """Weighted share of each worker's neighbours for which ``x`` is 1.
+
+        Args:
+            x: Per-worker values in [0, 1] (typically the mobilized mask as float32).
+
+        Returns:
+            Per-worker share in [0, 1]; 0 for workers with no ties.
+        """
+        if self.kind == "complete":
+            if self.n < 2:
+                return np.zeros(self.n)
+            return (x.sum(dtype=np.float64) - x) / (self.n - 1)
+        return self.mix @ x
+
+    def degree(self, layer: str | None = None) -> np.ndarray:
+        """Number of ties of each worker, in one layer or in all layers merged.
+
+        Args:
+            layer: Layer name, or None for the union of all layers.
+
+        Returns:
+            Integer array of degrees.
+        """
+        if self.kind == "complete":
+            return np.full(self.n, self.n - 1, dtype=np.int64)
+        a = self.layers[layer] if layer is not None else self.merged()
+        return np.diff(a.indptr).astype(np.int64)
+
+    def merged(self) -> sp.csr_matrix:
+        """Union of all layers as one symmetric 0/1 adjacency matrix."""
+        if self.kind == "complete":
+            raise ValueError(
+                "the complete network is not materialised; use to_networkx() for small n"
+            )
+        if len(self.layers) == 1:
+            return next(iter(self.layers.values()))
+        m = sum(self.layers.values(), sp.csr_matrix((self.n, self.n), dtype=np.float32)).tocsr()
+        m.data[:] = 1.0
+        return m
+
+    @property
+    def nnz(self) -> int:
+        """Number of stored entries (directed ties) over all layers."""
+        return sum(a.nnz for a in self.layers.values())
+
+    def degree_table(self) -> pd.DataFrame:
+        """Degree distribution summary per layer and for all layers merged.
+
+        Returns:
+            One row per layer (and ``"all"``): mean, sd, min, median, 90th percentile, max, and the
+            share of workers with no tie in that layer.
+        """
+        names = ["all"] if self.kind == "complete" else [*self.layers, "all"]
+        rows = []
+        for name in names:
+            d = self.degree(None if name == "all" else name)
+            rows.append(
+                {
+                    "layer": name,
+                    "weight": self.weights.get(name, np.nan) if name != "all" else np.nan,
+                    "mean": d.mean(),
+                    "sd": d.std(),
+                    "min": int(d.min()),
+                    "median": float(np.median(d)),
+                    "p90": float(np.percentile(d, 90)),
+                    "max": int(d.max()),
+                    "isolated": float(np.mean(d == 0)),
+                }
+            )
+        return pd.DataFrame(rows).set_index("layer")
+
+    def clustering_table(self, rng: np.random.Generator, sample: int = 2000) -> pd.DataFrame:
+        """Clustering estimates per layer and for all layers merged (:func:`clustering_estimate`).
+
+        Args:
+            rng: Generator for the samples.
+            sample: Workers sampled per layer.
+
+        Returns:
+            One row per layer: estimate, standard error, sample size.
+        """
+        if self.kind == "complete":
+            return pd.DataFrame(
+                [{"layer": "all", "clustering": 1.0, "se": 0.0, "sample": self.n}]
+            ).set_index("layer")
+        rows = []
+        for name in [*self.layers, "all"]:
+            a = self.merged() if name == "all" else self.layers[name]
+            est, se, k = clustering_estimate(a, rng, sample)
+            rows.append({"layer": name, "clustering": est, "se": se, "sample": k})
+        return pd.DataFrame(rows).set_index("layer")
+
+    def to_networkx(self, layer: str | None = None):
+        """Export to a ``networkx.Graph`` (small networks only).
+
+        Nodes are worker ids; for a city, each edge carries a ``layers`` attribute listing the
+        layers it belongs to.
+
+        Args:
+            layer: One layer, or None for all layers merged.
+
+        Returns:
+            A ``networkx.Graph``.
+
+        Raises:
+            ValueError: If the network has more than 50,000 workers.
+            ImportError: If networkx is not installed (``pip install 'dualpower_sim[networkx]'``).
+        """
+        if self.n > NETWORKX_MAX_NODES:
+            raise ValueError(
+                f"to_networkx() is for small networks: n = {self.n} workers, allowed: n <= "
+                f"{NETWORKX_MAX_NODES}; work with the scipy.sparse layers instead"
+            )
+        try:
+            import networkx as nx
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "to_networkx() needs networkx: pip install 'dualpower_sim[networkx]'"
+            ) from exc
+        if self.kind == "complete":
+            return nx.complete_graph(self.n)
+        g = nx.Graph()
+        g.add_nodes_from(range(self.n))
+        names = [layer] if layer is not None else list(self.layers)
+        for name in names:
+            coo = sp.triu(self.layers[name], k=1).tocoo()
+            for u, v in zip(coo.row.tolist(), coo.col.tolist(), strict=True):
+                if g.has_edge(u, v):
+                    g[u][v]["layers"].append(name)
+                else:
+                    g.add_edge(u, v, layers=[name])
+        return g

@@ -1,0 +1,64 @@
+"""Rules: named, swappable mechanisms run in a pipeline every step.
+
+Look a rule up by name with :func:`make_rule` (``make_rule("threshold", seed_share=0.01)``) or
+build its class directly. :data:`RULES` lists every registered rule.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from ..params import ParameterError
+from .base import Rule
+from .hardship import HardshipShock, HardshipShocks
+from .mobilization import CombinedRule, DeterrenceRule, ThresholdRule
+from .policing import Policing
+
+__all__ = [
+    "MOBILIZATION_RULES",
+    "RULES",
+    "CombinedRule",
+    "DeterrenceRule",
+    "HardshipShock",
+    "HardshipShocks",
+    "Policing",
+    "Rule",
+    "ThresholdRule",
+    "make_rule",
+]
+
+#: Mobilization rules by name.
+MOBILIZATION_RULES: dict[str, type[Rule]] = {
+    cls.name: cls for cls in (ThresholdRule, DeterrenceRule, CombinedRule)
+}
+
+#: Every rule by name.
+RULES: dict[str, type[Rule]] = {
+    **MOBILIZATION_RULES,
+    Policing.name: Policing,
+    HardshipShocks.name: HardshipShocks,
+}
+
+
+def make_rule(name: str, registry: dict[str, type[Rule]] | None = None, **params: Any) -> Rule:
+    """Build a rule by its registry name.
+
+    Args:
+        name: Registry name, e.g. ``"threshold"``.
+        registry: Where to look (default: :data:`RULES`).
+        **params: The rule's parameters; unknown names are refused.
+
+    Returns:
+        The rule.
+
+    Raises:
+        ParameterError: If the name or a parameter is unknown or a value is not allowed.
+    """
+    registry = RULES if registry is None else registry
+    if name not in registry:
+        close = difflib.get_close_matches(str(name), registry, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ParameterError("rule", name, "allowed: " + ", ".join(map(repr, registry)) + hint)
+    cls = registry[name]
+    return cls().replace(**params) if params else cls()

@@ -1,0 +1,86 @@
+"""Hardship shocks: price rises, layoffs, war, which raise workers' hardship for a while.
+
+The current hardship of a worker is their base hardship (a trait) plus the magnitudes of all
+shocks active today that reach them, clipped to [0, 1].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+
+from ..params import ParameterError, ParamGroup, param
+from ..world import World
+from .base import Rule
+
+__all__ = ["HardshipShock", "HardshipShocks"]
+
+
+@dataclasses.dataclass(frozen=True)
+class HardshipShock(ParamGroup):
+    """One shock to hardship.
+
+    Attributes:
+        start: First day (step) on which the shock is felt (steps count from 1).
+        duration: Number of days it lasts.
+        magnitude: Change in hardship, in [-1, 1] (negative for relief).
+        sector: Name of the one sector it hits, or None for every worker.
+    """
+
+    start: int = param(1, kind=int, low=1)
+    duration: int = param(1, kind=int, low=1)
+    magnitude: float = param(0.2, kind=float, low=-1.0, high=1.0)
+    sector: str | None = None
+
+    def active(self, step: int) -> bool:
+        """Whether the shock is felt on ``step``."""
+        return self.start <= step < self.start + self.duration
+
+
+@dataclasses.dataclass(frozen=True)
+class HardshipShocks(Rule):
+    """Apply the scheduled hardship shocks.
+
+    Attributes:
+        shocks: The shocks, in any order.
+    """
+
+    name: ClassVar[str] = "hardship_shocks"
+
+    shocks: tuple[HardshipShock, ...] = ()
+
+    def validate(self) -> None:  # noqa: D102
+        shocks = tuple(
+            s if isinstance(s, HardshipShock) else HardshipShock(**s) for s in self.shocks
+        )
+        object.__setattr__(self, "shocks", shocks)
+
+    def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        names = world.population.sector_names
+        for shock in self.shocks:
+            if shock.sector is not None and shock.sector not in names:
+                raise ParameterError(
+                    "HardshipShock.sector",
+                    shock.sector,
+                    "allowed: None or one of " + ", ".join(map(repr, names)),
+                )
+        world.memory["hardship_shocks.active"] = np.zeros(len(self.shocks), dtype=bool)
+        world.hardship[:] = world.population.hardship
+
+    def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        active = np.array([s.active(world.step) for s in self.shocks], dtype=bool)
+        if np.array_equal(active, world.memory["hardship_shocks.active"]):
+            return  # nothing started or ended today: hardship is unchanged
+        world.memory["hardship_shocks.active"] = active
+        pop = world.population
+        offset = np.zeros(pop.n)
+        for shock, on in zip(self.shocks, active, strict=True):  # loop over shocks, not workers
+            if not on:
+                continue
+            if shock.sector is None:
+                offset += shock.magnitude
+            else:
+                offset[pop.sector == pop.sector_names.index(shock.sector)] += shock.magnitude
+        np.clip(pop.hardship + offset, 0.0, 1.0, out=world.hardship)

@@ -1,0 +1,213 @@
+"""Mobilization: who strikes, blockades or occupies today.
+
+Three swappable rules, each updating all workers synchronously from yesterday's state (jailed and
+removed workers cannot mobilize):
+
+- ``threshold`` (:class:`ThresholdRule`): Granovetter (1978) on networks (Watts 2002): a worker is
+  mobilized when the weighted share of mobilized network neighbours reaches their threshold.
+- ``deterrence`` (:class:`DeterrenceRule`): Epstein (2002): grievance ``G = H (1 - L)``; a worker
+  is mobilized iff ``G - R P > T`` with arrest probability ``P = 1 - exp(-k f(C / A))``.
+- ``combined`` (:class:`CombinedRule`, the default): grievance, neighbours' example and fear of
+  repression together: mobilized iff ``G + example_weight * s - R P > T``.
+
+Locality of the arrest probability: Epstein counts cops ``C`` and actives ``A`` within an agent's
+vision on a grid. Here the locality is the worker's neighbourhood (the police are in the street):
+``C`` is the neighbourhood's officers and ``A`` its mobilized residents plus the worker
+(Epstein's ``A`` counts the agent itself). This departs from the source's spatial vision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+
+from ..distributions import Distribution, Normal
+from ..params import ParameterError, param
+from ..population import Status
+from ..world import World
+from .base import Rule
+
+__all__ = [
+    "CA_FORMS",
+    "CombinedRule",
+    "DeterrenceRule",
+    "ThresholdRule",
+    "arrest_probability",
+    "grievance",
+]
+
+#: How the ratio C / A enters the arrest probability: ``"floor"`` as in NetLogo's Rebellion model,
+#: ``"round"`` as in Mesa's Epstein example, ``"literal"`` as printed in Epstein (2002), which
+#: gives no outbursts (calibration.md).
+CA_FORMS = ("floor", "round", "literal")
+
+#: Tolerance when comparing a neighbour share with a threshold: shares are computed in float32, so
+#: "reaches its threshold" means ``share >= threshold - 1e-6``.
+SHARE_TOLERANCE = 1e-6
+
+_MOBILIZED = int(Status.MOBILIZED)
+if int(Status.PASSIVE) != 0 or _MOBILIZED != 1:  # _set_mobilized relies on these codes
+    raise ImportError("Status codes changed: PASSIVE must be 0 and MOBILIZED 1")
+
+
+def grievance(hardship: np.ndarray, legitimacy: float) -> np.ndarray:
+    """Epstein's grievance ``G = H (1 - L)``.
+
+    Args:
+        hardship: Hardship H of each worker, in [0, 1].
+        legitimacy: The state's legitimacy L, in [0, 1].
+
+    Returns:
+        Grievance of each worker, in [0, 1].
+    """
+    return hardship * (1.0 - legitimacy)
+
+
+def arrest_probability(police: np.ndarray, active: np.ndarray, k: float, form: str) -> np.ndarray:
+    """Estimated arrest probability ``P = 1 - exp(-k f(C / A))`` (Epstein 2002).
+
+    Args:
+        police: Officers C in the worker's locality.
+        active: Mobilized workers A in the locality, counting the worker (so A >= 1).
+        k: Constant making P = 0.9 when C = A = 1 (Epstein: 2.3).
+        form: How C / A is taken: ``"floor"``, ``"round"`` (half to even, like Python's
+            ``round`` in Mesa's example) or ``"literal"``.
+
+    Returns:
+        Arrest probability of each worker, in [0, 1].
+    """
+    ratio = police / np.maximum(active, 1)
+    if form == "floor":
+        ratio = np.floor(ratio)
+    elif form == "round":
+        ratio = np.rint(ratio)
+    elif form != "literal":
+        raise ParameterError("form", form, "allowed: " + ", ".join(repr(f) for f in CA_FORMS))
+    return 1.0 - np.exp(-k * ratio)
+
+
+def _local_arrest_probability(world: World, k: float, form: str) -> np.ndarray:
+    pop = world.population
+    active = world.mobilized_by_neighbourhood()
+    police = world.police()
+    # Per neighbourhood, once for its passive residents (A counts the worker as if active) and
+    # once for its mobilized (A counts them already); then one lookup per worker.
+    table = np.empty((active.size, 2))
+    table[:, 0] = arrest_probability(police, active + 1, k, form)
+    table[:, 1] = arrest_probability(police, active, k, form)
+    return table.ravel()[2 * pop.neighbourhood + pop.mobilized()]
+
+
+def _set_mobilized(world: World, want: np.ndarray) -> None:
+    """Mobilize ``want`` and demobilize the rest, among workers free to act."""
+    status = world.population.status
+    free = status <= _MOBILIZED  # passive or mobilized; jailed and removed cannot act
+    np.copyto(status, want.view(np.int8), where=free)  # bool as int8 is PASSIVE 0 / MOBILIZED 1
+
+
+def _neighbour_share(world: World) -> np.ndarray:
+    return world.network.neighbour_share(world.population.mobilized().astype(np.float32))
+
+
+@dataclasses.dataclass(frozen=True)
+class ThresholdRule(Rule):
+    """Granovetter's threshold model on the city's networks.
+
+    A worker is mobilized when the weighted share of their mobilized neighbours reaches their
+    threshold. On the complete network this is Granovetter (1978): thresholds 0, 1, ..., 99 (as
+    shares of 100) mobilize everyone; move the threshold-1 worker to 2 and only one mobilizes.
+
+    Attributes:
+        thresholds: Distribution of thresholds (share of neighbours, in [0, 1]), or
+            :class:`~dualpower_sim.distributions.Explicit` values per worker.
+        seed_share: Share of workers who are initiators, mobilized from the start and whenever
+            free (Watts 2002's seed); 0 leaves only zero-threshold workers to start.
+        sticky: If true, a mobilized worker stays mobilized until jailed (Watts 2002's
+            irreversible activation); if false, workers whose neighbours fall below their
+            threshold go home.
+    """
+
+    name: ClassVar[str] = "threshold"
+
+    thresholds: Distribution = dataclasses.field(default_factory=lambda: Normal(0.25, 0.12))
+    seed_share: float = param(0.0, kind=float, low=0.0, high=1.0)
+    sticky: bool = param(False, kind=bool)
+
+    def validate(self) -> None:  # noqa: D102
+        if not isinstance(self.thresholds, Distribution):
+            raise ParameterError(
+                "ThresholdRule.thresholds", self.thresholds, "allowed: a Distribution"
+            )
+
+    def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        n = world.population.n
+        world.memory["threshold.theta"] = self.thresholds.sample(rng, n)
+        initiators = rng.random(n) < self.seed_share
+        world.memory["threshold.initiator"] = initiators
+        _set_mobilized(world, initiators | world.population.mobilized())
+
+    def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        share = _neighbour_share(world)
+        want = share >= world.memory["threshold.theta"] - SHARE_TOLERANCE
+        want |= world.memory["threshold.initiator"]
+        if self.sticky:
+            want |= world.population.mobilized()
+        _set_mobilized(world, want)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeterrenceRule(Rule):
+    """Epstein's (2002) civil-violence activation rule.
+
+    Mobilized iff ``H (1 - L) - R P > T``, with ``P`` the arrest probability in the worker's
+    neighbourhood (see :func:`arrest_probability`).
+
+    Attributes:
+        k: Arrest-probability constant (Epstein: 2.3, so that P = 0.9 when C = A = 1).
+        threshold: Net-grievance threshold T (Epstein: 0.1).
+        ca_form: How C / A enters P: ``"floor"`` (NetLogo), ``"round"`` (Mesa) or ``"literal"``.
+    """
+
+    name: ClassVar[str] = "deterrence"
+
+    k: float = param(2.3, kind=float, low=0.0, high=100.0)
+    threshold: float = param(0.1, kind=float, low=-1.0, high=1.0)
+    ca_form: str = param("floor", kind=str, choices=CA_FORMS)
+
+    def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        pop = world.population
+        g = grievance(world.hardship, world.legitimacy)
+        p = _local_arrest_probability(world, self.k, self.ca_form)
+        _set_mobilized(world, g - pop.risk_aversion * p > self.threshold)
+
+
+@dataclasses.dataclass(frozen=True)
+class CombinedRule(Rule):
+    """Grievance, neighbours' example and fear of repression (the default rule).
+
+    Mobilized iff ``H (1 - L) + example_weight * s - R P > T``, where ``s`` is the weighted share
+    of mobilized network neighbours. With ``example_weight = 0`` it is :class:`DeterrenceRule`;
+    with no grievance and no police a worker is mobilized iff ``s > T / example_weight``.
+
+    Attributes:
+        k: Arrest-probability constant (Epstein: 2.3).
+        threshold: Threshold T (Epstein: 0.1).
+        example_weight: Weight of the neighbours' example, the share ``s`` in [0, 1].
+        ca_form: How C / A enters P: ``"floor"``, ``"round"`` or ``"literal"``.
+    """
+
+    name: ClassVar[str] = "combined"
+
+    k: float = param(2.3, kind=float, low=0.0, high=100.0)
+    threshold: float = param(0.1, kind=float, low=-1.0, high=1.0)
+    example_weight: float = param(0.5, kind=float, low=0.0, high=10.0)
+    ca_form: str = param("floor", kind=str, choices=CA_FORMS)
+
+    def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        pop = world.population
+        g = grievance(world.hardship, world.legitimacy)
+        s = _neighbour_share(world) if self.example_weight > 0 else 0.0
+        p = _local_arrest_probability(world, self.k, self.ca_form)
+        _set_mobilized(world, g + self.example_weight * s - pop.risk_aversion * p > self.threshold)

@@ -1,0 +1,67 @@
+"""Policing: arrests of mobilized workers and release from jail.
+
+Each officer in a neighbourhood makes an arrest on a given day with probability ``arrest_rate``
+if there is a mobilized resident to arrest (Epstein 2002: each cop arrests one random active
+agent in vision per step). Arrested workers are jailed for a term drawn uniformly from
+``1..max_jail_term`` days (Epstein: ``J ~ U(0, J_max)``, ``J_max = 30``; we start at 1 day so an
+arrest always removes the worker for at least one step) and come back passive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+
+from ..params import param
+from ..population import Status
+from ..world import World
+from .base import Rule
+
+__all__ = ["Policing"]
+
+PASSIVE, MOBILIZED, JAILED = int(Status.PASSIVE), int(Status.MOBILIZED), int(Status.JAILED)
+
+
+@dataclasses.dataclass(frozen=True)
+class Policing(Rule):
+    """Arrests by neighbourhood police and release at the end of a jail term.
+
+    Attributes:
+        arrest_rate: Probability that an officer arrests one mobilized resident on a given day.
+        max_jail_term: Longest jail term, in days (steps).
+    """
+
+    name: ClassVar[str] = "policing"
+
+    arrest_rate: float = param(0.5, kind=float, low=0.0, high=1.0)
+    max_jail_term: int = param(30, kind=int, low=1, high=100_000)
+
+    def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        pop = world.population
+        status = pop.status
+        released = (status == JAILED) & (pop.jail_release <= world.step)
+        status[released] = PASSIVE
+
+        active = np.flatnonzero(status == MOBILIZED)
+        if not active.size or self.arrest_rate == 0:
+            return
+        police = world.police().astype(np.int64)
+        capacity = rng.binomial(police, self.arrest_rate)
+        nb = pop.neighbourhood[active]
+        mobilized = np.bincount(nb, minlength=police.size)
+        # Each mobilized resident is taken with probability min(capacity, A) / A, so a
+        # neighbourhood loses min(capacity, A) of its A mobilized on average (a Bernoulli thinning
+        # in place of Epstein's one-by-one arrests: same expectation, no sort).
+        take = np.divide(
+            np.minimum(capacity, mobilized),
+            mobilized,
+            out=np.zeros(police.size),
+            where=mobilized > 0,
+        )
+        arrested = active[rng.random(active.size) < take[nb]]
+        status[arrested] = JAILED
+        pop.jail_release[arrested] = world.step + rng.integers(
+            1, self.max_jail_term + 1, arrested.size
+        )

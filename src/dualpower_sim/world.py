@@ -1,0 +1,67 @@
+"""The shared state that rules read and change during a step.
+
+Rules receive a :class:`World`, its parameters and a generator; they never see the Mesa model.
+Model-level inputs that the councils and the state will move in later stages (legitimacy, police
+density, current hardship) live here beside the city.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cached_property
+
+import numpy as np
+
+from .city import City
+from .networks import SocialNetwork
+from .population import Population
+
+__all__ = ["World"]
+
+
+@dataclasses.dataclass(eq=False)
+class World:
+    """A city in motion.
+
+    Attributes:
+        city: The city (population, networks, firms, neighbourhoods).
+        legitimacy: The state's legitimacy L in [0, 1] (Epstein 2002); grievance is H (1 - L).
+        coercion: Police per resident in each neighbourhood (Epstein's cop density relative to
+            citizens is about 0.04 / 0.7 = 0.057).
+        hardship: Current hardship of each worker in [0, 1]: the base trait plus active shocks.
+        step: Number of completed steps (days).
+        memory: Per-worker arrays owned by rules, keyed ``"<rule>.<name>"`` (e.g. thresholds).
+    """
+
+    city: City
+    legitimacy: float
+    coercion: np.ndarray
+    hardship: np.ndarray
+    step: int = 0
+    memory: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+    @property
+    def population(self) -> Population:
+        """The workers."""
+        return self.city.population
+
+    @property
+    def network(self) -> SocialNetwork:
+        """The workers' ties."""
+        return self.city.network
+
+    @cached_property
+    def residents(self) -> np.ndarray:
+        """Number of residents of each neighbourhood (fixed: jailed workers keep their home)."""
+        return np.bincount(self.population.neighbourhood, minlength=self.city.n_neighbourhoods)
+
+    def police(self) -> np.ndarray:
+        """Number of police officers in each neighbourhood now (density x residents, rounded)."""
+        return np.rint(self.coercion * self.residents)
+
+    def mobilized_by_neighbourhood(self) -> np.ndarray:
+        """Number of mobilized residents of each neighbourhood now."""
+        pop = self.population
+        return np.bincount(
+            pop.neighbourhood, weights=pop.mobilized(), minlength=self.city.n_neighbourhoods
+        )

@@ -1,0 +1,187 @@
+import gc
+import weakref
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dualpower_sim import (
+    CityParams,
+    CombinedRule,
+    DualPowerModel,
+    HardshipShock,
+    ParameterError,
+    Policing,
+    Status,
+    Territory,
+    ThresholdRule,
+    Worker,
+)
+from dualpower_sim.population import Allegiance
+
+SHOCK = [HardshipShock(start=5, duration=20, magnitude=0.3)]
+
+
+def run(seed, n=4_000, steps=40, **kw):
+    return DualPowerModel(n_workers=n, seed=seed, shocks=SHOCK, **kw).run(steps)
+
+
+def test_same_seed_same_indicators_and_different_seeds_differ():
+    a, b, c = run(1).indicators(), run(1).indicators(), run(2).indicators()
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+    assert a["mobilized"].max() > 0.05  # the comparison is about a run where something happens
+
+
+def test_a_model_is_a_mesa_model_with_its_own_generator():
+    import mesa
+
+    m = DualPowerModel(n_workers=500, seed=3)
+    assert isinstance(m, mesa.Model)
+    assert isinstance(m.rng, np.random.Generator)
+    assert m.seed == 3
+
+
+def test_no_seed_records_the_entropy_so_the_run_can_be_repeated():
+    m = run(None)
+    again = run(m.seed)
+    pd.testing.assert_frame_equal(m.indicators(), again.indicators())
+
+
+def test_looking_at_network_stats_does_not_change_the_run():
+    a = DualPowerModel(n_workers=3_000, seed=5, shocks=SHOCK)
+    first = a.network_stats()
+    a.run(30)
+    b = DualPowerModel(n_workers=3_000, seed=5, shocks=SHOCK).run(30)
+    pd.testing.assert_frame_equal(a.indicators(), b.indicators())
+    pd.testing.assert_frame_equal(first["clustering"], a.network_stats()["clustering"])
+
+
+def test_same_city_whatever_the_rule():
+    # The city has its own stream: changing a rule parameter keeps the same city.
+    a = DualPowerModel(n_workers=2_000, seed=9, mobilization=CombinedRule(example_weight=0.1))
+    b = DualPowerModel(n_workers=2_000, seed=9, mobilization="threshold")
+    assert (a.city.network.mix != b.city.network.mix).nnz == 0
+    np.testing.assert_array_equal(a.city.population.hardship, b.city.population.hardship)
+
+
+def check_invariants(m):
+    df = m.indicators()
+    n = m.city.population.n
+    # Workers are conserved: the status shares sum to one at every step.
+    np.testing.assert_allclose(df[["passive", "mobilized", "jailed", "removed"]].sum(axis=1), 1.0)
+    assert sum(m.city.population.counts().values()) == n
+    shares = df.drop(columns=["hardship", "legitimacy"])
+    values = shares.to_numpy()
+    finite = values[~np.isnan(values)]
+    assert ((finite >= 0) & (finite <= 1)).all()
+    # NaN only for empty groups (a firm-size band with no firm).
+    assert not df[["mobilized", "striking", "blockading", "occupying"]].isna().any().any()
+    assert len(df) == m.steps + 1
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(50, 3_000),
+    seed=st.integers(0, 2**31),
+    rule=st.sampled_from(["threshold", "deterrence", "combined"]),
+    territorial=st.floats(0, 1),
+    legitimacy=st.floats(0, 1),
+    coercion=st.floats(0, 0.3),
+    arrest=st.floats(0, 1),
+    magnitude=st.floats(-1, 1),
+    neighbourhoods=st.integers(1, 300),
+)
+def test_invariants_hold_for_any_valid_configuration(
+    n, seed, rule, territorial, legitimacy, coercion, arrest, magnitude, neighbourhoods
+):
+    m = DualPowerModel(
+        n_workers=n,
+        seed=seed,
+        mobilization=rule,
+        city=CityParams(
+            territorial_share=territorial, territory=Territory(neighbourhoods=neighbourhoods)
+        ),
+        legitimacy=legitimacy,
+        coercion=coercion,
+        policing=Policing(arrest_rate=arrest, max_jail_term=5),
+        shocks=[HardshipShock(start=2, duration=5, magnitude=magnitude)],
+    ).run(12)
+    check_invariants(m)
+
+
+def test_invariants_on_validation_topologies():
+    for city in (
+        CityParams(topology="complete"),
+        CityParams(topology="erdos_renyi", mean_degree=4.0),
+    ):
+        m = DualPowerModel(n_workers=1_500, city=city, seed=1, shocks=SHOCK).run(20)
+        check_invariants(m)
+
+
+def test_worker_view_reads_the_arrays():
+    m = run(4, n=1_000, steps=10)
+    pop = m.city.population
+    w = m.workers[17]
+    assert isinstance(w, Worker) and w.unique_id == 17
+    assert w.firm == pop.firm[17] and w.neighbourhood == pop.neighbourhood[17]
+    assert w.status == Status(pop.status[17]) and isinstance(w.allegiance, Allegiance)
+    assert w.sector_name in pop.sector_names
+    assert len(m.workers) == 1_000 and m.workers[-1].unique_id == 999
+    with pytest.raises(IndexError):
+        m.workers[1_000]
+    frame = m.workers.to_frame()
+    assert len(frame) == 1_000 and frame.loc[17, "firm"] == w.firm
+    assert "Worker(17" in repr(w)
+
+
+def test_indicator_columns():
+    df = run(1, n=3_000, steps=3).indicators()
+    for col in (
+        "mobilized",
+        "jailed",
+        "striking",
+        "blockading",
+        "occupying",
+        "mobilized_firms_1001_plus",
+        "mobilized_sector_metalworking",
+    ):
+        assert col in df
+    assert df.index.name == "step" and df.index[0] == 0
+
+
+def test_striking_counts_whole_firms_past_the_quorum():
+    m = DualPowerModel(n_workers=2_000, seed=1, mobilization=ThresholdRule(), action_quorum=0.5)
+    city = m.city
+    biggest = int(np.argmax(city.firm_size))
+    start, size = city.firm_start[biggest], city.firm_size[biggest]
+    city.population.status[start : start + (size + 1) // 2] = Status.MOBILIZED
+    row = m._measure(m.world)
+    assert row["striking"] == pytest.approx(size / 2_000)
+
+
+def test_bad_arguments_raise_clear_errors():
+    with pytest.raises(ParameterError, match=r"legitimacy = 1.5 .*0.0 <= legitimacy <= 1.0"):
+        DualPowerModel(n_workers=100, legitimacy=1.5)
+    with pytest.raises(ParameterError, match="action_quorum"):
+        DualPowerModel(n_workers=100, action_quorum=0.0)
+    with pytest.raises(ParameterError, match="n_workers"):
+        DualPowerModel(n_workers=1)
+    with pytest.raises(ParameterError, match="steps"):
+        DualPowerModel(n_workers=100).run(-1)
+    with pytest.raises(ValueError, match="seed"):
+        DualPowerModel(n_workers=100, seed=-4)
+    with pytest.raises(ParameterError, match="city"):
+        DualPowerModel(n_workers=100, city={"territorial_share": 0.5})
+
+
+def test_models_are_freed_when_dropped():
+    # Mesa 3.3.1 keeps every model that created agents alive through Agent._ids (issue 3179);
+    # a DualPowerModel must not be kept alive by anything once the user drops it.
+    m = run(1, n=2_000, steps=3)
+    ref = weakref.ref(m)
+    del m
+    gc.collect()
+    assert ref() is None

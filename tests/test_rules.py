@@ -1,0 +1,230 @@
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from dualpower_sim import (
+    CityParams,
+    CombinedRule,
+    Constant,
+    DeterrenceRule,
+    DualPowerModel,
+    Explicit,
+    HardshipShock,
+    Normal,
+    ParameterError,
+    Policing,
+    Status,
+    ThresholdRule,
+    make_rule,
+)
+from dualpower_sim.rules.mobilization import arrest_probability
+
+COMPLETE = CityParams(topology="complete")
+NO_POLICE = Policing(arrest_rate=0.0)
+
+
+def granovetter(thresholds, steps=150):
+    m = DualPowerModel(
+        n_workers=len(thresholds),
+        city=COMPLETE,
+        mobilization=ThresholdRule(thresholds=Explicit(thresholds)),
+        policing=NO_POLICE,
+        coercion=0.0,
+        seed=0,
+    )
+    return m.run(steps)
+
+
+def test_granovetter_uniform_thresholds_mobilize_everyone():
+    m = granovetter(np.arange(100) / 100)
+    assert m.city.population.counts()["mobilized"] == 100
+    # One more worker joins per day: the riot grows by exactly one each step.
+    np.testing.assert_allclose(
+        m.indicators()["mobilized"].iloc[:6], [0, 0.01, 0.02, 0.03, 0.04, 0.05]
+    )
+
+
+def test_granovetter_moving_one_threshold_stops_the_riot():
+    thresholds = np.arange(100) / 100
+    thresholds[1] = 0.02
+    m = granovetter(thresholds)
+    assert m.city.population.counts()["mobilized"] == 1
+    assert m.workers[0].status is Status.MOBILIZED
+
+
+def test_well_mixed_threshold_cascade_reaches_the_smallest_fixed_point():
+    # Granovetter (1978): in a well-mixed population the final share is the smallest fixed point
+    # of r = F(r), F the cumulative distribution of thresholds (here a normal clipped at 0).
+    mu, sd, n = 0.25, 0.1, 40_000
+    m = DualPowerModel(
+        n_workers=n,
+        city=COMPLETE,
+        mobilization=ThresholdRule(thresholds=Normal(mu, sd)),
+        policing=NO_POLICE,
+        coercion=0.0,
+        seed=3,
+    ).run(200)
+    r = 0.0
+    for _ in range(10_000):
+        r = norm.cdf((r - mu) / sd)
+    assert m.indicators()["mobilized"].iloc[-1] == pytest.approx(r, abs=0.01)
+    # ... and with a lower mean the fixed point jumps to almost everyone (Kuran's tipping).
+    m2 = DualPowerModel(
+        n_workers=n,
+        city=COMPLETE,
+        mobilization=ThresholdRule(thresholds=Normal(0.15, sd)),
+        policing=NO_POLICE,
+        coercion=0.0,
+        seed=3,
+    ).run(200)
+    assert m2.indicators()["mobilized"].iloc[-1] > 0.95
+
+
+def test_seed_share_and_sticky_activation():
+    rule = ThresholdRule(thresholds=Constant(2.0), seed_share=0.1)
+    m = DualPowerModel(n_workers=5_000, mobilization=rule, policing=NO_POLICE, seed=1)
+    initial = m.indicators()["mobilized"].iloc[0]
+    assert initial == pytest.approx(0.1, abs=0.015)
+    m.run(5)
+    assert m.indicators()["mobilized"].iloc[-1] == initial  # nobody can follow a threshold of 2
+
+
+def test_sticky_workers_stay_mobilized_when_neighbours_go_home():
+    theta = np.full(1000, 0.5)
+    start = np.zeros(1000, dtype=bool)
+    for sticky, expected in ((False, 0.0), (True, 0.3)):
+        m = DualPowerModel(
+            n_workers=1000,
+            city=COMPLETE,
+            policing=NO_POLICE,
+            coercion=0.0,
+            seed=1,
+            mobilization=ThresholdRule(thresholds=Explicit(theta), sticky=sticky),
+        )
+        start[:300] = True
+        m.city.population.status[start] = Status.MOBILIZED
+        m.run(3)
+        assert m.indicators()["mobilized"].iloc[-1] == pytest.approx(expected)
+
+
+def test_arrest_probability_forms():
+    police, active = np.array([3.0, 3.0, 1.0, 5.0]), np.array([2.0, 4.0, 1.0, 2.0])
+    literal = arrest_probability(police, active, 2.3, "literal")
+    np.testing.assert_allclose(literal, 1 - np.exp(-2.3 * police / active))
+    floor = arrest_probability(police, active, 2.3, "floor")
+    np.testing.assert_allclose(floor, 1 - np.exp(-2.3 * np.array([1, 0, 1, 2])))
+    rounded = arrest_probability(police, active, 2.3, "round")
+    # 1.5 rounds to 2 and 2.5 to 2 (half to even, as Python's round in Mesa's example)
+    np.testing.assert_allclose(rounded, 1 - np.exp(-2.3 * np.array([2, 1, 1, 2])))
+    assert arrest_probability(np.array([1.0]), np.array([1.0]), 2.3, "literal")[0] == pytest.approx(
+        0.9, abs=0.001
+    )
+    with pytest.raises(ParameterError):
+        arrest_probability(police, active, 2.3, "ceil")
+
+
+def crowd_step(form):
+    # Half the city is already out; each neighbourhood of ~20 residents has one officer.
+    from dualpower_sim import Territory, Traits, Uniform
+
+    city = CityParams(
+        territory=Territory(neighbourhoods=500),
+        traits=Traits(hardship=Uniform(0, 1), risk_aversion=Uniform(0, 1)),
+    )
+    m = DualPowerModel(
+        n_workers=10_000,
+        city=city,
+        mobilization=DeterrenceRule(ca_form=form),
+        legitimacy=0.5,
+        coercion=0.05,
+        policing=NO_POLICE,
+        seed=0,
+    )
+    pop = m.city.population
+    pop.status[: pop.n // 2] = Status.MOBILIZED
+    world = m.world
+    # Workers whose neighbourhood has more mobilized than officers before the step: C/A < 1.
+    in_crowd = (world.police() < world.mobilized_by_neighbourhood())[pop.neighbourhood]
+    m.step()
+    return m, (pop.hardship * 0.5 > 0.1), in_crowd
+
+
+def test_deterrence_collapses_when_the_crowd_outnumbers_the_police_only_with_floor():
+    # calibration.md: with floor(C/A) the arrest probability drops to zero once actives outnumber
+    # the police, which is what makes Epstein's outbursts; the literal ratio never reaches zero.
+    floored, aggrieved, in_crowd = crowd_step("floor")
+    assert in_crowd.mean() > 0.5
+    mob = floored.city.population.status == Status.MOBILIZED
+    # Where the crowd outnumbers the police, everyone aggrieved enough is out, whatever the risk.
+    np.testing.assert_array_equal(mob[in_crowd & aggrieved], True)
+    literal, _, _ = crowd_step("literal")
+    assert (literal.city.population.status == Status.MOBILIZED).mean() < mob.mean() - 0.05
+
+
+def test_deterrence_rule_is_the_epstein_inequality():
+    m = DualPowerModel(
+        n_workers=3_000,
+        mobilization=DeterrenceRule(),
+        coercion=0.0,
+        legitimacy=0.5,
+        policing=NO_POLICE,
+        seed=2,
+    )
+    m.step()
+    pop = m.city.population
+    # No police: P = 0, so the rule is simply G = H (1 - L) > T.
+    expected = pop.hardship * 0.5 > 0.1
+    np.testing.assert_array_equal(pop.status == Status.MOBILIZED, expected)
+
+
+def test_combined_rule_reduces_to_deterrence_without_example():
+    kw = dict(n_workers=5_000, legitimacy=0.5, coercion=0.05, seed=4)
+    a = DualPowerModel(mobilization=CombinedRule(example_weight=0.0), **kw).run(30).indicators()
+    b = DualPowerModel(mobilization=DeterrenceRule(), **kw).run(30).indicators()
+    assert a.equals(b)
+
+
+def test_policing_jails_and_releases():
+    m = DualPowerModel(
+        n_workers=5_000,
+        mobilization=ThresholdRule(thresholds=Constant(0.0)),
+        policing=Policing(arrest_rate=1.0, max_jail_term=3),
+        coercion=0.05,
+        seed=1,
+    )
+    m.step()
+    pop = m.city.population
+    jailed = pop.status == Status.JAILED
+    assert jailed.any()
+    # Expected arrests: min(officers, mobilized) per neighbourhood.
+    police = m.world.police()
+    assert jailed.sum() == pytest.approx(police.sum(), rel=0.15)
+    assert (pop.jail_release[jailed] <= 1 + 3).all()
+    m.run(4)
+    assert not (jailed & (pop.status == Status.JAILED) & (pop.jail_release <= m.steps)).any()
+    assert (m.indicators()["jailed"] > 0).all() or m.indicators()["jailed"].iloc[0] == 0
+
+
+def test_hardship_shock_is_applied_and_lifted():
+    shock = HardshipShock(start=3, duration=2, magnitude=0.5, sector="textiles")
+    m = DualPowerModel(n_workers=4_000, shocks=[shock], seed=1)
+    pop = m.city.population
+    textiles = pop.sector == pop.sector_names.index("textiles")
+    seen = []
+    for _ in range(6):
+        m.step()
+        seen.append(m.world.hardship[textiles].mean() - pop.hardship[textiles].mean())
+        np.testing.assert_array_equal(m.world.hardship[~textiles], pop.hardship[~textiles])
+    assert seen[0] == 0 and seen[1] == 0 and seen[2] > 0.3 and seen[3] > 0.3 and seen[4] == 0
+    with pytest.raises(ParameterError, match="textiles"):
+        DualPowerModel(n_workers=500, shocks=[HardshipShock(sector="textile")])
+
+
+def test_make_rule_by_name_suggests_close_names():
+    assert make_rule("threshold", seed_share=0.2).seed_share == 0.2
+    with pytest.raises(ParameterError, match="did you mean 'threshold'"):
+        make_rule("treshold")
+    with pytest.raises(ParameterError, match="mobilization"):
+        DualPowerModel(n_workers=100, mobilization=Policing())
+    with pytest.raises(ParameterError, match="'threshold', 'deterrence', 'combined'"):
+        DualPowerModel(n_workers=100, mobilization="policing")
