@@ -25,10 +25,9 @@ from .world import World
 __all__ = ["Indicators"]
 
 
-_N_STATUS = len(Status)
-_STATUS_NAMES = ("passive", "mobilized", "jailed", "removed")
-if tuple(s.name.lower() for s in Status) != _STATUS_NAMES:
-    raise ImportError("Status codes changed; update indicators._STATUS_NAMES")
+_MOBILIZED, _JAILED, _REMOVED = int(Status.MOBILIZED), int(Status.JAILED), int(Status.REMOVED)
+if len(Status) != 4:
+    raise ImportError("Status gained a member; count it in Indicators.__call__")
 
 
 def _slug(text: str) -> str:
@@ -89,9 +88,18 @@ class Indicators:
         city = world.city
         pop = world.population
         n = pop.n
-        status_counts = np.bincount(pop.status, minlength=_N_STATUS) / n
-        mob = pop.mobilized().astype(np.float64)
-        out = dict(zip(_STATUS_NAMES, status_counts.tolist(), strict=True))
+        status = pop.status
+        mob_mask = status == _MOBILIZED
+        n_mob = np.count_nonzero(mob_mask)
+        n_jailed = np.count_nonzero(status == _JAILED)
+        n_removed = np.count_nonzero(status == _REMOVED)
+        out = {
+            "mobilized": n_mob / n,
+            "passive": (n - n_mob - n_jailed - n_removed) / n,
+            "jailed": n_jailed / n,
+            "removed": n_removed / n,
+        }
+        mob = mob_mask.astype(np.float64)
         firm_mob = np.bincount(pop.firm, weights=mob, minlength=city.n_firms)
         out["striking"] = city.firm_size[firm_mob >= self.quorum * city.firm_size].sum() / n
         nb_mob = np.bincount(pop.neighbourhood, weights=mob, minlength=city.n_neighbourhoods)
