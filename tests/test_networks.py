@@ -3,6 +3,8 @@ import itertools
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dualpower_sim.networks import (
     SocialNetwork,
@@ -109,3 +111,38 @@ def test_to_networkx_refuses_large_networks(rng):
     net = erdos_renyi(60_000, 1.0, rng)
     with pytest.raises(ValueError, match="n <= 50000"):
         net.to_networkx()
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), flips=st.lists(st.integers(0, 400), min_size=1, max_size=12))
+def test_share_tracker_gives_the_bits_of_a_full_product(seed, flips):
+    # Incremental updates must equal a fresh sparse product exactly, whatever the sequence of
+    # changes (small ones go through the update, large ones through a full recomputation).
+    from dualpower_sim import CityParams, build_city
+
+    rng = np.random.default_rng(seed)
+    net = NETWORK_CACHE.setdefault(
+        "city", build_city(CityParams(), 2_000, np.random.default_rng(1)).network
+    )
+    tracker = net.share_tracker()
+    mask = rng.random(net.n) < 0.3
+    for k in flips:
+        mask = mask.copy()
+        mask[rng.choice(net.n, size=k, replace=False)] ^= True
+        got = tracker(mask)
+        np.testing.assert_array_equal(got, net.neighbour_share(mask))
+        assert not got.flags.writeable
+
+
+NETWORK_CACHE: dict = {}
+
+
+def test_mixed_weights_lie_on_the_exactness_grid(rng):
+    from dualpower_sim import CityParams, build_city
+    from dualpower_sim.networks import MIX_GRID
+
+    net = build_city(CityParams(territorial_share=0.37, campus_weight=2.3), 3_000, rng).network
+    scaled = net.mix.data * MIX_GRID
+    np.testing.assert_array_equal(scaled, np.rint(scaled))
+    rows = np.asarray(net.mix.sum(axis=1)).ravel()
+    np.testing.assert_allclose(rows[rows > 0], 1.0, atol=1e-9)

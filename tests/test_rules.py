@@ -228,3 +228,48 @@ def test_make_rule_by_name_suggests_close_names():
         DualPowerModel(n_workers=100, mobilization=Policing())
     with pytest.raises(ParameterError, match="'threshold', 'deterrence', 'combined'"):
         DualPowerModel(n_workers=100, mobilization="policing")
+
+
+def gleeson_cahalane(z, phi, rho0, kmax=80):
+    """Final cascade size on an Erdos-Renyi network (Gleeson and Cahalane 2007, PRE 75, 056103).
+
+    Exact for locally tree-like networks as n grows, with irreversible activation when at least a
+    share phi of a node's k neighbours is active, and a random seed share rho0.
+    """
+    from scipy.stats import binom, poisson
+
+    k = np.arange(kmax + 1)[:, None]
+    m = np.arange(kmax + 1)[None, :]
+    pk = poisson.pmf(k[:, 0], z)
+    active = ((m >= phi * k - 1e-12) & (k > 0)).astype(float)  # F(m, k)
+    q = rho0
+    for _ in range(10_000):
+        # q: probability that a neighbour reached along an edge is active (m of its k - 1 others).
+        inner = np.where(m < k, binom.pmf(m, np.maximum(k - 1, 0), q), 0.0) * active
+        new_q = rho0 + (1 - rho0) * np.sum(k[:, 0] * pk / z * inner.sum(axis=1))
+        if abs(new_q - q) < 1e-13:
+            break
+        q = new_q
+    rho = np.sum(pk * (binom.pmf(m, k, q) * active).sum(axis=1))
+    return rho0 + (1 - rho0) * rho
+
+
+@pytest.mark.parametrize(
+    ("z", "phi", "rho0"),
+    [(3.0, 0.18, 0.01), (10.0, 0.18, 0.01), (4.0, 0.25, 0.02)],
+    ids=["inside-cascade-window", "beyond-window", "higher-threshold"],
+)
+def test_watts_cascades_match_the_analytic_final_size(z, phi, rho0):
+    # Watts (2002): global cascades happen only inside a window of mean degree; the final size
+    # is given analytically by Gleeson and Cahalane (2007). Sticky threshold rule on G(n, p).
+    m = DualPowerModel(
+        n_workers=50_000,
+        city=CityParams(topology="erdos_renyi", mean_degree=z),
+        mobilization=ThresholdRule(thresholds=Constant(phi), seed_share=rho0, sticky=True),
+        policing=NO_POLICE,
+        coercion=0.0,
+        seed=11,
+    ).run(120)
+    assert m.indicators()["mobilized"].iloc[-1] == pytest.approx(
+        gleeson_cahalane(z, phi, rho0), abs=0.01
+    )

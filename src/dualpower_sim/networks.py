@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "LAYERS",
+    "ShareTracker",
     "SocialNetwork",
     "adjacency",
     "clique_pairs",
@@ -45,6 +47,9 @@ LAYERS: tuple[str, ...] = ("workplace", "territorial", "campus")
 
 #: Largest network :meth:`SocialNetwork.to_networkx` will export.
 NETWORKX_MAX_NODES = 50_000
+
+#: Mixed weights are multiples of 1 / MIX_GRID (see :meth:`SocialNetwork._mix`).
+MIX_GRID = 2.0**40
 
 
 def split_groups(sizes: np.ndarray, chunk: int) -> np.ndarray:
@@ -243,37 +248,63 @@ class SocialNetwork:
 
     def _mix(self) -> sp.csr_matrix:
         n = self.n
-        total = sp.csr_matrix((n, n), dtype=np.float32)
+        total = sp.csr_matrix((n, n), dtype=np.float64)
         norm = np.zeros(n, dtype=np.float64)
         top = max(self.weights.values(), default=0.0)
         for name, a in self.layers.items():
             w = self.weights[name] / top if top > 0 else 0.0  # only ratios of weights matter
             if w < 1e-9 or a.nnz == 0:  # a negligible layer would only add rounding noise
                 continue
-            deg = np.asarray(a.sum(axis=1), dtype=np.float64).ravel()
+            deg = np.diff(a.indptr).astype(np.float64)
             present = deg > 0
             scale = np.divide(w, deg, out=np.zeros(n), where=present)
-            total = total + sp.diags(scale.astype(np.float32)) @ a
+            total = total + sp.diags(scale) @ a.astype(np.float64)
             norm += w * present
         inv = np.divide(1.0, norm, out=np.zeros(n), where=norm > 0)
-        mix = (sp.diags(inv.astype(np.float32)) @ total).tocsr()
+        mix = (sp.diags(inv) @ total).tocsr()
         mix.sort_indices()
+        # Weights on a grid of 2^-40: every sum of weights is then exact in float64 whatever the
+        # order of summation, so updating shares incrementally (ShareTracker) gives bit for bit
+        # what a full product gives. The rounding (< 1e-12) is far below SHARE_TOLERANCE.
+        mix.data = np.rint(mix.data * MIX_GRID) / MIX_GRID
         return mix
 
     def neighbour_share(self, x: np.ndarray) -> np.ndarray:
-        """Weighted share of each worker's neighbours for which ``x`` is 1.
+        """Weighted share of each worker's neighbours for which ``x`` is 1 (a full product).
 
         Args:
-            x: Per-worker values in [0, 1] (typically the mobilized mask as float32).
+            x: Per-worker values in [0, 1] (typically the mobilized mask).
 
         Returns:
-            Per-worker share in [0, 1]; 0 for workers with no ties.
+            Per-worker share in [0, 1] (float64); 0 for workers with no ties.
         """
+        x = np.asarray(x, dtype=np.float64)
         if self.kind == "complete":
             if self.n < 2:
                 return np.zeros(self.n)
-            return (x.sum(dtype=np.float64) - x) / (self.n - 1)
+            return (x.sum() - x) / (self.n - 1)
         return self.mix @ x
+
+    @cached_property
+    def _transpose_positions(self) -> np.ndarray:
+        """For each stored entry (j, i) of ``mix``, the position of entry (i, j) in ``mix.data``.
+
+        The layers are symmetric, so ``mix`` has a symmetric pattern: column j's entries sit at
+        row j's column indices, and only their values need looking up.
+        """
+        m = self.mix
+        pos = sp.csr_matrix(
+            (np.arange(m.nnz, dtype=np.float64), m.indices, m.indptr), shape=m.shape
+        )
+        t = pos.T.tocsr()
+        t.sort_indices()
+        if not (np.array_equal(t.indptr, m.indptr) and np.array_equal(t.indices, m.indices)):
+            raise RuntimeError("the mixed network is not symmetric in pattern")  # pragma: no cover
+        return t.data.astype(np.int64)
+
+    def share_tracker(self) -> ShareTracker:
+        """A :class:`ShareTracker` keeping ``neighbour_share`` of a changing mask up to date."""
+        return ShareTracker(self)
 
     def degree(self, layer: str | None = None) -> np.ndarray:
         """Number of ties of each worker, in one layer or in all layers merged.
@@ -393,3 +424,69 @@ class SocialNetwork:
                 else:
                     g.add_edge(u, v, layers=[name])
         return g
+
+
+class ShareTracker:
+    """Keeps each worker's weighted share of marked neighbours up to date as the marks change.
+
+    Calling the tracker with today's mask returns ``network.neighbour_share(mask)``. Rather than a
+    full sparse product every day, it applies only the changes since the last call: for each
+    worker whose mark flipped, its weight is added to or taken from the shares of its neighbours.
+    When many workers flip (the work would exceed an eighth of a full product) it recomputes in
+    full. Because mixed weights lie on a 2^-40 grid, both ways give identical bits.
+
+    Args:
+        network: The network whose mix defines the shares.
+    """
+
+    def __init__(self, network: SocialNetwork) -> None:
+        self.network = network
+        self._mask: np.ndarray | None = None
+        self._share = np.zeros(network.n)
+
+    def __call__(self, mask: np.ndarray) -> np.ndarray:
+        """Shares for ``mask``.
+
+        Args:
+            mask: Boolean mark per worker (e.g. mobilized).
+
+        Returns:
+            Read-only float64 array of shares; valid until the next call.
+        """
+        net = self.network
+        if net.kind == "complete":
+            return net.neighbour_share(mask)
+        mask = np.asarray(mask, dtype=bool)
+        if self._mask is None:
+            self._full(mask)
+        else:
+            flipped = np.flatnonzero(mask != self._mask)
+            if flipped.size:
+                self._update(mask, flipped)
+        self._share.flags.writeable = False
+        return self._share
+
+    def _update(self, mask: np.ndarray, flipped: np.ndarray) -> None:
+        net = self.network
+        m = net.mix
+        starts = m.indptr[flipped].astype(np.int64)
+        lengths = m.indptr[flipped + 1] - starts
+        work = int(lengths.sum())
+        if work > m.nnz // 8:
+            self._full(mask)
+            return
+        run_start = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        pos = np.repeat(starts, lengths) + (np.arange(work) - run_start)
+        sign = np.where(mask[flipped], 1.0, -1.0)
+        values = m.data[net._transpose_positions[pos]] * np.repeat(sign, lengths)
+        share = self._share
+        share.flags.writeable = True  # handed out read-only; callers keep it only until next call
+        if work * 4 < net.n:
+            np.add.at(share, m.indices[pos], values)
+        else:
+            share += np.bincount(m.indices[pos], weights=values, minlength=net.n)
+        self._mask = mask.copy()
+
+    def _full(self, mask: np.ndarray) -> None:
+        self._share = self.network.neighbour_share(mask)
+        self._mask = mask.copy()

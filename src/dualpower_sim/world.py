@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 
 from .city import City
-from .networks import SocialNetwork
+from .networks import ShareTracker, SocialNetwork
 from .population import Population
 
 __all__ = ["World"]
@@ -49,6 +49,14 @@ class World:
     def network(self) -> SocialNetwork:
         """The workers' ties."""
         return self.city.network
+
+    @cached_property
+    def _mobilized_share(self) -> ShareTracker:
+        return self.network.share_tracker()
+
+    def mobilized_share(self) -> np.ndarray:
+        """Each worker's weighted share of mobilized network neighbours (read-only, float64)."""
+        return self._mobilized_share(self.population.mobilized())
 
     @cached_property
     def residents(self) -> np.ndarray:

@@ -43,8 +43,8 @@ __all__ = [
 #: gives no outbursts (calibration.md).
 CA_FORMS = ("floor", "round", "literal")
 
-#: Tolerance when comparing a neighbour share with a threshold: shares are computed in float32, so
-#: "reaches its threshold" means ``share >= threshold - 1e-6``.
+#: Tolerance when comparing a neighbour share with a threshold: a share such as 1/3 is not exact in
+#: floating point, so "reaches its threshold" means ``share >= threshold - 1e-6``.
 SHARE_TOLERANCE = 1e-6
 
 _MOBILIZED = int(Status.MOBILIZED)
@@ -107,10 +107,6 @@ def _set_mobilized(world: World, want: np.ndarray) -> None:
     np.copyto(status, want.view(np.int8), where=free)  # bool as int8 is PASSIVE 0 / MOBILIZED 1
 
 
-def _neighbour_share(world: World) -> np.ndarray:
-    return world.network.neighbour_share(world.population.mobilized().astype(np.float32))
-
-
 @dataclasses.dataclass(frozen=True)
 class ThresholdRule(Rule):
     """Granovetter's threshold model on the city's networks.
@@ -149,7 +145,7 @@ class ThresholdRule(Rule):
         _set_mobilized(world, initiators | world.population.mobilized())
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
-        share = _neighbour_share(world)
+        share = world.mobilized_share()
         want = share >= world.memory["threshold.theta"] - SHARE_TOLERANCE
         want |= world.memory["threshold.initiator"]
         if self.sticky:
@@ -208,6 +204,6 @@ class CombinedRule(Rule):
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
         g = grievance(world.hardship, world.legitimacy)
-        s = _neighbour_share(world) if self.example_weight > 0 else 0.0
+        s = world.mobilized_share() if self.example_weight > 0 else 0.0
         p = _local_arrest_probability(world, self.k, self.ca_form)
         _set_mobilized(world, g + self.example_weight * s - pop.risk_aversion * p > self.threshold)

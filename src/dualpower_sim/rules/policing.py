@@ -41,26 +41,31 @@ class Policing(Rule):
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
         status = pop.status
-        released = (status == JAILED) & (pop.jail_release <= world.step)
-        status[released] = PASSIVE
+        # Jail terms end on an exact day: look only at today's cohort.
+        due = np.flatnonzero(pop.jail_release == world.step)
+        status[due[status[due] == JAILED]] = PASSIVE
 
-        active = np.flatnonzero(status == MOBILIZED)
-        if not active.size or self.arrest_rate == 0:
+        if self.arrest_rate == 0:
             return
+        # Each officer makes an arrest today with probability arrest_rate: a binomial number per
+        # neighbourhood, drawn officer by officer (far cheaper than numpy's binomial per element).
         police = world.police().astype(np.int64)
-        capacity = rng.binomial(police, self.arrest_rate)
-        nb = pop.neighbourhood[active]
-        mobilized = np.bincount(nb, minlength=police.size)
+        on_duty = np.repeat(np.arange(police.size), police)
+        capacity = np.bincount(
+            on_duty[rng.random(on_duty.size) < self.arrest_rate], minlength=police.size
+        )
+        mobilized = world.mobilized_by_neighbourhood()
+        arrests = np.minimum(capacity, mobilized)
+        if not arrests.any():
+            return
         # Each mobilized resident is taken with probability min(capacity, A) / A, so a
         # neighbourhood loses min(capacity, A) of its A mobilized on average (a Bernoulli thinning
-        # in place of Epstein's one-by-one arrests: same expectation, no sort).
-        take = np.divide(
-            np.minimum(capacity, mobilized),
-            mobilized,
-            out=np.zeros(police.size),
-            where=mobilized > 0,
-        )
-        arrested = active[rng.random(active.size) < take[nb]]
+        # in place of Epstein's one-by-one arrests: same expectation, no sort). Random numbers
+        # are drawn only for the mobilized of neighbourhoods where the police make arrests.
+        take = np.divide(arrests, mobilized, out=np.zeros(arrests.size), where=mobilized > 0)
+        p = take[pop.neighbourhood]
+        candidates = np.flatnonzero((p > 0) & (status == MOBILIZED))
+        arrested = candidates[rng.random(candidates.size) < p[candidates]]
         status[arrested] = JAILED
         pop.jail_release[arrested] = world.step + rng.integers(
             1, self.max_jail_term + 1, arrested.size
