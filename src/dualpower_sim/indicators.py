@@ -30,6 +30,13 @@ if len(Status) != 4:
     raise ImportError("Status gained a member; count it in Indicators.__call__")
 
 
+def _inverse(sizes: np.ndarray) -> np.ndarray:
+    sizes = np.asarray(sizes, dtype=np.float64)
+    out = np.full(sizes.size, np.nan)
+    np.divide(1.0, sizes, out=out, where=sizes > 0)
+    return out
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", text.replace("+", "_plus")).strip("_").lower()
 
@@ -62,6 +69,13 @@ class Indicators:
         self._student_ids = np.flatnonzero(pop.campus >= 0)
         self._student_campus = pop.campus[self._student_ids]
         self._campus_size = np.bincount(self._student_campus, minlength=city.n_campuses)
+        # Precomputed once: quorum counts (a unit with nobody never counts) and inverse group
+        # sizes (NaN for an empty group, so its share is NaN).
+        self._firm_quorum = quorum * city.firm_size
+        self._nb_quorum = np.where(self._residents > 0, quorum * self._residents, np.inf)
+        self._campus_quorum = np.where(self._campus_size > 0, quorum * self._campus_size, np.inf)
+        self._inv_band = _inverse(self._band_size)
+        self._inv_sector = _inverse(self._sector_size)
         self.names = [
             "mobilized",
             "passive",
@@ -100,29 +114,25 @@ class Indicators:
             "removed": n_removed / n,
         }
         mob = mob_mask.astype(np.float64)
-        firm_mob = np.bincount(pop.firm, weights=mob, minlength=city.n_firms)
-        out["striking"] = city.firm_size[firm_mob >= self.quorum * city.firm_size].sum() / n
-        nb_mob = np.bincount(pop.neighbourhood, weights=mob, minlength=city.n_neighbourhoods)
-        blockading = (nb_mob >= self.quorum * self._residents) & (self._residents > 0)
-        out["blockading"] = self._residents[blockading].sum() / n
+        firm_mob = world.sum_by_firm(mob)
+        out["striking"] = np.dot(firm_mob >= self._firm_quorum, city.firm_size) / n
+        nb_mob = world.sum_by_neighbourhood(mob)
+        out["blockading"] = np.dot(nb_mob >= self._nb_quorum, self._residents) / n
         if self._student_ids.size:
             campus_mob = np.bincount(
                 self._student_campus, weights=mob[self._student_ids], minlength=city.n_campuses
             )
-            occupied = (campus_mob >= self.quorum * self._campus_size) & (self._campus_size > 0)
-            out["occupying"] = self._campus_size[occupied].sum() / self._student_ids.size
+            occupied = campus_mob >= self._campus_quorum
+            out["occupying"] = np.dot(occupied, self._campus_size) / self._student_ids.size
         else:
             out["occupying"] = 0.0
         out["hardship"] = float(world.hardship.mean())
         out["legitimacy"] = float(world.legitimacy)
         # Bands and sectors are properties of firms: aggregate the firm counts, not the workers.
-        band_mob = np.bincount(self._firm_band, weights=firm_mob, minlength=self._band_size.size)
+        band_mob = np.bincount(self._firm_band, weights=firm_mob, minlength=self._inv_band.size)
         sector_mob = np.bincount(
-            city.firm_sector, weights=firm_mob, minlength=self._sector_size.size
+            city.firm_sector, weights=firm_mob, minlength=self._inv_sector.size
         )
-        with np.errstate(invalid="ignore", divide="ignore"):
-            band_share = band_mob[: self._band_size.size] / self._band_size
-            sector_share = sector_mob / self._sector_size
-        out.update(zip(self._band_names, band_share.tolist(), strict=True))
-        out.update(zip(self._sector_names, sector_share.tolist(), strict=True))
+        out.update(zip(self._band_names, (band_mob * self._inv_band).tolist(), strict=True))
+        out.update(zip(self._sector_names, (sector_mob * self._inv_sector).tolist(), strict=True))
         return {k: float(v) for k, v in out.items()}

@@ -300,16 +300,14 @@ class SocialNetwork:
         return self.mix @ x
 
     @cached_property
-    def _transpose_positions(self) -> np.ndarray:
-        """For each stored entry (j, i) of ``mix``, the position of entry (i, j) in ``mix.data``.
+    def _mix_transposed_data(self) -> np.ndarray:
+        """``mix.T`` laid out on ``mix``'s own pattern: entry k of row j holds ``mix[i, j]``.
 
-        The layers are symmetric, so ``mix`` has a symmetric pattern: column j's entries sit at
-        row j's column indices, and only their values need looking up.
+        The layers are symmetric, so ``mix`` has a symmetric pattern and its transpose shares
+        ``indptr`` and ``indices``; only the values differ (row scales are per worker).
         """
         m = self.mix
-        index = np.int32 if m.nnz < np.iinfo(np.int32).max else np.int64
-        pos = sp.csr_matrix((np.arange(m.nnz, dtype=index), m.indices, m.indptr), shape=m.shape)
-        t = pos.T.tocsr()  # a counting sort: rows come out with sorted column indices
+        t = m.T.tocsr()  # a counting sort: rows come out with sorted column indices
         if not (np.array_equal(t.indptr, m.indptr) and np.array_equal(t.indices, m.indices)):
             raise RuntimeError("the mixed network is not symmetric in pattern")  # pragma: no cover
         return t.data
@@ -487,13 +485,14 @@ class ShareTracker:
         if work > m.nnz // 8:
             self._full(mask)
             return
-        run_start = np.repeat(np.cumsum(lengths) - lengths, lengths)
-        pos = np.repeat(starts, lengths) + (np.arange(work) - run_start)
+        # Positions of the flipped workers' rows, run after run: arange shifted per run.
+        shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        pos = np.arange(work) + shift
         sign = np.where(mask[flipped], 1.0, -1.0)
-        values = m.data[net._transpose_positions[pos]] * np.repeat(sign, lengths)
+        values = net._mix_transposed_data[pos] * np.repeat(sign, lengths)
         share = self._share
         share.flags.writeable = True  # handed out read-only; callers keep it only until next call
-        if work * 4 < net.n:
+        if work < net.n:  # np.add.at is cheaper than an n-long bincount for small updates
             np.add.at(share, m.indices[pos], values)
         else:
             share += np.bincount(m.indices[pos], weights=values, minlength=net.n)

