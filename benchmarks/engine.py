@@ -154,6 +154,7 @@ class SizeResult:
     baseline_mb: float
     build_s: float
     median_step_s: float
+    max_step_s: float
     peak_mb: float
     nnz: int
     mean_degree: dict[str, float]
@@ -197,6 +198,7 @@ def measure_size(n_workers: int, steps: int, rule: str) -> SizeResult:
         baseline_mb=baseline,
         build_s=build,
         median_step_s=statistics.median(times),
+        max_step_s=max(times),
         peak_mb=peak,
         nnz=int(model.city.network.nnz),
         mean_degree={str(k): float(v) for k, v in degrees.items()},
@@ -223,14 +225,15 @@ def run_scaling(sizes: Sequence[int], steps: int | None, quick: bool) -> list[Si
             print(f"   !!! {n:,} workers ({rule}) failed: {exc!r}")
     print()
     head = (
-        f"   {'workers':>9} {'rule':<9} {'steps':>5} {'build s':>8} {'step s':>9} {'steps/s':>8} "
+        f"   {'workers':>9} {'rule':<9} {'steps':>5} {'build s':>8} {'step s':>9} {'max s':>7} "
+        f"{'steps/s':>8} "
         f"{'wkr-steps/s':>11} {'base MB':>7} {'peak MB':>7} {'nnz':>11}  mobilized jailed"
     )
     print(head)
     for r in results:
         print(
             f"   {r.n_workers:>9,} {r.rule:<9} {r.steps:>5} {r.build_s:>8.3f} "
-            f"{r.median_step_s:>9.5f} "
+            f"{r.median_step_s:>9.5f} {r.max_step_s:>7.3f} "
             f"{r.steps_per_s:>8.1f} {r.worker_steps_per_s:>11.3g} {r.baseline_mb:>7.0f} "
             f"{r.peak_mb:>7.0f} {r.nnz:>11,}  {r.mobilized_share:>9.3f} {r.jailed_share:>6.3f}"
         )
@@ -276,6 +279,13 @@ def print_targets(results: Sequence[SizeResult]) -> None:
         "10^6 median step <= 0.2 s",
         big,
         lambda r: r.median_step_s,
+        ".4f",
+        lambda v: v <= TARGET_STEP_S,
+    )
+    add(
+        "10^6 slowest step <= 0.2 s (cascade day)",
+        big,
+        lambda r: r.max_step_s,
         ".4f",
         lambda v: v <= TARGET_STEP_S,
     )

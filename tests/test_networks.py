@@ -114,8 +114,12 @@ def test_to_networkx_refuses_large_networks(rng):
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), flips=st.lists(st.integers(0, 400), min_size=1, max_size=12))
-def test_share_tracker_gives_the_bits_of_a_full_product(seed, flips):
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    density=st.sampled_from([0.0, 0.02, 0.3, 0.5, 0.97, 1.0]),
+    flips=st.lists(st.integers(0, 2_000), min_size=1, max_size=12),
+)
+def test_share_tracker_gives_the_bits_of_a_full_product(seed, density, flips):
     # Incremental updates must equal a fresh sparse product exactly, whatever the sequence of
     # changes (small ones go through the update, large ones through a full recomputation).
     from dualpower_sim import CityParams, build_city
@@ -125,7 +129,9 @@ def test_share_tracker_gives_the_bits_of_a_full_product(seed, flips):
         "city", build_city(CityParams(), 2_000, np.random.default_rng(1)).network
     )
     tracker = net.share_tracker()
-    mask = rng.random(net.n) < 0.3
+    mask = rng.random(net.n) < density
+    got = tracker(mask)
+    np.testing.assert_array_equal(got, net.neighbour_share(mask))
     for k in flips:
         mask = mask.copy()
         mask[rng.choice(net.n, size=k, replace=False)] ^= True
