@@ -122,28 +122,51 @@ class Workplaces(ParamGroup):
 class Territory(ParamGroup):
     """Neighbourhoods laid out on a square grid, markets, and the ties of residents.
 
+    The size of a neighbourhood, not their number, is held fixed by default, so a city keeps its
+    local dynamics (police per neighbourhood, crowds that outnumber them) when it is scaled up.
+
     Attributes:
-        neighbourhoods: Number of neighbourhoods (barrios); El Alto had 550 (article).
+        neighbourhoods: Number of neighbourhoods (barrios), or None for one per
+            ``residents_per_neighbourhood`` workers. El Alto had 550 for about 800,000 people
+            (article), about 1,450 each.
+        residents_per_neighbourhood: Mean residents of a neighbourhood when ``neighbourhoods``
+            is None.
         size_sigma: Spread (sd of log) of neighbourhood populations; 0 gives equal expected sizes.
         residential_clustering: Probability that a worker lives in the neighbourhood where their
             firm stands rather than anywhere in the city.
         block_size: Largest block (street, courtyard) of residents who all know each other.
         neighbourhood_ties: Mean random ties per resident to others of the same neighbourhood.
         adjacent_ties: Mean ties per resident to residents of adjacent neighbourhoods (rook moves).
-        markets: Number of markets; each neighbourhood's vendors go to the nearest one.
+        markets: Number of markets, or None for one per ``neighbourhoods_per_market``; each
+            neighbourhood's vendors go to the nearest one.
+        neighbourhoods_per_market: Neighbourhoods per market when ``markets`` is None.
         vendor_share: Share of casual or informal workers who vend at a market.
         market_ties: Mean ties per vendor to other vendors of the same market.
     """
 
-    neighbourhoods: int = param(100, kind=int, low=1, high=1_000_000)
+    neighbourhoods: int | None = param(None, kind=int, low=1, high=1_000_000, optional=True)
+    residents_per_neighbourhood: int = param(200, kind=int, low=1)
     size_sigma: float = param(0.4, kind=float, low=0.0, high=3.0)
     residential_clustering: float = param(0.5, kind=float, low=0.0, high=1.0)
     block_size: int = param(6, kind=int, low=1, high=200)
     neighbourhood_ties: float = param(2.0, kind=float, low=0.0, high=100.0)
     adjacent_ties: float = param(1.0, kind=float, low=0.0, high=100.0)
-    markets: int = param(10, kind=int, low=0)
+    markets: int | None = param(None, kind=int, low=0, optional=True)
+    neighbourhoods_per_market: int = param(10, kind=int, low=1)
     vendor_share: float = param(0.5, kind=float, low=0.0, high=1.0)
     market_ties: float = param(3.0, kind=float, low=0.0, high=100.0)
+
+    def count(self, n_workers: int) -> int:
+        """Number of neighbourhoods for a city of ``n_workers``."""
+        if self.neighbourhoods is not None:
+            return self.neighbourhoods
+        return max(1, round(n_workers / self.residents_per_neighbourhood))
+
+    def market_count(self, n_neighbourhoods: int) -> int:
+        """Number of markets for a city of ``n_neighbourhoods`` (never more than neighbourhoods)."""
+        if self.markets is not None:
+            return min(self.markets, n_neighbourhoods)
+        return max(1, round(n_neighbourhoods / self.neighbourhoods_per_market))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,14 +174,23 @@ class Campuses(ParamGroup):
     """Campuses and the ties among students.
 
     Attributes:
-        campuses: Number of campuses students are spread over.
+        campuses: Number of campuses students are spread over, or None for one per
+            ``students_per_campus`` students.
+        students_per_campus: Mean students of a campus when ``campuses`` is None.
         class_size: Largest class of students who all know each other.
         campus_ties: Mean random ties per student to others of the same campus.
     """
 
-    campuses: int = param(3, kind=int, low=1)
+    campuses: int | None = param(None, kind=int, low=1, optional=True)
+    students_per_campus: int = param(5_000, kind=int, low=1)
     class_size: int = param(25, kind=int, low=1, high=500)
     campus_ties: float = param(3.0, kind=float, low=0.0, high=100.0)
+
+    def count(self, n_students: int) -> int:
+        """Number of campuses for ``n_students`` students."""
+        if self.campuses is not None:
+            return self.campuses
+        return max(1, round(n_students / self.students_per_campus))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -410,7 +442,7 @@ def build_city(params: CityParams, n_workers: int, rng: np.random.Generator) -> 
     sector = firm_sector[firm]
 
     # --- neighbourhoods on a grid; firms stand in one, workers live near work or anywhere -------
-    n_nb = terr.neighbourhoods
+    n_nb = terr.count(n)
     xy, nb_pairs = _grid(n_nb)
     nb_weight = rng.lognormal(0.0, terr.size_sigma, n_nb) if terr.size_sigma > 0 else np.ones(n_nb)
     nb_ids = np.arange(n_nb)
@@ -428,10 +460,11 @@ def build_city(params: CityParams, n_workers: int, rng: np.random.Generator) -> 
     )
     hardship = np.clip(tr.hardship.sample(rng, n), 0.0, 1.0)
     risk_aversion = np.clip(tr.risk_aversion.sample(rng, n), 0.0, 1.0)
-    campus = np.where(student, rng.integers(0, camp.campuses, n), -1).astype(np.int32)
+    n_campuses = camp.count(int(student.sum()))
+    campus = np.where(student, rng.integers(0, n_campuses, n), -1).astype(np.int32)
 
     # Markets stand in random neighbourhoods; each neighbourhood's vendors use the nearest.
-    n_markets = min(terr.markets, n_nb)
+    n_markets = terr.market_count(n_nb)
     market_nb = (
         rng.choice(n_nb, size=n_markets, replace=False)
         if n_markets
@@ -489,7 +522,7 @@ def build_city(params: CityParams, n_workers: int, rng: np.random.Generator) -> 
             layers={
                 "workplace": _workplace_layer(wp, population, sizes, firm_start, firm_lead, rng),
                 "territorial": _territorial_layer(terr, population, n_nb, nb_pairs, rng),
-                "campus": _campus_layer(camp, population, rng),
+                "campus": _campus_layer(camp, population, n_campuses, rng),
             },
             weights=params.layer_weights,
         )
@@ -503,7 +536,7 @@ def build_city(params: CityParams, n_workers: int, rng: np.random.Generator) -> 
         firm_lead=firm_lead,
         neighbourhood_xy=xy,
         market_neighbourhood=market_nb,
-        n_campuses=camp.campuses,
+        n_campuses=n_campuses,
     )
 
 
@@ -562,11 +595,11 @@ def _territorial_layer(terr: Territory, pop: Population, n_nb: int, nb_pairs, rn
     return adjacency(n, rows, cols)
 
 
-def _campus_layer(camp: Campuses, pop: Population, rng):
+def _campus_layer(camp: Campuses, pop: Population, n_campuses: int, rng):
     students = np.flatnonzero(pop.campus >= 0)
     if not students.size:
         return adjacency(pop.n, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32))
-    s_order, s_counts = _grouped(pop.campus[students].astype(np.int64), camp.campuses, rng)
+    s_order, s_counts = _grouped(pop.campus[students].astype(np.int64), n_campuses, rng)
     members = students[s_order]
     parts = [
         clique_pairs(members, split_groups(s_counts, camp.class_size)),

@@ -69,7 +69,7 @@ class DualPowerModel(mesa.Model):
         mobilization: str | Rule = "combined",
         policing: Policing | None = None,
         shocks: Sequence[HardshipShock] = (),
-        legitimacy: float = 0.7,
+        legitimacy: float = 0.75,
         coercion: float = 0.06,
         action_quorum: float = 0.5,
         seed: int | None = None,

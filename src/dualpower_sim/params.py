@@ -45,6 +45,7 @@ def param(
     high_open: bool = False,
     choices: Sequence[Any] | None = None,
     kind: type | tuple[type, ...] | None = None,
+    optional: bool = False,
     default_factory: Any = dataclasses.MISSING,
 ) -> Any:
     """Declare a checked field of a :class:`ParamGroup`.
@@ -57,6 +58,7 @@ def param(
         high_open: Exclude ``high`` itself.
         choices: The allowed values, for a categorical parameter.
         kind: Required type (``int``, ``float``, ``bool``, ``str``); ints are accepted for floats.
+        optional: Also accept None (meaning "derive it", as the field's docstring says).
         default_factory: Factory for mutable or composite defaults.
 
     Returns:
@@ -69,6 +71,7 @@ def param(
         "high_open": high_open,
         "choices": tuple(choices) if choices is not None else None,
         "kind": kind,
+        "optional": optional,
     }
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
@@ -97,6 +100,8 @@ def check_value(qualname: str, value: Any, meta: dict[str, Any]) -> Any:
         ParameterError: If the type, choice or range is wrong.
     """
     short = qualname.rsplit(".", 1)[-1]
+    if value is None and meta.get("optional"):
+        return None
     kind = meta.get("kind")
     if kind is bool:
         if not isinstance(value, bool | np.bool_):

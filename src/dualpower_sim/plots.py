@@ -24,7 +24,8 @@ def _panel(ax, df: pd.DataFrame, columns: dict[str, str], title: str) -> None:
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("day (step)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, frameon=True, framealpha=0.9, edgecolor="none", loc="best")
+    # Legends below the panel, where they never hide a line.
+    ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
 
 
 def plot_mobilization(indicators: pd.DataFrame, title: str | None = None) -> Figure:
@@ -38,8 +39,8 @@ def plot_mobilization(indicators: pd.DataFrame, title: str | None = None) -> Fig
         The figure.
     """
     df = indicators
-    fig = Figure(figsize=(11, 7.5), layout="constrained")
-    axes = fig.subplots(2, 2, sharex=True)
+    fig = Figure(figsize=(11, 9), layout="constrained")
+    axes = fig.subplots(2, 2)
     _panel(
         axes[0, 0],
         df,
@@ -55,11 +56,11 @@ def plot_mobilization(indicators: pd.DataFrame, title: str | None = None) -> Fig
         axes[0, 1],
         df,
         {
-            "striking": "striking: workforce in firms on strike",
-            "blockading": "blockading: residents of blockaded neighbourhoods",
-            "occupying": "occupying: students on occupied campuses",
+            "striking": "striking (workforce)",
+            "blockading": "blockading (residents)",
+            "occupying": "occupying (students)",
         },
-        "Mobilization by layer (share, quorum reached)",
+        "By layer: share in firms, neighbourhoods, campuses past the quorum",
     )
     bands = {
         c: c.removeprefix("mobilized_firms_").replace("_", "-").replace("-plus", "+") + " workers"

@@ -198,7 +198,7 @@ class CombinedRule(Rule):
 
     k: float = param(2.3, kind=float, low=0.0, high=100.0)
     threshold: float = param(0.1, kind=float, low=-1.0, high=1.0)
-    example_weight: float = param(0.5, kind=float, low=0.0, high=10.0)
+    example_weight: float = param(0.3, kind=float, low=0.0, high=10.0)
     ca_form: str = param("floor", kind=str, choices=CA_FORMS)
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102

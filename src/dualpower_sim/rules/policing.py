@@ -35,7 +35,7 @@ class Policing(Rule):
 
     name: ClassVar[str] = "policing"
 
-    arrest_rate: float = param(0.1, kind=float, low=0.0, high=1.0)
+    arrest_rate: float = param(0.2, kind=float, low=0.0, high=1.0)
     max_jail_term: int = param(30, kind=int, low=1, high=100_000)
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
