@@ -190,3 +190,26 @@ def test_models_are_freed_when_dropped():
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_default_city_is_quiet_without_shocks_at_every_size():
+    # Local units (neighbourhoods, markets, campuses) keep their size as a city grows, so the
+    # same parameters give the same behaviour at any population.
+    for n in (3_000, 20_000, 60_000):
+        m = DualPowerModel(n_workers=n, seed=2).run(60)
+        assert m.indicators()["mobilized"].max() < 0.05, n
+        assert m.city.n_neighbourhoods == round(n / 200)
+
+
+def test_a_shock_moves_small_and_large_cities_alike():
+    shock = [HardshipShock(start=5, duration=30, magnitude=0.3)]
+    peaks = [
+        DualPowerModel(n_workers=n, seed=1, shocks=shock)
+        .run(35)
+        .indicators()["mobilized"]
+        .iloc[20:]
+        .mean()
+        for n in (5_000, 50_000)
+    ]
+    assert peaks[0] > 0.3
+    assert abs(peaks[0] - peaks[1]) < 0.1
