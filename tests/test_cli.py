@@ -25,6 +25,12 @@ def test_bad_input_exits_2_without_traceback(tmp_path, capsys):
     assert main(["--workers", "many"]) == 2
     assert "invalid int value" in capsys.readouterr().err
     assert main(["--steps", "-3"]) == 2
+    assert main(["--seed", "-1", "--out", str(tmp_path / "y")]) == 2
+    assert "seed = -1" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["--workers", "500", "--steps", "1", "--out", str(blocker / "sub")]) == 2
+    assert "cannot" in capsys.readouterr().err
 
 
 def test_python_dash_m_runs_in_a_subprocess(tmp_path):

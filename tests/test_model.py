@@ -135,6 +135,9 @@ def test_worker_view_reads_the_arrays():
     frame = m.workers.to_frame()
     assert len(frame) == 1_000 and frame.loc[17, "firm"] == w.firm
     assert "Worker(17" in repr(w)
+    assert {"firm", "status", "precarious"} <= set(dir(w))
+    with pytest.raises(AttributeError, match="read-only"):
+        w.status = Status.JAILED
 
 
 def test_indicator_columns():
@@ -171,8 +174,16 @@ def test_bad_arguments_raise_clear_errors():
         DualPowerModel(n_workers=1)
     with pytest.raises(ParameterError, match="steps"):
         DualPowerModel(n_workers=100).run(-1)
-    with pytest.raises(ValueError, match="seed"):
+    with pytest.raises(ParameterError, match="seed"):
         DualPowerModel(n_workers=100, seed=-4)
+    with pytest.raises(ParameterError, match=r"steps = 2.5 .*allowed: an integer, 0 <= steps"):
+        DualPowerModel(n_workers=100).run(2.5)
+    with pytest.raises(ParameterError, match="shocks"):
+        DualPowerModel(n_workers=100, shocks=[0.3])
+    with pytest.raises(ParameterError, match="sample"):
+        DualPowerModel(n_workers=100).network_stats(sample=0)
+    one = DualPowerModel(n_workers=100, shocks=HardshipShock(start=2, duration=3, magnitude=0.1))
+    assert len(one.pipeline[0].shocks) == 1
     with pytest.raises(ParameterError, match="city"):
         DualPowerModel(n_workers=100, city={"territorial_share": 0.5})
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -77,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.out.exists() and not args.out.is_dir():
         print(f"error: --out {args.out} exists and is not a folder", file=sys.stderr)
         return 2
+    parent = next((p for p in (args.out, *args.out.absolute().parents) if p.exists()), None)
+    if parent is None or not os.access(parent, os.W_OK):
+        print(f"error: --out {args.out} cannot be created (no writable parent)", file=sys.stderr)
+        return 2
 
     stats = model.network_stats()
     print(
@@ -86,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"share of workers in firms of 1,000+: {stats['share_in_1000_plus']:.1%}")
     with pd.option_context("display.width", 120, "display.precision", 3):
         print("\nTies per worker by layer:")
-        print(stats["degrees"][["mean", "median", "max", "isolated"]])
+        print(stats["degrees"][["mean", "median", "max", "isolated"]].round(3).to_string())
         t0 = time.perf_counter()
         model.run(args.steps)
         took = time.perf_counter() - t0
@@ -94,11 +99,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nRan {args.steps} days in {took:.1f} s. Last indicators:")
         print(df[["mobilized", "jailed", "striking", "blockading", "occupying", "hardship"]].tail())
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(args.out / "indicators.csv")
     fig = plot_mobilization(
         df, title=f"Demonstration city, {args.workers:,} workers, seed {args.seed}"
     )
-    fig.savefig(args.out / "mobilization.png", dpi=110)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        df.to_csv(args.out / "indicators.csv")
+        fig.savefig(args.out / "mobilization.png", dpi=110)
+    except OSError as exc:
+        print(f"error: cannot write to --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(f"\nWrote {args.out / 'indicators.csv'} and {args.out / 'mobilization.png'}")
     return 0

@@ -28,6 +28,18 @@ from .world import World
 __all__ = ["DualPowerModel"]
 
 
+def _shock_tuple(shocks) -> tuple[HardshipShock, ...]:
+    if isinstance(shocks, HardshipShock):
+        return (shocks,)
+    try:
+        out = tuple(shocks)
+    except TypeError:
+        out = None
+    if out is None or not all(isinstance(s, HardshipShock) for s in out):
+        raise ParameterError("shocks", shocks, "allowed: a HardshipShock or a list of them")
+    return out
+
+
 class DualPowerModel(mesa.Model):
     """Workers of a city mobilizing on workplace, territorial and campus networks.
 
@@ -74,6 +86,7 @@ class DualPowerModel(mesa.Model):
         action_quorum: float = 0.5,
         seed: int | None = None,
     ) -> None:
+        """Build the city and set up the rules (arguments are described in the class docstring)."""
         streams = make_streams(seed)
         super().__init__(rng=streams.dynamics)
         # Mesa 3.3.1 stores ``self.step = self._wrapped_step``, a bound method of the model on the
@@ -101,7 +114,7 @@ class DualPowerModel(mesa.Model):
             hardship=self.city.population.hardship.copy(),
         )
         self.pipeline: list[Rule] = [
-            HardshipShocks(shocks=tuple(shocks)),
+            HardshipShocks(shocks=_shock_tuple(shocks)),
             self._mobilization_rule(mobilization),
             Policing() if policing is None else policing,
         ]
@@ -186,6 +199,7 @@ class DualPowerModel(mesa.Model):
         Returns:
             Firm-size table, share in firms of 1,000+, degree and clustering tables, and counts.
         """
+        sample = check("sample", sample, kind=int, low=1)
         return self.city.report(
             copy.deepcopy(self._diagnostics_rng), sample
         )  # same sample every call

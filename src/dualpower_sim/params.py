@@ -78,11 +78,14 @@ def param(
     return dataclasses.field(default=default, metadata=meta)
 
 
-def _range_text(name: str, meta: dict[str, Any]) -> str:
+def _range_text(name: str, meta: dict[str, Any], what: str = "") -> str:
     low, high = meta["low"], meta["high"]
+    if low is None and high is None:
+        return f"allowed: {what or 'any value'}"
     left = "" if low is None else f"{low} {'<' if meta['low_open'] else '<='} "
     right = "" if high is None else f" {'<' if meta['high_open'] else '<='} {high}"
-    return f"allowed: {left}{name}{right}"
+    bounds = f"{left}{name}{right}"
+    return f"allowed: {what}, {bounds}" if what else f"allowed: {bounds}"
 
 
 def check_value(qualname: str, value: Any, meta: dict[str, Any]) -> Any:
@@ -109,16 +112,14 @@ def check_value(qualname: str, value: Any, meta: dict[str, Any]) -> Any:
         return bool(value)
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise ParameterError(
-                qualname, value, f"allowed: an integer; {_range_text(short, meta)}"
-            )
+            raise ParameterError(qualname, value, _range_text(short, meta, "an integer"))
         value = int(value)
     elif kind is float:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ParameterError(qualname, value, f"allowed: a number; {_range_text(short, meta)}")
+            raise ParameterError(qualname, value, _range_text(short, meta, "a number"))
         value = float(value)
         if math.isnan(value):
-            raise ParameterError(qualname, value, f"allowed: a number; {_range_text(short, meta)}")
+            raise ParameterError(qualname, value, _range_text(short, meta, "a number"))
     elif kind is str and not isinstance(value, str):
         raise ParameterError(qualname, value, _choices_text(meta) or "allowed: a string")
     elif kind is not None and not isinstance(value, kind):

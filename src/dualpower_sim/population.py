@@ -119,7 +119,10 @@ class Population:
 class Worker:
     """Read-only view of one worker (``model.workers[i]``), for inspection in the Mesa style.
 
-    Attributes mirror :class:`Population`'s arrays; ``unique_id`` is the worker id.
+    Attributes mirror :class:`Population`'s arrays (``firm``, ``neighbourhood``, ``sector`` as
+    a code, ``sector_name``, ``union``, ``allegiance``, ``hardship``, ``risk_aversion``,
+    ``precarious``, ``student``, ``campus``, ``market``, ``status``); ``unique_id`` is the
+    worker id.
     """
 
     __slots__ = ("_pop", "unique_id")
@@ -127,6 +130,18 @@ class Worker:
     def __init__(self, population: Population, unique_id: int) -> None:
         self._pop = population
         self.unique_id = unique_id
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *Population.TRAITS})
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in Worker.__slots__:
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError(
+            f"Worker is a read-only view; change model.city.population.{name}[{self.unique_id}]"
+            " if you mean to"
+        )
 
     def __getattr__(self, name: str):
         if name in Population.TRAITS:

@@ -19,6 +19,8 @@ import dataclasses
 
 import numpy as np
 
+from .params import ParameterError
+
 __all__ = ["Streams", "make_streams"]
 
 _STREAMS = ("city", "dynamics", "diagnostics")
@@ -51,12 +53,12 @@ def make_streams(seed: int | None) -> Streams:
         The streams; ``Streams.seed`` holds the root entropy either way.
 
     Raises:
-        ValueError: If the seed is negative or not an integer.
+        ParameterError: If the seed is negative or not an integer.
     """
     if seed is None:
         root = np.random.SeedSequence()
     elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed = {seed!r} is not allowed; allowed: an integer >= 0 or None")
+        raise ParameterError("seed", seed, "allowed: an integer >= 0, or None for fresh entropy")
     else:
         root = np.random.SeedSequence(int(seed))
     children = root.spawn(len(_STREAMS))
