@@ -145,3 +145,70 @@ def test_one_campus_and_no_markets_work(rng):
     )
     assert (c.population.market == -1).all()
     assert c.n_neighbourhoods == 1
+
+
+def _cross(a, key_row, key_col):
+    coo = a.tocoo()
+    return key_row[coo.row], key_col[coo.col]
+
+
+def test_each_kind_of_workplace_tie_is_there():
+    c = build_city(CityParams(), 20_000, np.random.default_rng(4))
+    pop = c.population
+    coo = c.network.layers["workplace"].tocoo()
+    other_firm = pop.firm[coo.row] != pop.firm[coo.col]
+    same_sector = pop.sector[coo.row] == pop.sector[coo.col]
+    to_lead = c.firm_lead[pop.firm[coo.row]] == pop.firm[coo.col]
+    # Ties leave the firm only for the same sector or along a subcontracting chain.
+    assert other_firm.any()
+    assert np.all(
+        ~other_firm | same_sector | to_lead | (c.firm_lead[pop.firm[coo.col]] == pop.firm[coo.row])
+    )
+    assert to_lead.sum() > 100  # chains tie subcontractors' workers to their lead firm
+    # Casual workers lose ties.
+    deg = c.network.degree("workplace")
+    assert deg[pop.precarious].mean() < deg[~pop.precarious].mean() - 1
+
+
+def test_no_sector_ties_keeps_ties_inside_firms_and_chains():
+    wp = Workplaces(sector_ties=0.0, chain_ties=0.0)
+    c = build_city(CityParams(workplaces=wp), 5_000, np.random.default_rng(4))
+    coo = c.network.layers["workplace"].tocoo()
+    assert np.all(c.population.firm[coo.row] == c.population.firm[coo.col])
+
+
+def test_markets_tie_vendors_across_neighbourhoods():
+    c = build_city(CityParams(), 20_000, np.random.default_rng(4))
+    pop = c.population
+    coo = c.network.layers["territorial"].tocoo()
+    xy = c.neighbourhood_xy
+    far = np.abs(xy[pop.neighbourhood[coo.row]] - xy[pop.neighbourhood[coo.col]]).sum(axis=1) > 1
+    assert far.any()
+    assert np.all(pop.market[coo.row[far]] >= 0) and np.all(
+        pop.market[coo.row[far]] == pop.market[coo.col[far]]
+    )
+    none = build_city(
+        CityParams(territory=Territory(market_ties=0.0)), 20_000, np.random.default_rng(4)
+    )
+    coo = none.network.layers["territorial"].tocoo()
+    xy = none.neighbourhood_xy
+    d = np.abs(
+        xy[none.population.neighbourhood[coo.row]] - xy[none.population.neighbourhood[coo.col]]
+    ).sum(axis=1)
+    assert (d <= 1).all()
+
+
+def test_campus_weight_and_territorial_share_move_the_mix():
+    for share, layer in ((1.0, "territorial"), (0.0, "workplace")):
+        c = build_city(
+            CityParams(territorial_share=share, campus_weight=0.0), 3_000, np.random.default_rng(2)
+        )
+        a = c.network.layers[layer]
+        rows = np.flatnonzero(np.diff(a.indptr) > 0)[:300]
+        for i in rows:  # students included: campus weight 0 drops their campus ties
+            assert set(c.network.mix[i].indices) == set(a[i].indices)
+    c = build_city(CityParams(campus_weight=5.0), 3_000, np.random.default_rng(2))
+    student = np.flatnonzero(c.population.student & (c.network.degree("campus") > 0))[0]
+    campus_ties = c.network.layers["campus"][student].indices
+    weight_on_campus = c.network.mix[student, campus_ties].sum()
+    assert weight_on_campus == pytest.approx(5.0 / (0.5 + 0.5 + 5.0), rel=0.05)

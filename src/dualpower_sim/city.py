@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from .distributions import Beta, Distribution, Uniform
 from .firm_sizes import REPORT_BANDS, FirmSizes, LognormalSizes, band_labels
@@ -102,13 +104,29 @@ class Workplaces(ParamGroup):
             raise ParameterError(
                 "Workplaces.sizes", self.sizes, "allowed: LognormalSizes, ParetoSizes or SizeBands"
             )
-        sectors = tuple(s if isinstance(s, Sector) else Sector(*s) for s in self.sectors)
+        try:
+            sectors = tuple(s if isinstance(s, Sector) else Sector(*s) for s in self.sectors)
+        except TypeError:
+            raise ParameterError(
+                "Workplaces.sectors", self.sectors, "allowed: a list of (name, share) pairs"
+            ) from None
         object.__setattr__(self, "sectors", sectors)
         if not sectors:
             raise ParameterError("Workplaces.sectors", self.sectors, "allowed: at least one sector")
         names = [s.name for s in sectors]
-        if len(set(names)) != len(names):
-            raise ParameterError("Workplaces.sectors", names, "allowed: distinct sector names")
+        slugs = [re.sub(r"[^0-9a-z]+", "_", n.lower()).strip("_") for n in names]
+        if len(set(slugs)) != len(slugs):
+            raise ParameterError(
+                "Workplaces.sectors",
+                names,
+                "allowed: sector names that stay distinct when punctuation and case are ignored",
+            )
+        if self.subcontract_max_size >= self.lead_min_size:
+            raise ParameterError(
+                "Workplaces.subcontract_max_size",
+                self.subcontract_max_size,
+                f"allowed: below lead_min_size = {self.lead_min_size}",
+            )
         total = sum(s.share for s in sectors)
         if abs(total - 1.0) > 1e-6:
             raise ParameterError(
@@ -215,7 +233,10 @@ class Traits(ParamGroup):
     risk_aversion: Distribution = dataclasses.field(default_factory=lambda: Uniform(0.0, 1.0))
 
     def validate(self) -> None:  # noqa: D102
-        a = tuple(float(x) for x in self.allegiance)
+        try:
+            a = tuple(float(x) for x in self.allegiance)
+        except (TypeError, ValueError):
+            a = ()
         if len(a) != 3 or min(a) < 0 or abs(sum(a) - 1) > 1e-6:
             raise ParameterError(
                 "Traits.allegiance",
@@ -471,8 +492,7 @@ def build_city(params: CityParams, n_workers: int, rng: np.random.Generator) -> 
         else np.zeros(0, dtype=np.int64)
     )
     if n_markets:
-        d2 = ((xy[:, None, :] - xy[None, market_nb, :]) ** 2).sum(axis=2)
-        nearest_market = d2.argmin(axis=1)
+        _, nearest_market = cKDTree(xy[market_nb]).query(xy)
         vendor = precarious & (rng.random(n) < terr.vendor_share)
         market = np.where(vendor, nearest_market[neighbourhood], -1).astype(np.int32)
     else:

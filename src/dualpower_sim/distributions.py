@@ -120,10 +120,13 @@ class Explicit(Distribution):
     values: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        arr = np.asarray(self.values, dtype=float).ravel()
-        if arr.size == 0 or not np.all(np.isfinite(arr)):
+        try:
+            arr = np.asarray(self.values, dtype=float)
+        except (TypeError, ValueError):
+            arr = np.zeros(0)
+        if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
             raise ParameterError(
-                "Explicit.values", self.values, "allowed: a non-empty array of finite numbers"
+                "Explicit.values", self.values, "allowed: a non-empty 1-D array of finite numbers"
             )
         arr.setflags(write=False)
         object.__setattr__(self, "values", arr)

@@ -139,7 +139,8 @@ class ParetoSizes(FirmSizes):
 
         def sampler(k: int) -> np.ndarray:
             u = rng.random(k)
-            raw = np.floor(self.min_size * (1.0 - u) ** (-1.0 / self.alpha))
+            with np.errstate(over="ignore"):  # a heavy tail overflows to inf, capped just below
+                raw = np.floor(self.min_size * (1.0 - u) ** (-1.0 / self.alpha))
             return np.clip(raw, self.min_size, cap).astype(np.int64)
 
         if self.alpha > 1:
@@ -147,6 +148,11 @@ class ParetoSizes(FirmSizes):
         else:
             mean = math.sqrt(self.min_size * cap)
         sizes = _draw_until(n_workers, sampler, mean)
+        if sizes.size > 1 and sizes[-1] < self.min_size:
+            # The trimmed last firm would be below min_size: its workers join the firm before it
+            # (which may then exceed max_size by fewer than min_size workers).
+            sizes[-2] += sizes[-1]
+            sizes = sizes[:-1]
         return sizes
 
 
@@ -187,7 +193,12 @@ class SizeBands(FirmSizes):
     within: str = param("uniform", kind=str, choices=("uniform", "loguniform"))
 
     def validate(self) -> None:  # noqa: D102
-        bands = tuple(b if isinstance(b, SizeBand) else SizeBand(*b) for b in self.bands)
+        try:
+            bands = tuple(b if isinstance(b, SizeBand) else SizeBand(*b) for b in self.bands)
+        except TypeError:
+            raise ParameterError(
+                "SizeBands.bands", self.bands, "allowed: a list of (low, high, share) triples"
+            ) from None
         object.__setattr__(self, "bands", bands)
         if not bands:
             raise ParameterError("SizeBands.bands", self.bands, "allowed: at least one band")
@@ -235,6 +246,14 @@ class SizeBands(FirmSizes):
                     f"too small for the firm-size band {band.low}-{band.high} "
                     f"(share {band.share:g} gives {count} workers, fewer than one firm of "
                     f"{band.low}); allowed: n_workers >= {self.min_workers()}",
+                )
+            if -(-int(count) // band.high) * band.low > count:  # no m with m*low <= count <= m*high
+                raise ParameterError(
+                    "n_workers",
+                    n_workers,
+                    f"gives {count} workers in the firm-size band {band.low}-{band.high}, which "
+                    "cannot be split into firms of that band; allowed: a workforce whose share "
+                    "in each band fits whole firms (try a larger n_workers or a wider band)",
                 )
             parts.append(self._fill_band(int(count), band, rng))
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
