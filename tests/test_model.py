@@ -73,7 +73,9 @@ def check_invariants(m):
     # Workers are conserved: the status shares sum to one at every step.
     np.testing.assert_allclose(df[["passive", "mobilized", "jailed", "removed"]].sum(axis=1), 1.0)
     assert sum(m.city.population.counts().values()) == n
-    shares = df.drop(columns=["hardship", "legitimacy"])
+    counts = ["councils", "workplace_councils", "assemblies", "federation_councils"]
+    shares = df.drop(columns=["hardship", "legitimacy", *counts])
+    assert (df[counts] >= 0).all().all()
     values = shares.to_numpy()
     finite = values[~np.isnan(values)]
     assert ((finite >= 0) & (finite <= 1)).all()
@@ -153,6 +155,26 @@ def test_indicator_columns():
     ):
         assert col in df
     assert df.index.name == "step" and df.index[0] == 0
+
+
+def test_blockading_and_occupying_count_units_past_the_quorum():
+    from dualpower_sim.city import Campuses
+
+    m = DualPowerModel(
+        n_workers=4_000,
+        seed=1,
+        city=CityParams(campuses=Campuses(campuses=2)),
+        mobilization=ThresholdRule(),
+        action_quorum=0.5,
+    )
+    pop = m.city.population
+    home = pop.neighbourhood == 0
+    pop.status[np.flatnonzero(home)[: (home.sum() + 1) // 2]] = Status.MOBILIZED
+    campus0 = np.flatnonzero(pop.campus == 0)
+    pop.status[campus0] = Status.MOBILIZED
+    row = m._measure(m.world)
+    assert row["blockading"] == pytest.approx(home.sum() / 4_000)
+    assert row["occupying"] == pytest.approx(campus0.size / pop.student.sum())
 
 
 def test_striking_counts_whole_firms_past_the_quorum():

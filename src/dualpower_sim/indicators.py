@@ -18,6 +18,7 @@ import re
 
 import numpy as np
 
+from .councils import member_mask
 from .firm_sizes import REPORT_BANDS, band_labels
 from .population import Status
 from .world import World
@@ -25,7 +26,8 @@ from .world import World
 __all__ = ["Indicators"]
 
 
-_MOBILIZED, _JAILED, _REMOVED = int(Status.MOBILIZED), int(Status.JAILED), int(Status.REMOVED)
+_PASSIVE, _MOBILIZED = int(Status.PASSIVE), int(Status.MOBILIZED)
+_JAILED, _REMOVED = int(Status.JAILED), int(Status.REMOVED)
 if len(Status) != 4:
     raise ImportError("Status gained a member; count it in Indicators.__call__")
 
@@ -86,9 +88,74 @@ class Indicators:
             "occupying",
             "hardship",
             "legitimacy",
+            "councils",
+            "workplace_councils",
+            "assemblies",
+            "council_members",
+            "federation_councils",
+            "federation_members",
+            "cohesion",
+            "revolutionary_share",
+            "council_power",
+            "state_power",
+            "production",
+            "territory",
+            "supply",
+            "soldiers_loyalty",
+            "defected",
+            "repression",
+            "concession",
+            "offensive",
+            "dual_power",
             *self._band_names,
             *self._sector_names,
         ]
+
+    @staticmethod
+    def _powers(world: World, mobilized: np.ndarray) -> dict[str, float]:
+        """Councils, federation, the two powers and the state's levers (0 before set-up)."""
+        table = world.councils
+        n = world.population.n
+        out: dict[str, float] = {}
+        if table is not None:
+            work = int(table.alive[: table.n_firms].sum())
+            home = int(table.alive[table.n_firms :].sum())
+            members = member_mask(
+                table, world.workplace_unit, world.population.neighbourhood, mobilized
+            )
+            federation = world.memory.get("councils.federation", {})
+            out.update(
+                councils=work + home,
+                workplace_councils=work,
+                assemblies=home,
+                council_members=np.count_nonzero(members) / n,
+                federation_councils=int(table.federated.sum()),
+                federation_members=federation.get("members", 0.0) / n,
+                cohesion=federation.get("cohesion", 0.0),
+                revolutionary_share=federation.get("revolutionary", 0.0),
+            )
+        power = world.power
+        for key in ("council_power", "state_power", "production", "territory", "supply"):
+            out[key] = power.get(key, 0.0)
+        s = world.soldiers
+        out["soldiers_loyalty"] = s.loyal_mean() if s is not None and s.n else 0.0
+        out["defected"] = s.defected_share() if s is not None else 0.0
+        out["repression"] = world.levels.repression
+        out["concession"] = world.levels.concession
+        out["offensive"] = float(world.levels.on_offensive(world.step))
+        out["dual_power"] = float(world.verdict.dual_power)
+        for key in (
+            "councils",
+            "workplace_councils",
+            "assemblies",
+            "council_members",
+            "federation_councils",
+            "federation_members",
+            "cohesion",
+            "revolutionary_share",
+        ):
+            out.setdefault(key, 0.0)
+        return out
 
     def __call__(self, world: World) -> dict[str, float]:
         """Measure the world now.
@@ -109,7 +176,7 @@ class Indicators:
         n_removed = np.count_nonzero(status == _REMOVED)
         out = {
             "mobilized": n_mob / n,
-            "passive": (n - n_mob - n_jailed - n_removed) / n,
+            "passive": np.count_nonzero(status == _PASSIVE) / n,
             "jailed": n_jailed / n,
             "removed": n_removed / n,
         }
@@ -128,6 +195,7 @@ class Indicators:
             out["occupying"] = 0.0
         out["hardship"] = float(world.hardship.mean())
         out["legitimacy"] = float(world.legitimacy)
+        out.update(self._powers(world, mob_mask))
         # Bands and sectors are properties of firms: aggregate the firm counts, not the workers.
         band_mob = np.bincount(self._firm_band, weights=firm_mob, minlength=self._inv_band.size)
         sector_mob = np.bincount(

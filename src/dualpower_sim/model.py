@@ -18,14 +18,36 @@ import numpy as np
 import pandas as pd
 
 from .city import City, CityParams, build_city
+from .councils import Council
 from .indicators import Indicators
 from .params import ParameterError, check
 from .population import WorkerView
 from .rng import make_streams
-from .rules import MOBILIZATION_RULES, HardshipShock, HardshipShocks, Policing, Rule, make_rule
+from .rules import (
+    MOBILIZATION_RULES,
+    CouncilRule,
+    Debate,
+    HardshipShock,
+    HardshipShocks,
+    Policing,
+    Resolution,
+    Rule,
+    SoldierRule,
+    StateStrategy,
+    make_rule,
+)
+from .state import State
 from .world import World
 
 __all__ = ["DualPowerModel"]
+
+
+def _rule(name: str, rule: Rule | None, cls: type[Rule]) -> Rule:
+    if rule is None:
+        return cls()
+    if not isinstance(rule, cls):
+        raise ParameterError(name, rule, f"allowed: a {cls.__name__} or None for the default")
+    return rule
 
 
 def _shock_tuple(shocks) -> tuple[HardshipShock, ...]:
@@ -57,15 +79,25 @@ class DualPowerModel(mesa.Model):
         coercion: Police per resident, in [0, 1], the same in every neighbourhood.
         action_quorum: Share of a firm, neighbourhood or campus that must be mobilized for it to
             count as striking, blockading or occupying, in (0, 1].
+        councils: How councils form, federate and dissolve
+            (:class:`~dualpower_sim.rules.CouncilRule`).
+        debate: Party cadres and the debate inside councils (:class:`~dualpower_sim.rules.Debate`).
+        soldiers: The garrison and its loyalty (:class:`~dualpower_sim.rules.SoldierRule`).
+        state: The state's strategy (:class:`~dualpower_sim.rules.StateStrategy`).
+        resolution: How power is measured and dual power resolves
+            (:class:`~dualpower_sim.rules.Resolution`).
+        horizon: Last day of the run; a run stops at resolution or at the horizon.
         seed: Root seed (integer >= 0); None draws fresh entropy, recorded in ``model.seed``.
 
     Attributes:
         city: The drawn city (population, networks, firms, neighbourhoods).
         world: The state the rules act on.
-        pipeline: The rules run each step, in order; later stages append their own.
+        pipeline: The rules run each step, in order.
         workers: Per-worker views (``model.workers[i]``), for inspection.
+        state: The state, a Mesa agent.
         datacollector: Mesa's collector of the per-step indicators.
         seed: The root seed; the same seed and arguments give the same run.
+        running: False once the run has resolved or reached its horizon.
 
     Example:
         >>> m = DualPowerModel(n_workers=2000, seed=1).run(10)
@@ -84,6 +116,12 @@ class DualPowerModel(mesa.Model):
         legitimacy: float = 0.75,
         coercion: float = 0.06,
         action_quorum: float = 0.5,
+        councils: CouncilRule | None = None,
+        debate: Debate | None = None,
+        soldiers: SoldierRule | None = None,
+        state: StateStrategy | None = None,
+        resolution: Resolution | None = None,
+        horizon: int = 365,
         seed: int | None = None,
     ) -> None:
         """Build the city and set up the rules (arguments are described in the class docstring)."""
@@ -113,15 +151,24 @@ class DualPowerModel(mesa.Model):
             coercion=np.full(self.city.n_neighbourhoods, coercion),
             hardship=self.city.population.hardship.copy(),
         )
+        self.horizon = check("horizon", horizon, kind=int, low=1)
+        self.council_rule = _rule("councils", councils, CouncilRule)
         self.pipeline: list[Rule] = [
             HardshipShocks(shocks=_shock_tuple(shocks)),
             self._mobilization_rule(mobilization),
-            Policing() if policing is None else policing,
+            _rule("policing", policing, Policing),
+            self.council_rule,
+            _rule("debate", debate, Debate),
+            _rule("soldiers", soldiers, SoldierRule),
+            _rule("resolution", resolution, Resolution),
+            _rule("state", state, StateStrategy),
         ]
-        if not isinstance(self.pipeline[2], Policing):
-            raise ParameterError("policing", policing, "allowed: a Policing rule or None")
         for rule in self.pipeline:
             rule.setup(self.world, self.rng)
+        self.state = State(self)
+        self._council_agents: dict[int, Council] = {}
+        self._alive_before = np.zeros_like(self.world.councils.alive)
+        self._formed_before = self.world.councils.formed.copy()
 
         self.workers = WorkerView(self.city.population)
         self._measure = Indicators(self.world, quorum=action_quorum)
@@ -159,23 +206,91 @@ class DualPowerModel(mesa.Model):
         self.world.step = self.steps
         for rule in self.pipeline:
             rule.step(self.world, self.rng)
+        self._sync_councils()
         self._collect()
+        if self.world.verdict.outcome is not None or self.steps >= self.horizon:
+            self.running = False
 
-    def run(self, steps: int) -> DualPowerModel:
-        """Run ``steps`` days, or fewer if ``self.running`` turns false.
+    def _sync_councils(self) -> None:
+        """Create a Mesa agent for each council that formed today, remove those dissolved."""
+        table = self.world.councils
+        agents = self._council_agents
+        changed = np.flatnonzero(
+            (table.alive != self._alive_before) | (table.formed != self._formed_before)
+        )
+        for unit in changed.tolist():  # councils that changed today, not workers
+            if unit in agents:
+                agents.pop(unit).remove()
+            if table.alive[unit]:
+                agents[unit] = Council(self, unit)
+        self._alive_before = table.alive.copy()
+        self._formed_before = table.formed.copy()
+
+    def run(self, steps: int | None = None) -> DualPowerModel:
+        """Run ``steps`` days, or until the run resolves or reaches its horizon.
 
         Args:
-            steps: Number of steps (>= 0).
+            steps: Number of steps (>= 0); None runs to resolution or the horizon.
 
         Returns:
             The model itself, so calls can be chained.
         """
-        steps = check("steps", steps, kind=int, low=0)
+        steps = self.horizon if steps is None else check("steps", steps, kind=int, low=0)
         for _ in range(steps):
             if not self.running:
                 break
             self.step()
         return self
+
+    @property
+    def outcome(self) -> str:
+        """The outcome: final once resolved or at the horizon, provisional before.
+
+        One of :data:`~dualpower_sim.outcomes.OUTCOMES`: ``council_power``, ``state_restored``,
+        ``co_opted``, ``unresolved`` (dual power still standing), ``no_dual_power``.
+        """
+        return self.world.verdict.provisional()
+
+    @property
+    def councils(self) -> list[Council]:
+        """The sitting councils, as Mesa agents."""
+        return list(self._council_agents.values())
+
+    def events(self) -> pd.DataFrame:
+        """The event log: one row per event, with step, event, magnitude and detail.
+
+        Events: ``council_formed`` (magnitude: members), ``council_dissolved`` (members),
+        ``federation_founded`` (councils), ``federation_milestone`` (councils),
+        ``councils_broken_up`` (councils), ``repression_wave`` (level), ``concession`` (level),
+        ``offensive`` (state-to-council power ratio), ``defections`` (soldiers that day),
+        ``dual_power_began`` / ``dual_power_ended`` (council-to-state power ratio),
+        ``insurrection`` (success probability; detail: succeeded or failed), ``outcome``.
+        """
+        return pd.DataFrame(self.world.events, columns=["step", "event", "magnitude", "detail"])
+
+    def summary(self) -> dict[str, Any]:
+        """A short account of the run: outcome, when dual power began and ended, peaks.
+
+        Returns:
+            ``outcome``, ``seed``, ``steps``, ``resolved_step``, ``dual_power_began``,
+            ``dual_power_ended``, ``peak_council_power``, ``peak_mobilized``, ``councils``,
+            ``offensives``, ``defected``.
+        """
+        df = self.indicators()
+        v = self.world.verdict
+        return {
+            "outcome": self.outcome,
+            "seed": self.seed,
+            "steps": self.steps,
+            "resolved_step": v.resolved_step if v.outcome is not None else None,
+            "dual_power_began": v.dual_power_began if v.dual_power_began >= 0 else None,
+            "dual_power_ended": v.dual_power_ended if v.dual_power_began >= 0 else None,
+            "peak_council_power": float(df["council_power"].max()),
+            "peak_mobilized": float(df["mobilized"].max()),
+            "councils": int(self.world.councils.count),
+            "offensives": int(self.world.levels.offensives),
+            "defected": float(df["defected"].iloc[-1]),
+        }
 
     def indicators(self) -> pd.DataFrame:
         """The per-step indicators as a DataFrame indexed by step (0 is the initial state).

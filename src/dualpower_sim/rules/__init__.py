@@ -11,19 +11,29 @@ from typing import Any
 
 from ..params import ParameterError
 from .base import Rule
+from .councils import CouncilRule
+from .debate import Debate
 from .hardship import HardshipShock, HardshipShocks
 from .mobilization import CombinedRule, DeterrenceRule, ThresholdRule
 from .policing import Policing
+from .resolution import Resolution
+from .soldiers import SoldierRule
+from .state import StateStrategy
 
 __all__ = [
     "MOBILIZATION_RULES",
     "RULES",
     "CombinedRule",
+    "CouncilRule",
+    "Debate",
     "DeterrenceRule",
     "HardshipShock",
     "HardshipShocks",
     "Policing",
+    "Resolution",
     "Rule",
+    "SoldierRule",
+    "StateStrategy",
     "ThresholdRule",
     "make_rule",
 ]
@@ -38,6 +48,11 @@ RULES: dict[str, type[Rule]] = {
     **MOBILIZATION_RULES,
     Policing.name: Policing,
     HardshipShocks.name: HardshipShocks,
+    CouncilRule.name: CouncilRule,
+    Debate.name: Debate,
+    SoldierRule.name: SoldierRule,
+    Resolution.name: Resolution,
+    StateStrategy.name: StateStrategy,
 }
 
 

@@ -1,7 +1,8 @@
 """Hardship shocks: price rises, layoffs, war, which raise workers' hardship for a while.
 
 The current hardship of a worker is their base hardship (a trait) plus the magnitudes of all
-shocks active today that reach them, clipped to [0, 1].
+shocks active today that reach them, less the relief the state's concessions give
+(``world.relief``), clipped to [0, 1].
 """
 
 from __future__ import annotations
@@ -71,11 +72,13 @@ class HardshipShocks(Rule):
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         active = np.array([s.active(world.step) for s in self.shocks], dtype=bool)
-        if np.array_equal(active, world.memory["hardship_shocks.active"]):
-            return  # nothing started or ended today: hardship is unchanged
+        same_shocks = np.array_equal(active, world.memory["hardship_shocks.active"])
+        if same_shocks and world.relief == world.memory.get("hardship_shocks.relief", 0.0):
+            return  # nothing started or ended today and relief is unchanged: hardship too
         world.memory["hardship_shocks.active"] = active
+        world.memory["hardship_shocks.relief"] = world.relief
         pop = world.population
-        offset = np.zeros(pop.n)
+        offset = np.full(pop.n, -world.relief)  # the state's concessions relieve everyone
         for shock, on in zip(self.shocks, active, strict=True):  # loop over shocks, not workers
             if not on:
                 continue

@@ -183,15 +183,22 @@ class DeterrenceRule(Rule):
 class CombinedRule(Rule):
     """Grievance, neighbours' example and fear of repression (the default rule).
 
-    Mobilized iff ``H (1 - L) + example_weight * s - R P > T``, where ``s`` is the weighted share
-    of mobilized network neighbours. With ``example_weight = 0`` it is :class:`DeterrenceRule`;
-    with no grievance and no police a worker is mobilized iff ``s > T / example_weight``.
+    Mobilized iff ``H (1 - L) + example_weight * s - R P > T + fatigue * d``, where ``s`` is the
+    weighted share of mobilized network neighbours and ``d`` the days the worker has been
+    mobilized without a break. With ``example_weight = 0`` and no fatigue it is
+    :class:`DeterrenceRule`; with no grievance, police or fatigue a worker is mobilized iff
+    ``s > T / example_weight``.
+
+    Fatigue is our addition, not Epstein's: a long strike or blockade wears out those in it
+    (wages lost, strike funds spent), so a movement whose grievance subsides hesitates instead of
+    standing forever, the hesitation the article says states wait for.
 
     Attributes:
         k: Arrest-probability constant (Epstein: 2.3).
         threshold: Threshold T (Epstein: 0.1).
         example_weight: Weight of the neighbours' example, the share ``s`` in [0, 1].
         ca_form: How C / A enters P: ``"floor"``, ``"round"`` or ``"literal"``.
+        fatigue: Rise of the threshold per day of unbroken mobilization.
     """
 
     name: ClassVar[str] = "combined"
@@ -200,10 +207,23 @@ class CombinedRule(Rule):
     threshold: float = param(0.1, kind=float, low=-1.0, high=1.0)
     example_weight: float = param(0.3, kind=float, low=0.0, high=10.0)
     ca_form: str = param("floor", kind=str, choices=CA_FORMS)
+    fatigue: float = param(0.0, kind=float, low=0.0, high=1.0)
+
+    def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        if self.fatigue > 0:
+            world.memory["combined.days"] = np.zeros(world.population.n, dtype=np.float64)
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
-        g = grievance(world.hardship, world.legitimacy)
-        s = world.mobilized_share() if self.example_weight > 0 else 0.0
-        p = _local_arrest_probability(world, self.k, self.ca_form)
-        _set_mobilized(world, g + self.example_weight * s - pop.risk_aversion * p > self.threshold)
+        score = grievance(world.hardship, world.legitimacy)
+        if self.example_weight > 0:
+            score += self.example_weight * world.mobilized_share()
+        score -= pop.risk_aversion * _local_arrest_probability(world, self.k, self.ca_form)
+        if self.fatigue > 0:
+            days = world.memory["combined.days"]
+            score -= self.fatigue * days
+            _set_mobilized(world, score > self.threshold)
+            days += 1.0
+            days *= pop.mobilized()  # a break (or jail) resets the count
+        else:
+            _set_mobilized(world, score > self.threshold)

@@ -1,0 +1,50 @@
+"""The base of the model's Mesa agents (councils and the state).
+
+Mesa 3.3.1's ``Agent`` keeps a class-level ``_ids`` dictionary keyed by model, which holds every
+model that ever created an agent alive for the life of the process (upstream issue 3179), and each
+agent holds its model, a reference cycle only the cyclic collector can break. :class:`CityAgent`
+keys its id counters weakly and holds its model through a weak reference, so a model with
+thousands of councils is freed the moment the user drops it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from typing import Any
+
+import mesa
+
+__all__ = ["CityAgent"]
+
+
+class _WeakIdCounters(weakref.WeakKeyDictionary):
+    """Per-model id counters that do not keep models alive (Mesa keys them strongly)."""
+
+    def __getitem__(self, model: Any) -> itertools.count:
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            counter = itertools.count(1)
+            self[model] = counter
+            return counter
+
+
+class CityAgent(mesa.Agent):
+    """A Mesa agent that does not keep its model alive.
+
+    Attributes:
+        model: The model (held weakly; the model holds its agents).
+        unique_id: Unique within the model, from 1.
+    """
+
+    _ids = _WeakIdCounters()
+
+    @property
+    def model(self) -> Any:
+        """The model this agent belongs to."""
+        return self._model_ref()
+
+    @model.setter
+    def model(self, model: Any) -> None:
+        self._model_ref = weakref.ref(model)

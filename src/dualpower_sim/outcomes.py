@@ -1,0 +1,137 @@
+"""The balance of the two powers, dual power, and the five ways a run ends.
+
+**Council power** (in [0, 1]) is a weighted sum of three sources (the article: workers' power
+"stems ultimately from the collective strength that they have to paralyse and take control of
+production"; El Alto's blockades "cut off the roads so gas and food couldn't get through"; the
+Petrograd Soviet rested "on the armed people and soldiers"):
+
+- production: the share of the workforce in workplace units whose council sits and whose
+  mobilized share has reached the action quorum;
+- territory: the share of residents in neighbourhoods whose assembly sits and whose mobilized
+  share has reached the quorum (a blockade);
+- arms: the share of the soldiers who have defected.
+
+**State power** (in [0, 1]) is ``coercion x loyalty x legitimacy x supply``: the share of the
+armed forces (police and soldiers, counted equally per head) still with the state, the mean
+loyalty of its soldiers, its legitimacy, and the supply reaching it, ``1 - blockade_effect x
+territory``.
+
+**Dual power** holds while both powers are at or above their thresholds. The run resolves, and
+stops, when one of these happens (each is absorbing):
+
+- ``council_power``: an insurrection succeeds. The federation attempts one when council power is
+  at or above its threshold (with the state still standing, or already fallen below its own),
+  its revolutionary share is a majority and council power is at least ``insurrection_ratio``
+  times state power; it succeeds with probability ``r^s / (1 + r^s)``, ``r`` the power ratio
+  and ``s`` the steepness (one half when the powers are equal). A failed attempt is followed by an
+  offensive (July 1917) and no new attempt for ``insurrection_cooldown`` days.
+- ``co_opted``: after dual power arose, the councils still sit but the federation's
+  revolutionary share stays below ``coopt_share`` for ``settle_days`` days.
+- ``state_restored``: after dual power arose, council power stays below its threshold for
+  ``settle_days`` days (the councils were crushed, or melted away) and the councils are not
+  co-opted.
+- ``unresolved``: dual power arose and none of the above happened by the horizon.
+- ``no_dual_power``: dual power never arose (Eastern Europe 1989).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+__all__ = ["OUTCOMES", "Verdict", "power_balance", "success_probability"]
+
+#: The five outcomes, in a fixed order.
+OUTCOMES: tuple[str, ...] = (
+    "council_power",
+    "state_restored",
+    "co_opted",
+    "unresolved",
+    "no_dual_power",
+)
+
+
+def success_probability(ratio: float, steepness: float) -> float:
+    """Probability ``r^s / (1 + r^s)`` that an insurrection succeeds at power ratio ``r``.
+
+    Args:
+        ratio: Council power over state power (infinite if the state has none).
+        steepness: ``s``; larger makes the outcome hinge more sharply on the ratio.
+
+    Returns:
+        The probability, one half at equal powers.
+    """
+    if not np.isfinite(ratio):
+        return 1.0
+    x = ratio**steepness
+    return float(x / (1.0 + x))
+
+
+def power_balance(
+    weights: tuple[float, float, float],
+    blockade_effect: float,
+    production: float,
+    territory: float,
+    defected: float,
+    coercion_share: float,
+    loyalty: float,
+    legitimacy: float,
+) -> dict[str, float]:
+    """Council power, state power and their parts (formulas in the module docstring).
+
+    Args:
+        weights: Weights of production, territory and arms in council power (sum to 1).
+        blockade_effect: Share of the state's supply cut at full territorial control.
+        production: Share of the workforce in councils' hands and on strike.
+        territory: Share of residents in assembly-held, blockaded neighbourhoods.
+        defected: Share of soldiers who defected.
+        coercion_share: Share of the armed forces (police and soldiers) still with the state.
+        loyalty: Mean loyalty of the state's soldiers (1 if it has none).
+        legitimacy: The state's legitimacy.
+
+    Returns:
+        ``council_power``, ``state_power``, ``supply`` and the inputs.
+    """
+    council = weights[0] * production + weights[1] * territory + weights[2] * defected
+    supply = 1.0 - blockade_effect * territory
+    state = coercion_share * loyalty * legitimacy * supply
+    return {
+        "council_power": float(council),
+        "state_power": float(state),
+        "production": float(production),
+        "territory": float(territory),
+        "armed": float(defected),
+        "supply": float(supply),
+    }
+
+
+@dataclasses.dataclass(eq=False)
+class Verdict:
+    """Where a run stands: dual power so far, and the outcome once resolved.
+
+    Attributes:
+        outcome: The outcome once resolved (absorbing), else None.
+        resolved_step: Step of resolution, or -1.
+        dual_power: Dual power holds now.
+        dual_power_began: First step dual power held, or -1.
+        dual_power_ended: Last step it held after it began (updated while it holds), or -1.
+        weak_days: Consecutive days council power has been below its threshold since dual power.
+        coopted_days: Consecutive days the sitting councils have been co-opted.
+        last_insurrection: Step of the last failed insurrection, or a large negative number.
+    """
+
+    outcome: str | None = None
+    resolved_step: int = -1
+    dual_power: bool = False
+    dual_power_began: int = -1
+    dual_power_ended: int = -1
+    weak_days: int = 0
+    coopted_days: int = 0
+    last_insurrection: int = -(10**9)
+
+    def provisional(self) -> str:
+        """The outcome if the run stopped now."""
+        if self.outcome is not None:
+            return self.outcome
+        return "unresolved" if self.dual_power_began >= 0 else "no_dual_power"

@@ -1,0 +1,229 @@
+"""Councils form, recruit, federate and dissolve (see :mod:`dualpower_sim.councils`).
+
+Each day, from the mobilized workers of every unit (vectorised over units, never over workers):
+
+1. members of a sitting council are the unit's mobilized workers; a council dissolves when they
+   fall below ``dissolve_share`` of the unit ("members fall away");
+2. a unit without a council forms one with daily probability ``formation_rate x layer weight``
+   when its mobilized share reaches ``formation_share`` and it has ``min_members`` mobilized;
+3. once ``founding_councils`` sit, they found the federation; a sitting council outside it joins
+   with daily probability ``1 - exp(-(base_join_rate + join_rate x e))``, ``e`` the mean share
+   of its members' ties that reach members of federated councils (delegates and the ties of
+   their members);
+4. the federation's size, revolutionary share and cohesion are recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..councils import CouncilTable, cohesion, member_mask
+from ..params import param
+from ..population import Allegiance
+from ..world import World
+from .base import Rule
+
+__all__ = ["CouncilRule"]
+
+_REV, _NONE = int(Allegiance.REVOLUTIONARY), int(Allegiance.NONE)
+
+#: Federation sizes (councils) logged as milestones.
+MILESTONES = (1, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
+
+
+@dataclasses.dataclass(frozen=True)
+class CouncilRule(Rule):
+    """How councils form, federate and dissolve.
+
+    Attributes:
+        formation_share: Mobilized share of a unit at which a council can form.
+        min_members: Fewest mobilized workers a council needs; a workshop of three cannot hold a
+            soviet on its own.
+        formation_rate: Daily probability that an eligible unit forms a council, before the
+            layer weight (workplace councils ``1 - territorial_share``, assemblies
+            ``territorial_share``: a city organises as its traditions allow).
+        dissolve_share: A council dissolves when its members fall below this share of the unit.
+        delegate_ratio: Members per delegate (St Petersburg 1905: one deputy per 500 workers).
+        founding_councils: Sitting councils needed to found the federation.
+        join_rate: Daily joining rate per unit of member exposure to the federation.
+        base_join_rate: Daily joining rate without such ties (word of the press or the street).
+    """
+
+    name: ClassVar[str] = "councils"
+
+    formation_share: float = param(0.5, kind=float, low=0.0, low_open=True, high=1.0)
+    min_members: int = param(20, kind=int, low=1)
+    formation_rate: float = param(0.3, kind=float, low=0.0, high=1.0)
+    dissolve_share: float = param(0.15, kind=float, low=0.0, high=1.0)
+    delegate_ratio: int = param(500, kind=int, low=1)
+    founding_councils: int = param(3, kind=int, low=1)
+    join_rate: float = param(2.0, kind=float, low=0.0, high=100.0)
+    base_join_rate: float = param(0.01, kind=float, low=0.0, high=1.0)
+
+    def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        city = world.city
+        pop = world.population
+        # Subcontractors' workers organise with their lead firm's (Harvey, in the article).
+        org_firm = np.where(city.firm_lead >= 0, city.firm_lead, np.arange(city.n_firms))
+        world.workplace_unit = org_firm[pop.firm]
+        ones = np.ones(city.n_firms)
+        # Unit-by-firm 0/1 matrix: sums firm totals into their workplace units.
+        world.memory["councils.org"] = sp.csr_matrix(
+            (ones, (org_firm, np.arange(city.n_firms))), shape=(city.n_firms, city.n_firms)
+        )
+        unit_workforce = np.bincount(org_firm, weights=city.firm_size, minlength=city.n_firms)
+        size = np.concatenate([unit_workforce, world.residents.astype(np.float64)])
+        world.councils = CouncilTable.empty(city.n_firms, city.n_neighbourhoods, size)
+        weights = city_weights(world)
+        world.memory["councils.unit_weight"] = np.concatenate(
+            [np.full(city.n_firms, weights[0]), np.full(city.n_neighbourhoods, weights[1])]
+        )
+        world.memory["councils.population_counts"] = _division_counts(pop, np.ones(pop.n, bool))
+        world.memory["councils.federation"] = {
+            "members": 0.0,
+            "revolutionary": 0.0,
+            "cohesion": 0.0,
+        }
+
+    def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        table = world.councils
+        pop = world.population
+        mob = pop.mobilized()
+        # One pass sums, per unit: mobilized, revolutionary and aligned mobilized, and the
+        # mobilized weighted by their exposure to yesterday's federation.
+        rows = np.empty((3, pop.n))
+        rows[0] = mob
+        np.logical_and(mob, pop.allegiance == _REV, out=rows[1], casting="unsafe")
+        np.logical_and(mob, pop.allegiance != _NONE, out=rows[2], casting="unsafe")
+        sums = self._unit_sums(world, rows)
+        table.members[:] = sums[0]
+        share = table.members / np.maximum(table.size, 1.0)
+
+        fell_away = table.alive & (share < self.dissolve_share)
+        for unit in np.flatnonzero(fell_away):  # a handful a day, not workers
+            world.log(
+                "council_dissolved", table.members[unit], f"{table.kind(unit)} {unit}: fell away"
+            )
+        dissolve(table, fell_away)
+
+        eligible = (
+            (~table.alive) & (share >= self.formation_share) & (table.members >= self.min_members)
+        )
+        p = self.formation_rate * world.memory["councils.unit_weight"]
+        new = eligible & (rng.random(eligible.size) < p)
+        table.alive |= new
+        table.formed[new] = world.step
+        for unit in np.flatnonzero(new):
+            world.log("council_formed", table.members[unit], f"{table.kind(unit)} {unit}")
+
+        rev_sum, aligned_sum = sums[1], sums[2]
+        table.revolutionary[:] = np.divide(
+            rev_sum, aligned_sum, out=np.zeros_like(rev_sum), where=aligned_sum > 0
+        )
+        self._federate(world, table, mob, rng)
+
+    @staticmethod
+    def _unit_sums(world: World, rows: np.ndarray) -> np.ndarray:
+        """Sums of per-worker rows (k x n) over every unit (k x units)."""
+        work = (world.memory["councils.org"] @ world.sum_by_firm(rows).T).T
+        home = np.stack([world.sum_by_neighbourhood(r) for r in rows])
+        return np.concatenate([work, home], axis=1)
+
+    def _exposure(self, world: World, table: CouncilTable, mob: np.ndarray) -> np.ndarray:
+        """Mean share of each waiting council's members' ties that reach federated members.
+
+        Computed only for members of councils not yet federated (a small set on most days),
+        from yesterday's federated members.
+        """
+        exposure = np.zeros(table.alive.size)
+        fed_member = world.memory.get("councils.fed_member")
+        waiting = table.alive & ~table.federated
+        if fed_member is None or not waiting.any():
+            return exposure
+        pop = world.population
+        at_work = waiting[: table.n_firms][world.workplace_unit] & mob
+        at_home = waiting[table.n_firms :][pop.neighbourhood] & mob
+        who = np.flatnonzero(at_work | at_home)
+        share = world.network.neighbour_share_of(who, fed_member)
+        units = np.concatenate(
+            [
+                world.workplace_unit[who[at_work[who]]],
+                table.n_firms + pop.neighbourhood[who[at_home[who]]],
+            ]
+        )
+        values = np.concatenate([share[at_work[who]], share[at_home[who]]])
+        total = np.bincount(units, weights=values, minlength=exposure.size)
+        np.divide(total, table.members, out=exposure, where=table.members > 0)
+        return exposure
+
+    def _federate(self, world: World, table: CouncilTable, mob, rng) -> None:
+        if table.federation_founded < 0:
+            if table.alive.sum() >= self.founding_councils:
+                table.federation_founded = world.step
+                table.federated[:] = table.alive
+                world.log("federation_founded", int(table.alive.sum()), "councils")
+            else:
+                return
+        mean_exposure = self._exposure(world, table, mob)
+        before = int(table.federated.sum())
+        candidates = table.alive & ~table.federated
+        rate = self.base_join_rate + self.join_rate * mean_exposure
+        join = candidates & (rng.random(candidates.size) < 1.0 - np.exp(-rate))
+        table.federated |= join
+        after = int(table.federated.sum())
+        for m in MILESTONES:
+            if before < m <= after:
+                world.log("federation_milestone", after, f"{m}+ councils")
+        fed_member = federated_members(world, mob)
+        world.memory["councils.fed_member"] = fed_member
+        counts = _division_counts(world.population, fed_member)
+        allegiance = counts[2]
+        aligned = allegiance[1] + allegiance[2]
+        world.memory["councils.federation"] = {
+            "members": float(allegiance.sum()),
+            "revolutionary": float(allegiance[2] / aligned) if aligned else 0.0,
+            "cohesion": cohesion(counts, world.memory["councils.population_counts"]),
+        }
+
+
+def city_weights(world: World) -> tuple[float, float]:
+    """Workplace and territorial layer weights of the city (1 and 1 for validation topologies)."""
+    weights = world.network.weights
+    if "workplace" not in weights:
+        return 1.0, 1.0
+    return weights["workplace"], weights["territorial"]
+
+
+def federated_members(world: World, mobilized: np.ndarray) -> np.ndarray:
+    """Mask of mobilized workers whose workplace council or assembly is federated."""
+    return member_mask(
+        world.councils, world.workplace_unit, world.population.neighbourhood, mobilized, True
+    )
+
+
+def council_members(world: World, mobilized: np.ndarray) -> np.ndarray:
+    """Mask of mobilized workers whose workplace council or assembly sits."""
+    return member_mask(
+        world.councils, world.workplace_unit, world.population.neighbourhood, mobilized
+    )
+
+
+def dissolve(table: CouncilTable, units: np.ndarray) -> None:
+    """Dissolve the councils of ``units`` (a mask): they leave the federation too."""
+    table.alive[units] = False
+    table.federated[units] = False
+    table.formed[units] = -1
+
+
+def _division_counts(pop, mask: np.ndarray) -> list[np.ndarray]:
+    """Counts by sector, union membership and allegiance among the workers in ``mask``."""
+    n_sectors, n_allegiance = len(pop.sector_names), len(Allegiance)
+    # One pass over a joint key (sector, union, allegiance); the margins are the divisions.
+    key = (pop.sector.astype(np.int64) * 2 + pop.union) * n_allegiance + pop.allegiance
+    joint = np.bincount(key, weights=mask, minlength=n_sectors * 2 * n_allegiance)
+    joint = joint.reshape(n_sectors, 2, n_allegiance)
+    return [joint.sum(axis=(1, 2)), joint.sum(axis=(0, 2)), joint.sum(axis=(0, 1))]

@@ -1,0 +1,101 @@
+"""The debate inside the councils: who is a moderate and who a revolutionary.
+
+Only council members debate (mobilized workers of a unit whose council sits). Each day:
+
+- members with no allegiance become moderates with probability ``politicisation`` (joining a
+  soviet politicises; in February 1917 the moderate socialists held the soviets' majority);
+- moderates become revolutionaries with probability ``1 - exp(-(persuasion x c +
+  radicalisation x repression))``, ``c`` the share of the member's ties that are party cadres
+  ("the Bolshevik party ... won the debate within the soviets", the article) and ``repression``
+  the state's repression level (repression radicalises);
+- revolutionaries become moderates with probability ``1 - exp(-moderation x concession)``
+  (concessions moderate).
+
+Party cadres are revolutionaries who argue inside councils; ``cadres`` of them are placed in the
+largest workplaces (``placement="workplace"``), in a few neighbourhoods (``"territorial"``) or
+anywhere (``"random"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+
+from ..params import param
+from ..population import Allegiance
+from ..world import World
+from .base import Rule
+from .councils import council_members
+
+__all__ = ["Debate"]
+
+_NONE, _MOD, _REV = int(Allegiance.NONE), int(Allegiance.MODERATE), int(Allegiance.REVOLUTIONARY)
+
+
+@dataclasses.dataclass(frozen=True)
+class Debate(Rule):
+    """Party cadres, repression and concessions move members between moderate and revolutionary.
+
+    Attributes:
+        cadres: Number of party cadres.
+        placement: Where cadres work or live: ``"workplace"`` (the largest firms, like the
+            Bolsheviks at the Putilov works), ``"territorial"`` (a tenth of the neighbourhoods)
+            or ``"random"``.
+        persuasion: Daily conversion hazard of a moderate member per unit cadre share of ties.
+        radicalisation: Daily conversion hazard of a moderate member at full repression.
+        moderation: Daily hazard that a revolutionary member turns moderate at full concessions.
+        politicisation: Daily probability that a member with no allegiance turns moderate.
+    """
+
+    name: ClassVar[str] = "debate"
+
+    cadres: int = param(0, kind=int, low=0)
+    placement: str = param("workplace", kind=str, choices=("workplace", "territorial", "random"))
+    persuasion: float = param(1.0, kind=float, low=0.0, high=100.0)
+    radicalisation: float = param(0.02, kind=float, low=0.0, high=10.0)
+    moderation: float = param(0.05, kind=float, low=0.0, high=10.0)
+    politicisation: float = param(0.05, kind=float, low=0.0, high=1.0)
+
+    def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        pop = world.population
+        k = min(self.cadres, pop.n)
+        if self.placement == "workplace":
+            # The largest firms first, as many as it takes to hold 20 workers per cadre.
+            city = world.city
+            order = np.argsort(-city.firm_size, kind="stable")
+            covered = np.cumsum(city.firm_size[order])
+            firms = order[: int(np.searchsorted(covered, 20 * k)) + 1]
+            pool = np.flatnonzero(np.isin(pop.firm, firms))
+        elif self.placement == "territorial":
+            n_nb = world.city.n_neighbourhoods
+            chosen = rng.choice(n_nb, size=max(1, n_nb // 10), replace=False)
+            pool = np.flatnonzero(np.isin(pop.neighbourhood, chosen))
+        else:
+            pool = np.arange(pop.n)
+        cadre = np.zeros(pop.n, dtype=bool)
+        if k:
+            cadre[rng.choice(pool, size=min(k, pool.size), replace=False)] = True
+        pop.allegiance[cadre] = _REV
+        world.memory["debate.cadre"] = cadre
+        world.memory["debate.exposure"] = world.network.neighbour_share(cadre)
+
+    def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        pop = world.population
+        members = np.flatnonzero(council_members(world, pop.mobilized()))
+        if not members.size:
+            return
+        allegiance = pop.allegiance[members]
+        u = rng.random(members.size)
+        levels = world.levels
+        up_hazard = (
+            self.persuasion * world.memory["debate.exposure"][members]
+            + self.radicalisation * levels.repression
+        )
+        new = allegiance.copy()
+        new[(allegiance == _NONE) & (u < self.politicisation)] = _MOD
+        new[(allegiance == _MOD) & (u < 1.0 - np.exp(-up_hazard))] = _REV
+        down = 1.0 - np.exp(-self.moderation * levels.concession)
+        new[(allegiance == _REV) & (u < down) & ~world.memory["debate.cadre"][members]] = _MOD
+        pop.allegiance[members] = new

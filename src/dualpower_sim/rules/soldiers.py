@@ -1,0 +1,78 @@
+"""Soldiers: loyalty eroded by fraternisation and by orders to repress crowds; defection.
+
+Each day, vectorised over the soldiers: a soldier quartered in a neighbourhood whose assembly
+sits, or where most residents are mobilized, loses ``fraternisation x m`` of loyalty, ``m`` the
+neighbourhood's mobilized share; a share of soldiers equal to the state's repression level (all
+of them during an offensive) is ordered against crowds and loses ``crowd_erosion x m``. A soldier
+whose loyalty falls below ``defection`` goes over to the councils with its arms (the Petrograd
+Soviet rested "on the armed people and soldiers").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+
+from ..distributions import Beta, Distribution
+from ..params import ParameterError, param
+from ..state import Soldiers
+from ..world import World
+from .base import Rule
+
+__all__ = ["SoldierRule"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SoldierRule(Rule):
+    """The garrison and its loyalty.
+
+    Attributes:
+        per_worker: Soldiers per worker (a guess; Petrograd's garrison of 1917 was large against
+            its 392,000 industrial workers).
+        loyalty: Distribution of initial loyalty in [0, 1].
+        fraternisation: Daily loyalty loss per unit mobilized share where councils are near.
+        crowd_erosion: Daily loyalty loss per unit mobilized share when ordered against crowds.
+        defection: Loyalty below which a soldier defects.
+    """
+
+    name: ClassVar[str] = "soldiers"
+
+    per_worker: float = param(0.1, kind=float, low=0.0, high=10.0)
+    loyalty: Distribution = dataclasses.field(default_factory=lambda: Beta(8.0, 2.0))
+    fraternisation: float = param(0.005, kind=float, low=0.0, high=1.0)
+    crowd_erosion: float = param(0.02, kind=float, low=0.0, high=1.0)
+    defection: float = param(0.3, kind=float, low=0.0, high=1.0)
+
+    def validate(self) -> None:  # noqa: D102
+        if not isinstance(self.loyalty, Distribution):
+            raise ParameterError("SoldierRule.loyalty", self.loyalty, "allowed: a Distribution")
+
+    def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        n = round(self.per_worker * world.population.n)
+        world.soldiers = Soldiers.draw(n, self.loyalty, world.city.n_neighbourhoods, rng)
+
+    def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        s = world.soldiers
+        if not s.n:
+            return
+        table = world.councils
+        mob_share = world.mobilized_by_neighbourhood() / np.maximum(world.residents, 1)
+        assembly = (
+            table.alive[table.n_firms :] if table is not None else np.zeros(mob_share.size, bool)
+        )
+        near = (assembly | (mob_share > 0.5))[s.barracks]
+        local = mob_share[s.barracks]
+        levels = world.levels
+        deployed_share = 1.0 if levels.on_offensive(world.step) else levels.repression
+        deployed = rng.random(s.n) < deployed_share
+        loss = self.fraternisation * local * near + self.crowd_erosion * local * deployed
+        active = ~s.defected
+        s.loyalty[active] = np.clip(s.loyalty[active] - loss[active], 0.0, 1.0)
+        going = active & (s.loyalty < self.defection)
+        if going.any():
+            s.defected |= going
+            world.log(
+                "defections", int(going.sum()), f"{s.defected_share():.1%} of soldiers defected"
+            )

@@ -1,0 +1,149 @@
+"""The state's strategy: repression, concessions, and the offensive.
+
+Each day the state reads the balance of power (computed by the resolution rule just before) and
+sets its levers for the next day:
+
+- **repression** moves toward ``min(1, repression_weight x council power)``: more police in the
+  streets (``1 + police_surge x level`` times the base density), councils broken up (daily
+  probability ``dissolve_rate x level`` each), soldiers sent against crowds, and a backlash:
+  legitimacy falls by ``repression_cost x level`` a day and members radicalise (debate rule);
+- **concessions** move toward ``min(1, concession_weight x council power)``: hardship falls by
+  ``concession_relief x level`` for everyone, legitimacy rises by ``concession_gain x level`` a
+  day, and revolutionaries moderate (debate rule), which invites co-optation;
+- the **offensive**: when councils sit and the movement hesitates (mobilization fell by
+  ``hesitation_drop`` over ``hesitation_window`` days) or divides (federation cohesion below
+  ``division_cohesion``), and the state's power is at least ``offensive_ratio`` times the
+  councils', the state attacks with daily probability ``offensive_readiness``: for
+  ``offensive_days`` days repression is total and councils are broken up at
+  ``offensive_dissolve_rate`` a day.
+
+Legitimacy also erodes by ``hardship_erosion`` per unit of mean hardship above
+``hardship_tolerance`` a day.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from typing import ClassVar
+
+import numpy as np
+
+from ..params import param
+from ..world import World
+from .base import Rule
+from .councils import dissolve
+
+__all__ = ["StateStrategy"]
+
+
+@dataclasses.dataclass(frozen=True)
+class StateStrategy(Rule):
+    """The state's answer to the councils.
+
+    Attributes:
+        repression_weight: Repression target per unit of council power.
+        concession_weight: Concession target per unit of council power.
+        offensive_readiness: Daily probability of attacking when the movement hesitates or
+            divides and the balance allows; 0 never attacks.
+        response_rate: Share of the gap to a target level closed each day.
+        police_surge: Extra police at full repression, as a multiple of the base density.
+        dissolve_rate: Daily probability that a sitting council is broken up at full repression.
+        offensive_dissolve_rate: The same during an offensive.
+        offensive_days: Length of an offensive, in days.
+        hesitation_window: Days over which a fall in mobilization is judged.
+        hesitation_drop: Relative fall in mobilization over the window that counts as hesitation.
+        division_cohesion: Federation cohesion below which the movement counts as divided.
+        offensive_ratio: Least ratio of state to council power at which the state attacks.
+        hardship_tolerance: Mean hardship above which legitimacy erodes.
+        hardship_erosion: Daily legitimacy loss per unit of mean hardship above the tolerance.
+        repression_cost: Daily legitimacy loss at full repression (the backlash).
+        concession_gain: Daily legitimacy gain at full concessions.
+        concession_relief: Hardship removed from every worker at full concessions.
+    """
+
+    name: ClassVar[str] = "state"
+
+    repression_weight: float = param(1.0, kind=float, low=0.0, high=10.0)
+    concession_weight: float = param(0.3, kind=float, low=0.0, high=10.0)
+    offensive_readiness: float = param(0.2, kind=float, low=0.0, high=1.0)
+    response_rate: float = param(0.2, kind=float, low=0.0, low_open=True, high=1.0)
+    police_surge: float = param(1.0, kind=float, low=0.0, high=20.0)
+    dissolve_rate: float = param(0.01, kind=float, low=0.0, high=1.0)
+    offensive_dissolve_rate: float = param(0.15, kind=float, low=0.0, high=1.0)
+    offensive_days: int = param(14, kind=int, low=1)
+    hesitation_window: int = param(7, kind=int, low=1)
+    hesitation_drop: float = param(0.1, kind=float, low=0.0, high=1.0)
+    division_cohesion: float = param(0.6, kind=float, low=0.0, high=1.0)
+    offensive_ratio: float = param(1.0, kind=float, low=0.0, high=100.0)
+    hardship_tolerance: float = param(0.5, kind=float, low=0.0, high=1.0)
+    hardship_erosion: float = param(0.01, kind=float, low=0.0, high=1.0)
+    repression_cost: float = param(0.004, kind=float, low=0.0, high=1.0)
+    concession_gain: float = param(0.006, kind=float, low=0.0, high=1.0)
+    concession_relief: float = param(0.2, kind=float, low=0.0, high=1.0)
+
+    def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        world.levels.base_coercion = float(world.coercion.mean()) if world.coercion.size else 0.0
+        world.memory["state.mobilized"] = deque(maxlen=self.hesitation_window + 1)
+
+    def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        levels = world.levels
+        table = world.councils
+        power = world.power
+        council, state = power.get("council_power", 0.0), power.get("state_power", 1.0)
+        history = world.memory["state.mobilized"]
+        history.append(world.population.mobilized().mean())
+
+        # The offensive: strike at a hesitating or divided movement when the balance allows.
+        if not levels.on_offensive(world.step) and table is not None and table.count > 0:
+            hesitating = (
+                len(history) == history.maxlen
+                and history[-1] < (1 - self.hesitation_drop) * history[0]
+            )
+            federation = world.memory.get("councils.federation", {})
+            divided = (
+                table.federation_founded >= 0
+                and federation.get("cohesion", 1.0) < self.division_cohesion
+            )
+            strong = state >= self.offensive_ratio * council
+            if (hesitating or divided) and strong and rng.random() < self.offensive_readiness:
+                levels.offensive_until = world.step + self.offensive_days
+                levels.offensives += 1
+                why = "hesitation" if hesitating else "division"
+                world.log("offensive", state / max(council, 1e-9), f"against a movement in {why}")
+
+        offensive = levels.on_offensive(world.step)
+        before = levels.repression
+        target_r = 1.0 if offensive else min(1.0, self.repression_weight * council)
+        levels.repression += self.response_rate * (target_r - levels.repression)
+        if offensive:
+            levels.repression = 1.0
+        if before < 0.5 <= levels.repression:
+            world.log("repression_wave", levels.repression, "repression above half strength")
+        old_c = levels.concession
+        target_c = min(1.0, self.concession_weight * council)
+        levels.concession += self.response_rate * (target_c - levels.concession)
+        if old_c < 0.25 <= levels.concession:
+            world.log("concession", levels.concession, "concessions above a quarter strength")
+
+        world.coercion[:] = levels.base_coercion * (1.0 + self.police_surge * levels.repression)
+        world.relief = self.concession_relief * levels.concession
+
+        if table is not None and table.count:
+            rate = (
+                self.offensive_dissolve_rate
+                if offensive
+                else self.dissolve_rate * levels.repression
+            )
+            broken = table.alive & (rng.random(table.alive.size) < rate)
+            if broken.any():
+                dissolve(table, broken)
+                world.log("councils_broken_up", int(broken.sum()), "by the state")
+
+        mean_hardship = float(world.hardship.mean())
+        d_legitimacy = (
+            -self.hardship_erosion * max(0.0, mean_hardship - self.hardship_tolerance)
+            - self.repression_cost * levels.repression
+            + self.concession_gain * levels.concession
+        )
+        world.legitimacy = float(np.clip(world.legitimacy + d_legitimacy, 0.0, 1.0))

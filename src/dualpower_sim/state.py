@@ -1,0 +1,123 @@
+"""The state: legitimacy, coercion (police and soldiers), and a strategy against the councils.
+
+The state is one Mesa agent (:class:`State`) whose levers live in :class:`StateLevels` and whose
+soldiers are a population held as arrays (:class:`Soldiers`), like the workers. Its strategy
+(:mod:`dualpower_sim.rules.state`) mixes repression, concessions and the *offensive*: "in the vast
+majority of cases, the capitalist state took advantage of hesitations and divisions on the
+workers' side to take to the offensive and crush the workers' councils" (the article).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .agents import CityAgent
+
+__all__ = ["Soldiers", "State", "StateLevels"]
+
+
+@dataclasses.dataclass(eq=False)
+class Soldiers:
+    """The soldiers as arrays (index = soldier id).
+
+    Attributes:
+        loyalty: Loyalty to the state in [0, 1].
+        barracks: Neighbourhood where each soldier is quartered.
+        defected: Has gone over to the councils ("the armed people and soldiers").
+    """
+
+    loyalty: np.ndarray
+    barracks: np.ndarray
+    defected: np.ndarray
+
+    @classmethod
+    def draw(cls, n: int, loyalty, n_neighbourhoods: int, rng) -> Soldiers:
+        """Draw ``n`` soldiers, loyalty from the Distribution ``loyalty``, quartered at random."""
+        return cls(
+            loyalty=np.clip(loyalty.sample(rng, n), 0.0, 1.0),
+            barracks=rng.integers(0, n_neighbourhoods, n),
+            defected=np.zeros(n, dtype=bool),
+        )
+
+    @property
+    def n(self) -> int:
+        """Number of soldiers."""
+        return int(self.loyalty.size)
+
+    def defected_share(self) -> float:
+        """Share of soldiers who have defected (0 with no soldiers)."""
+        return float(self.defected.mean()) if self.n else 0.0
+
+    def loyal_mean(self) -> float:
+        """Mean loyalty of the soldiers still with the state (0 if none)."""
+        stay = ~self.defected
+        return float(self.loyalty[stay].mean()) if stay.any() else 0.0
+
+
+@dataclasses.dataclass(eq=False)
+class StateLevels:
+    """The state's levers and what it remembers, changed by its strategy each day.
+
+    Attributes:
+        repression: Repression level in [0, 1].
+        concession: Concession level in [0, 1].
+        offensive_until: Last day of the current offensive (-1 if none).
+        offensives: Offensives launched so far.
+        base_coercion: Police per resident before any surge.
+    """
+
+    repression: float = 0.0
+    concession: float = 0.0
+    offensive_until: int = -1
+    offensives: int = 0
+    base_coercion: float = 0.0
+
+    def on_offensive(self, step: int) -> bool:
+        """Whether an offensive is under way on ``step``."""
+        return step <= self.offensive_until
+
+
+class State(CityAgent):
+    """The state, as a Mesa agent for inspection (``model.state``).
+
+    Its levers (:class:`StateLevels`), legitimacy and soldiers are read from the model's world;
+    the state's strategy rule changes them.
+    """
+
+    @property
+    def _world(self):
+        return self.model.world
+
+    @property
+    def legitimacy(self) -> float:
+        """Legitimacy in [0, 1]."""
+        return float(self._world.legitimacy)
+
+    @property
+    def repression(self) -> float:
+        """Repression level in [0, 1]."""
+        return self._world.levels.repression
+
+    @property
+    def concession(self) -> float:
+        """Concession level in [0, 1]."""
+        return self._world.levels.concession
+
+    @property
+    def on_offensive(self) -> bool:
+        """Whether an offensive is under way."""
+        return self._world.levels.on_offensive(self._world.step)
+
+    @property
+    def soldiers(self) -> Soldiers:
+        """The soldiers."""
+        return self._world.soldiers
+
+    def __repr__(self) -> str:
+        return (
+            f"State(legitimacy={self.legitimacy:.2f}, repression={self.repression:.2f}, "
+            f"concession={self.concession:.2f}, soldiers={self.soldiers.n}, "
+            f"defected={self.soldiers.defected_share():.1%})"
+        )
