@@ -1,6 +1,14 @@
 import dualpower_sim
 
 PUBLIC_API = {
+    "OUTCOMES",
+    "Council",
+    "CouncilRule",
+    "Debate",
+    "Resolution",
+    "SoldierRule",
+    "State",
+    "StateStrategy",
     "PETROGRAD_1917",
     "RULES",
     "Allegiance",

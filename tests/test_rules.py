@@ -180,7 +180,11 @@ def test_deterrence_rule_is_the_epstein_inequality():
 
 def test_combined_rule_reduces_to_deterrence_without_example():
     kw = dict(n_workers=5_000, legitimacy=0.5, coercion=0.05, seed=4)
-    a = DualPowerModel(mobilization=CombinedRule(example_weight=0.0), **kw).run(30).indicators()
+    a = (
+        DualPowerModel(mobilization=CombinedRule(example_weight=0.0, fatigue=0.0), **kw)
+        .run(30)
+        .indicators()
+    )
     b = DualPowerModel(mobilization=DeterrenceRule(), **kw).run(30).indicators()
     assert a.equals(b)
 

@@ -15,20 +15,28 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from .city import Campuses, City, CityParams, Sector, Territory, Traits, Workplaces, build_city
+from .councils import Council
 from .distributions import Beta, Constant, Explicit, Normal, Uniform
 from .firm_sizes import PETROGRAD_1917, LognormalSizes, ParetoSizes, SizeBand, SizeBands
 from .model import DualPowerModel
+from .outcomes import OUTCOMES
 from .params import ParameterError
 from .population import Allegiance, Status, Worker
 from .rules import (
     RULES,
     CombinedRule,
+    CouncilRule,
+    Debate,
     DeterrenceRule,
     HardshipShock,
     Policing,
+    Resolution,
+    SoldierRule,
+    StateStrategy,
     ThresholdRule,
     make_rule,
 )
+from .state import State
 
 try:
     __version__ = version("dualpower_sim")
@@ -36,6 +44,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "OUTCOMES",
     "PETROGRAD_1917",
     "RULES",
     "Allegiance",
@@ -45,6 +54,9 @@ __all__ = [
     "CityParams",
     "CombinedRule",
     "Constant",
+    "Council",
+    "CouncilRule",
+    "Debate",
     "DeterrenceRule",
     "DualPowerModel",
     "Explicit",
@@ -54,9 +66,13 @@ __all__ = [
     "ParameterError",
     "ParetoSizes",
     "Policing",
+    "Resolution",
     "Sector",
     "SizeBand",
     "SizeBands",
+    "SoldierRule",
+    "State",
+    "StateStrategy",
     "Status",
     "Territory",
     "ThresholdRule",

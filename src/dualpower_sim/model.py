@@ -206,6 +206,8 @@ class DualPowerModel(mesa.Model):
         self.world.step = self.steps
         for rule in self.pipeline:
             rule.step(self.world, self.rng)
+            if self.world.verdict.outcome is not None:
+                break  # the run has resolved: nothing else happens that day
         self._sync_councils()
         self._collect()
         if self.world.verdict.outcome is not None or self.steps >= self.horizon:

@@ -16,7 +16,9 @@ armed forces (police and soldiers, counted equally per head) still with the stat
 loyalty of its soldiers, its legitimacy, and the supply reaching it, ``1 - blockade_effect x
 territory``.
 
-**Dual power** holds while both powers are at or above their thresholds. The run resolves, and
+Every sitting council counts: a factory committee outside the federation still stops its
+plant. Only the federation, though, can move to take power (below). **Dual power** holds while
+both powers are at or above their thresholds. The run resolves, and
 stops, when one of these happens (each is absorbing):
 
 - ``council_power``: an insurrection succeeds. The federation attempts one when council power is
@@ -25,8 +27,10 @@ stops, when one of these happens (each is absorbing):
   times state power; it succeeds with probability ``r^s / (1 + r^s)``, ``r`` the power ratio
   and ``s`` the steepness (one half when the powers are equal). A failed attempt is followed by an
   offensive (July 1917) and no new attempt for ``insurrection_cooldown`` days.
-- ``co_opted``: after dual power arose, the councils still sit but the federation's
-  revolutionary share stays below ``coopt_share`` for ``settle_days`` days.
+- ``co_opted``: after dual power arose, the federation still sits but its revolutionary share
+  has collapsed below ``coopt_share`` (concessions moderate members; see the debate rule), for
+  ``settle_days`` days, or when council power has fallen away: a reformist body inside the
+  state order.
 - ``state_restored``: after dual power arose, council power stays below its threshold for
   ``settle_days`` days (the councils were crushed, or melted away) and the councils are not
   co-opted.

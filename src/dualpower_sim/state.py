@@ -63,6 +63,7 @@ class StateLevels:
     Attributes:
         repression: Repression level in [0, 1].
         concession: Concession level in [0, 1].
+        deployed: Share of loyal soldiers sent into the streets beside the police.
         offensive_until: Last day of the current offensive (-1 if none).
         offensives: Offensives launched so far.
         base_coercion: Police per resident before any surge.
@@ -70,6 +71,7 @@ class StateLevels:
 
     repression: float = 0.0
     concession: float = 0.0
+    deployed: float = 0.0
     offensive_until: int = -1
     offensives: int = 0
     base_coercion: float = 0.0

@@ -101,8 +101,17 @@ class World:
         return np.bincount(self.population.neighbourhood, minlength=self.city.n_neighbourhoods)
 
     def police(self) -> np.ndarray:
-        """Number of police officers in each neighbourhood now (density x residents, rounded)."""
-        return np.rint(self.coercion * self.residents)
+        """The state's forces in each neighbourhood now.
+
+        Police officers (density x residents, rounded) plus the loyal soldiers quartered there
+        whom the state has sent into the streets (a share ``levels.deployed`` of them).
+        """
+        forces = np.rint(self.coercion * self.residents)
+        s = self.soldiers
+        if s is not None and s.n and self.levels.deployed > 0:
+            loyal = np.bincount(s.barracks, weights=~s.defected, minlength=forces.size)
+            forces += np.rint(self.levels.deployed * loyal)
+        return forces
 
     @cached_property
     def _neighbourhood_members(self) -> sp.csr_matrix:

@@ -51,6 +51,10 @@ class CouncilRule(Rule):
         founding_councils: Sitting councils needed to found the federation.
         join_rate: Daily joining rate per unit of member exposure to the federation.
         base_join_rate: Daily joining rate without such ties (word of the press or the street).
+        sectionalism: How far councils fail to cut across trades (0: they federate whatever
+            their trade, as the article says councils did; 1: the federation is founded by one
+            trade's councils and others join only as far as theirs is already in it, and
+            neighbourhood assemblies, which mix trades, do not join).
     """
 
     name: ClassVar[str] = "councils"
@@ -58,11 +62,12 @@ class CouncilRule(Rule):
     formation_share: float = param(0.5, kind=float, low=0.0, low_open=True, high=1.0)
     min_members: int = param(20, kind=int, low=1)
     formation_rate: float = param(0.3, kind=float, low=0.0, high=1.0)
-    dissolve_share: float = param(0.15, kind=float, low=0.0, high=1.0)
+    dissolve_share: float = param(0.05, kind=float, low=0.0, high=1.0)
     delegate_ratio: int = param(500, kind=int, low=1)
     founding_councils: int = param(3, kind=int, low=1)
     join_rate: float = param(2.0, kind=float, low=0.0, high=100.0)
     base_join_rate: float = param(0.01, kind=float, low=0.0, high=1.0)
+    sectionalism: float = param(0.0, kind=float, low=0.0, high=1.0)
 
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         city = world.city
@@ -83,6 +88,10 @@ class CouncilRule(Rule):
             [np.full(city.n_firms, weights[0]), np.full(city.n_neighbourhoods, weights[1])]
         )
         world.memory["councils.population_counts"] = _division_counts(pop, np.ones(pop.n, bool))
+        # A workplace unit's trade (its lead firm's sector); neighbourhoods have none (-1).
+        world.memory["councils.unit_sector"] = np.concatenate(
+            [city.firm_sector.astype(np.int64), np.full(city.n_neighbourhoods, -1)]
+        )
         world.memory["councils.federation"] = {
             "members": 0.0,
             "revolutionary": 0.0,
@@ -161,17 +170,33 @@ class CouncilRule(Rule):
         return exposure
 
     def _federate(self, world: World, table: CouncilTable, mob, rng) -> None:
+        sector = world.memory["councils.unit_sector"]
         if table.federation_founded < 0:
-            if table.alive.sum() >= self.founding_councils:
-                table.federation_founded = world.step
-                table.federated[:] = table.alive
-                world.log("federation_founded", int(table.alive.sum()), "councils")
-            else:
+            if table.alive.sum() < self.founding_councils:
                 return
+            founders = table.alive.copy()
+            if self.sectionalism > 0:
+                # A sectional movement is founded by the largest council and those of its trade.
+                workplace = table.alive & (sector >= 0)
+                if not workplace.any():
+                    return
+                biggest = int(np.argmax(np.where(workplace, table.members, -1.0)))
+                founders &= sector == sector[biggest]
+            table.federation_founded = world.step
+            table.federated[:] = founders
+            world.log("federation_founded", int(founders.sum()), "councils")
         mean_exposure = self._exposure(world, table, mob)
         before = int(table.federated.sum())
         candidates = table.alive & ~table.federated
         rate = self.base_join_rate + self.join_rate * mean_exposure
+        if self.sectionalism > 0:
+            fed_sector = np.bincount(
+                sector[table.federated & (sector >= 0)],
+                weights=table.members[table.federated & (sector >= 0)],
+                minlength=world.population.sector_names.__len__(),
+            )
+            similar = np.where(sector >= 0, fed_sector[sector] / max(fed_sector.sum(), 1.0), 0.0)
+            rate = rate * (1.0 - self.sectionalism * (1.0 - similar))
         join = candidates & (rng.random(candidates.size) < 1.0 - np.exp(-rate))
         table.federated |= join
         after = int(table.federated.sum())
@@ -182,10 +207,14 @@ class CouncilRule(Rule):
         world.memory["councils.fed_member"] = fed_member
         counts = _division_counts(world.population, fed_member)
         allegiance = counts[2]
-        aligned = allegiance[1] + allegiance[2]
+        # Soldiers who went over sit in the federation as revolutionaries (the Petrograd Soviet
+        # of Workers' and Soldiers' Deputies).
+        soldiers = float(world.soldiers.defected.sum()) if world.soldiers is not None else 0.0
+        revolutionary = allegiance[2] + soldiers
+        aligned = allegiance[1] + revolutionary
         world.memory["councils.federation"] = {
             "members": float(allegiance.sum()),
-            "revolutionary": float(allegiance[2] / aligned) if aligned else 0.0,
+            "revolutionary": float(revolutionary / aligned) if aligned else 0.0,
             "cohesion": cohesion(counts, world.memory["councils.population_counts"]),
         }
 

@@ -2,8 +2,9 @@
 
 Only council members debate (mobilized workers of a unit whose council sits). Each day:
 
-- members with no allegiance become moderates with probability ``politicisation`` (joining a
-  soviet politicises; in February 1917 the moderate socialists held the soviets' majority);
+- members with no allegiance take a side with probability ``politicisation`` (joining a soviet
+  politicises), revolutionary with the probability of their council's revolutionary share,
+  moderate otherwise;
 - moderates become revolutionaries with probability ``1 - exp(-(persuasion x c +
   radicalisation x repression))``, ``c`` the share of the member's ties that are party cadres
   ("the Bolshevik party ... won the debate within the soviets", the article) and ``repression``
@@ -46,7 +47,7 @@ class Debate(Rule):
         persuasion: Daily conversion hazard of a moderate member per unit cadre share of ties.
         radicalisation: Daily conversion hazard of a moderate member at full repression.
         moderation: Daily hazard that a revolutionary member turns moderate at full concessions.
-        politicisation: Daily probability that a member with no allegiance turns moderate.
+        politicisation: Daily probability that a member with no allegiance takes a side.
     """
 
     name: ClassVar[str] = "debate"
@@ -54,8 +55,8 @@ class Debate(Rule):
     cadres: int = param(0, kind=int, low=0)
     placement: str = param("workplace", kind=str, choices=("workplace", "territorial", "random"))
     persuasion: float = param(1.0, kind=float, low=0.0, high=100.0)
-    radicalisation: float = param(0.02, kind=float, low=0.0, high=10.0)
-    moderation: float = param(0.05, kind=float, low=0.0, high=10.0)
+    radicalisation: float = param(0.005, kind=float, low=0.0, high=10.0)
+    moderation: float = param(0.1, kind=float, low=0.0, high=10.0)
     politicisation: float = param(0.05, kind=float, low=0.0, high=1.0)
 
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
@@ -94,7 +95,16 @@ class Debate(Rule):
             + self.radicalisation * levels.repression
         )
         new = allegiance.copy()
-        new[(allegiance == _NONE) & (u < self.politicisation)] = _MOD
+        table = world.councils
+        work_unit = world.workplace_unit[members]
+        home_unit = table.n_firms + pop.neighbourhood[members]
+        balance = np.where(
+            table.alive[work_unit], table.revolutionary[work_unit], table.revolutionary[home_unit]
+        )
+        taking_side = (allegiance == _NONE) & (u < self.politicisation)
+        # Reuse the same uniform, rescaled to [0, 1) within the taking-side band, for the side.
+        side = u / max(self.politicisation, 1e-12)
+        new[taking_side] = np.where(side[taking_side] < balance[taking_side], _REV, _MOD)
         new[(allegiance == _MOD) & (u < 1.0 - np.exp(-up_hazard))] = _REV
         down = 1.0 - np.exp(-self.moderation * levels.concession)
         new[(allegiance == _REV) & (u < down) & ~world.memory["debate.cadre"][members]] = _MOD

@@ -184,10 +184,10 @@ class CombinedRule(Rule):
     """Grievance, neighbours' example and fear of repression (the default rule).
 
     Mobilized iff ``H (1 - L) + example_weight * s - R P > T + fatigue * d``, where ``s`` is the
-    weighted share of mobilized network neighbours and ``d`` the days the worker has been
-    mobilized without a break. With ``example_weight = 0`` and no fatigue it is
-    :class:`DeterrenceRule`; with no grievance, police or fatigue a worker is mobilized iff
-    ``s > T / example_weight``.
+    weighted share of mobilized network neighbours and ``d`` the worker's weariness: it grows by
+    one each day mobilized and shrinks by the share ``recovery`` each day not. With
+    ``example_weight = 0`` and ``fatigue = 0`` it is :class:`DeterrenceRule`; with no grievance,
+    police or fatigue a worker is mobilized iff ``s > T / example_weight``.
 
     Fatigue is our addition, not Epstein's: a long strike or blockade wears out those in it
     (wages lost, strike funds spent), so a movement whose grievance subsides hesitates instead of
@@ -198,7 +198,8 @@ class CombinedRule(Rule):
         threshold: Threshold T (Epstein: 0.1).
         example_weight: Weight of the neighbours' example, the share ``s`` in [0, 1].
         ca_form: How C / A enters P: ``"floor"``, ``"round"`` or ``"literal"``.
-        fatigue: Rise of the threshold per day of unbroken mobilization.
+        fatigue: Rise of the threshold per day of weariness.
+        recovery: Share of weariness lost each day a worker is not mobilized.
     """
 
     name: ClassVar[str] = "combined"
@@ -207,7 +208,8 @@ class CombinedRule(Rule):
     threshold: float = param(0.1, kind=float, low=-1.0, high=1.0)
     example_weight: float = param(0.3, kind=float, low=0.0, high=10.0)
     ca_form: str = param("floor", kind=str, choices=CA_FORMS)
-    fatigue: float = param(0.0, kind=float, low=0.0, high=1.0)
+    fatigue: float = param(0.005, kind=float, low=0.0, high=1.0)
+    recovery: float = param(0.1, kind=float, low=0.0, high=1.0)
 
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         if self.fatigue > 0:
@@ -223,7 +225,8 @@ class CombinedRule(Rule):
             days = world.memory["combined.days"]
             score -= self.fatigue * days
             _set_mobilized(world, score > self.threshold)
-            days += 1.0
-            days *= pop.mobilized()  # a break (or jail) resets the count
+            mobilized = pop.mobilized()
+            days *= np.where(mobilized, 1.0, 1.0 - self.recovery)
+            days += mobilized
         else:
             _set_mobilized(world, score > self.threshold)

@@ -32,7 +32,7 @@ class Resolution(Rule):
         insurrection_steepness: Steepness ``s`` of the success probability ``r^s / (1 + r^s)``.
         insurrection_cooldown: Days after a failed insurrection before another attempt.
         majority: Revolutionary share of the federation needed to move to take power.
-        coopt_share: Revolutionary share below which sitting councils count as co-opted.
+        coopt_share: Revolutionary share below which a sitting federation counts as co-opted.
         settle_days: Days a resolving condition must hold before the run resolves.
         counter_offensive_days: Length of the offensive that follows a failed insurrection.
     """
@@ -43,14 +43,14 @@ class Resolution(Rule):
     territory_weight: float = param(0.3, kind=float, low=0.0, high=1.0)
     arms_weight: float = param(0.2, kind=float, low=0.0, high=1.0)
     action_quorum: float = param(0.5, kind=float, low=0.0, low_open=True, high=1.0)
-    blockade_effect: float = param(0.8, kind=float, low=0.0, high=1.0)
+    blockade_effect: float = param(0.5, kind=float, low=0.0, high=1.0)
     council_threshold: float = param(0.2, kind=float, low=0.0, low_open=True, high=1.0)
     state_threshold: float = param(0.1, kind=float, low=0.0, low_open=True, high=1.0)
     insurrection_ratio: float = param(1.0, kind=float, low=0.0, high=100.0)
     insurrection_steepness: float = param(2.0, kind=float, low=0.0, high=50.0)
     insurrection_cooldown: int = param(30, kind=int, low=1)
     majority: float = param(0.5, kind=float, low=0.0, high=1.0)
-    coopt_share: float = param(0.15, kind=float, low=0.0, high=1.0)
+    coopt_share: float = param(0.1, kind=float, low=0.0, high=1.0)
     settle_days: int = param(14, kind=int, low=1)
     counter_offensive_days: int = param(14, kind=int, low=1)
 
@@ -120,7 +120,9 @@ class Resolution(Rule):
         if verdict.coopted_days >= self.settle_days:
             return self._resolve(world, "co_opted")
         if verdict.weak_days >= self.settle_days:
-            return self._resolve(world, "state_restored")
+            # The councils no longer stand as a power: absorbed if their federation still sits
+            # with its revolutionaries gone, crushed or melted away otherwise.
+            return self._resolve(world, "co_opted" if coopted else "state_restored")
         return None
 
     def _measure(self, world: World) -> dict[str, float]:

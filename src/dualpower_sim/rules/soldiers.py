@@ -2,8 +2,8 @@
 
 Each day, vectorised over the soldiers: a soldier quartered in a neighbourhood whose assembly
 sits, or where most residents are mobilized, loses ``fraternisation x m`` of loyalty, ``m`` the
-neighbourhood's mobilized share; a share of soldiers equal to the state's repression level (all
-of them during an offensive) is ordered against crowds and loses ``crowd_erosion x m``. A soldier
+neighbourhood's mobilized share; the share the state has deployed (``levels.deployed``: all of
+them during an offensive) is ordered against crowds and loses ``crowd_erosion x m``. A soldier
 whose loyalty falls below ``defection`` goes over to the councils with its arms (the Petrograd
 Soviet rested "on the armed people and soldiers").
 """
@@ -41,8 +41,8 @@ class SoldierRule(Rule):
 
     per_worker: float = param(0.1, kind=float, low=0.0, high=10.0)
     loyalty: Distribution = dataclasses.field(default_factory=lambda: Beta(8.0, 2.0))
-    fraternisation: float = param(0.005, kind=float, low=0.0, high=1.0)
-    crowd_erosion: float = param(0.02, kind=float, low=0.0, high=1.0)
+    fraternisation: float = param(0.002, kind=float, low=0.0, high=1.0)
+    crowd_erosion: float = param(0.006, kind=float, low=0.0, high=1.0)
     defection: float = param(0.3, kind=float, low=0.0, high=1.0)
 
     def validate(self) -> None:  # noqa: D102
@@ -64,9 +64,7 @@ class SoldierRule(Rule):
         )
         near = (assembly | (mob_share > 0.5))[s.barracks]
         local = mob_share[s.barracks]
-        levels = world.levels
-        deployed_share = 1.0 if levels.on_offensive(world.step) else levels.repression
-        deployed = rng.random(s.n) < deployed_share
+        deployed = rng.random(s.n) < world.levels.deployed
         loss = self.fraternisation * local * near + self.crowd_erosion * local * deployed
         active = ~s.defected
         s.loyalty[active] = np.clip(s.loyalty[active] - loss[active], 0.0, 1.0)

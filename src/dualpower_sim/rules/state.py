@@ -4,7 +4,8 @@ Each day the state reads the balance of power (computed by the resolution rule j
 sets its levers for the next day:
 
 - **repression** moves toward ``min(1, repression_weight x council power)``: more police in the
-  streets (``1 + police_surge x level`` times the base density), councils broken up (daily
+  streets (``1 + police_surge x level`` times the base density) and ``deployment x level`` of
+  the loyal soldiers beside them (all during an offensive), councils broken up (daily
   probability ``dissolve_rate x level`` each), soldiers sent against crowds, and a backlash:
   legitimacy falls by ``repression_cost x level`` a day and members radicalise (debate rule);
 - **concessions** move toward ``min(1, concession_weight x council power)``: hardship falls by
@@ -48,6 +49,8 @@ class StateStrategy(Rule):
             divides and the balance allows; 0 never attacks.
         response_rate: Share of the gap to a target level closed each day.
         police_surge: Extra police at full repression, as a multiple of the base density.
+        deployment: Share of loyal soldiers sent into the streets at full repression (all of
+            them during an offensive); deployed soldiers arrest and deter like police.
         dissolve_rate: Daily probability that a sitting council is broken up at full repression.
         offensive_dissolve_rate: The same during an offensive.
         offensive_days: Length of an offensive, in days.
@@ -69,16 +72,17 @@ class StateStrategy(Rule):
     offensive_readiness: float = param(0.2, kind=float, low=0.0, high=1.0)
     response_rate: float = param(0.2, kind=float, low=0.0, low_open=True, high=1.0)
     police_surge: float = param(1.0, kind=float, low=0.0, high=20.0)
+    deployment: float = param(0.2, kind=float, low=0.0, high=1.0)
     dissolve_rate: float = param(0.01, kind=float, low=0.0, high=1.0)
     offensive_dissolve_rate: float = param(0.15, kind=float, low=0.0, high=1.0)
     offensive_days: int = param(14, kind=int, low=1)
     hesitation_window: int = param(7, kind=int, low=1)
     hesitation_drop: float = param(0.1, kind=float, low=0.0, high=1.0)
-    division_cohesion: float = param(0.6, kind=float, low=0.0, high=1.0)
-    offensive_ratio: float = param(1.0, kind=float, low=0.0, high=100.0)
+    division_cohesion: float = param(0.75, kind=float, low=0.0, high=1.0)
+    offensive_ratio: float = param(0.5, kind=float, low=0.0, high=100.0)
     hardship_tolerance: float = param(0.5, kind=float, low=0.0, high=1.0)
     hardship_erosion: float = param(0.01, kind=float, low=0.0, high=1.0)
-    repression_cost: float = param(0.004, kind=float, low=0.0, high=1.0)
+    repression_cost: float = param(0.001, kind=float, low=0.0, high=1.0)
     concession_gain: float = param(0.006, kind=float, low=0.0, high=1.0)
     concession_relief: float = param(0.2, kind=float, low=0.0, high=1.0)
 
@@ -127,6 +131,7 @@ class StateStrategy(Rule):
             world.log("concession", levels.concession, "concessions above a quarter strength")
 
         world.coercion[:] = levels.base_coercion * (1.0 + self.police_surge * levels.repression)
+        levels.deployed = 1.0 if offensive else self.deployment * levels.repression
         world.relief = self.concession_relief * levels.concession
 
         if table is not None and table.count:
