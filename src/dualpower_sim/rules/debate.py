@@ -1,6 +1,8 @@
 """The debate inside the councils: who is a moderate and who a revolutionary.
 
-Only council members debate (mobilized workers of a unit whose council sits). Each day:
+Only council members debate (mobilized workers of a unit whose council sits), at their council's
+meetings, every ``meeting_interval`` days (the rates below are per day, compounded over the
+interval). At a meeting:
 
 - members with no allegiance take a side with probability ``politicisation`` (joining a soviet
   politicises), revolutionary with the probability of their council's revolutionary share,
@@ -25,14 +27,14 @@ from typing import ClassVar
 import numpy as np
 
 from ..params import param
-from ..population import Allegiance
+from ..population import Allegiance, Status
 from ..world import World
 from .base import Rule
-from .councils import council_members
 
 __all__ = ["Debate"]
 
 _NONE, _MOD, _REV = int(Allegiance.NONE), int(Allegiance.MODERATE), int(Allegiance.REVOLUTIONARY)
+_MOBILIZED = int(Status.MOBILIZED)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +50,9 @@ class Debate(Rule):
         radicalisation: Daily conversion hazard of a moderate member at full repression.
         moderation: Daily hazard that a revolutionary member turns moderate at full concessions.
         politicisation: Daily probability that a member with no allegiance takes a side.
+        meeting_interval: Days between a member's council meetings; each day a different
+            cohort of members meets and the hazards are compounded over the interval (weekly
+            meetings by default, which also spares a full pass over the workers every day).
     """
 
     name: ClassVar[str] = "debate"
@@ -58,6 +63,7 @@ class Debate(Rule):
     radicalisation: float = param(0.005, kind=float, low=0.0, high=10.0)
     moderation: float = param(0.1, kind=float, low=0.0, high=10.0)
     politicisation: float = param(0.05, kind=float, low=0.0, high=1.0)
+    meeting_interval: int = param(7, kind=int, low=1, high=365)
 
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
@@ -84,28 +90,42 @@ class Debate(Rule):
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
-        members = np.flatnonzero(council_members(world, pop.mobilized()))
+        # Councils meet every ``meeting_interval`` days; each day one cohort of workers (by id)
+        # attends, and the day's hazards are compounded over the interval.
+        k = self.meeting_interval
+        cohort = world.memory.setdefault(
+            f"debate.cohort{world.step % k}", np.arange(world.step % k, pop.n, k)
+        )
+        table = world.councils
+        mob = pop.status[cohort] == _MOBILIZED
+        members = cohort[
+            mob
+            & (
+                table.alive[: table.n_firms][world.workplace_unit[cohort]]
+                | table.alive[table.n_firms :][pop.neighbourhood[cohort]]
+            )
+        ]
         if not members.size:
             return
         allegiance = pop.allegiance[members]
         u = rng.random(members.size)
         levels = world.levels
-        up_hazard = (
+        up_hazard = k * (
             self.persuasion * world.memory["debate.exposure"][members]
             + self.radicalisation * levels.repression
         )
         new = allegiance.copy()
-        table = world.councils
         work_unit = world.workplace_unit[members]
         home_unit = table.n_firms + pop.neighbourhood[members]
         balance = np.where(
             table.alive[work_unit], table.revolutionary[work_unit], table.revolutionary[home_unit]
         )
-        taking_side = (allegiance == _NONE) & (u < self.politicisation)
+        p_side = 1.0 - (1.0 - self.politicisation) ** k
+        taking_side = (allegiance == _NONE) & (u < p_side)
         # Reuse the same uniform, rescaled to [0, 1) within the taking-side band, for the side.
-        side = u / max(self.politicisation, 1e-12)
+        side = u / max(p_side, 1e-12)
         new[taking_side] = np.where(side[taking_side] < balance[taking_side], _REV, _MOD)
         new[(allegiance == _MOD) & (u < 1.0 - np.exp(-up_hazard))] = _REV
-        down = 1.0 - np.exp(-self.moderation * levels.concession)
+        down = 1.0 - np.exp(-k * self.moderation * levels.concession)
         new[(allegiance == _REV) & (u < down) & ~world.memory["debate.cadre"][members]] = _MOD
         pop.allegiance[members] = new
