@@ -26,6 +26,7 @@ NO_POLICE = Policing(arrest_rate=0.0)
 
 def granovetter(thresholds, steps=150):
     m = DualPowerModel(
+        dual_power=False,
         n_workers=len(thresholds),
         city=COMPLETE,
         mobilization=ThresholdRule(thresholds=Explicit(thresholds)),
@@ -58,6 +59,7 @@ def test_well_mixed_threshold_cascade_reaches_the_smallest_fixed_point():
     # of r = F(r), F the cumulative distribution of thresholds (here a normal clipped at 0).
     mu, sd, n = 0.25, 0.1, 40_000
     m = DualPowerModel(
+        dual_power=False,
         n_workers=n,
         city=COMPLETE,
         mobilization=ThresholdRule(thresholds=Normal(mu, sd)),
@@ -71,6 +73,7 @@ def test_well_mixed_threshold_cascade_reaches_the_smallest_fixed_point():
     assert m.indicators()["mobilized"].iloc[-1] == pytest.approx(r, abs=0.01)
     # ... and with a lower mean the fixed point jumps to almost everyone (Kuran's tipping).
     m2 = DualPowerModel(
+        dual_power=False,
         n_workers=n,
         city=COMPLETE,
         mobilization=ThresholdRule(thresholds=Normal(0.15, sd)),
@@ -83,7 +86,9 @@ def test_well_mixed_threshold_cascade_reaches_the_smallest_fixed_point():
 
 def test_seed_share_initiators_stay_mobilized():
     rule = ThresholdRule(thresholds=Constant(2.0), seed_share=0.1)
-    m = DualPowerModel(n_workers=5_000, mobilization=rule, policing=NO_POLICE, seed=1)
+    m = DualPowerModel(
+        dual_power=False, n_workers=5_000, mobilization=rule, policing=NO_POLICE, seed=1
+    )
     initial = m.indicators()["mobilized"].iloc[0]
     assert initial == pytest.approx(0.1, abs=0.015)
     m.run(5)
@@ -95,6 +100,7 @@ def test_sticky_workers_stay_mobilized_when_neighbours_go_home():
     start = np.zeros(1000, dtype=bool)
     for sticky, expected in ((False, 0.0), (True, 0.3)):
         m = DualPowerModel(
+            dual_power=False,
             n_workers=1000,
             city=COMPLETE,
             policing=NO_POLICE,
@@ -133,6 +139,7 @@ def crowd_step(form):
         traits=Traits(hardship=Uniform(0, 1), risk_aversion=Uniform(0, 1)),
     )
     m = DualPowerModel(
+        dual_power=False,
         n_workers=10_000,
         city=city,
         mobilization=DeterrenceRule(ca_form=form),
@@ -164,6 +171,7 @@ def test_deterrence_collapses_when_the_crowd_outnumbers_the_police_only_with_flo
 
 def test_deterrence_rule_is_the_epstein_inequality():
     m = DualPowerModel(
+        dual_power=False,
         n_workers=3_000,
         mobilization=DeterrenceRule(),
         coercion=0.0,
@@ -181,16 +189,19 @@ def test_deterrence_rule_is_the_epstein_inequality():
 def test_combined_rule_reduces_to_deterrence_without_example():
     kw = dict(n_workers=5_000, legitimacy=0.5, coercion=0.05, seed=4)
     a = (
-        DualPowerModel(mobilization=CombinedRule(example_weight=0.0, fatigue=0.0), **kw)
+        DualPowerModel(
+            dual_power=False, mobilization=CombinedRule(example_weight=0.0, fatigue=0.0), **kw
+        )
         .run(30)
         .indicators()
     )
-    b = DualPowerModel(mobilization=DeterrenceRule(), **kw).run(30).indicators()
+    b = DualPowerModel(dual_power=False, mobilization=DeterrenceRule(), **kw).run(30).indicators()
     assert a.equals(b)
 
 
 def test_policing_jails_and_releases():
     m = DualPowerModel(
+        dual_power=False,
         n_workers=5_000,
         mobilization=ThresholdRule(thresholds=Constant(0.0)),
         policing=Policing(arrest_rate=1.0, max_jail_term=3),
@@ -217,7 +228,9 @@ def test_hardship_shock_is_applied_and_lifted():
     passive_state = StateStrategy(
         repression_weight=0.0, concession_weight=0.0, offensive_readiness=0.0
     )
-    m = DualPowerModel(n_workers=4_000, shocks=[shock], seed=1, state=passive_state)
+    m = DualPowerModel(
+        dual_power=False, n_workers=4_000, shocks=[shock], seed=1, state=passive_state
+    )
     pop = m.city.population
     textiles = pop.sector == pop.sector_names.index("textiles")
     seen = []
@@ -227,7 +240,7 @@ def test_hardship_shock_is_applied_and_lifted():
         np.testing.assert_array_equal(m.world.hardship[~textiles], pop.hardship[~textiles])
     assert seen[0] == 0 and seen[1] == 0 and seen[2] > 0.3 and seen[3] > 0.3 and seen[4] == 0
     with pytest.raises(ParameterError, match="textiles"):
-        DualPowerModel(n_workers=500, shocks=[HardshipShock(sector="textile")])
+        DualPowerModel(dual_power=False, n_workers=500, shocks=[HardshipShock(sector="textile")])
 
 
 def test_make_rule_by_name_suggests_close_names():
@@ -235,9 +248,9 @@ def test_make_rule_by_name_suggests_close_names():
     with pytest.raises(ParameterError, match="did you mean 'threshold'"):
         make_rule("treshold")
     with pytest.raises(ParameterError, match="mobilization"):
-        DualPowerModel(n_workers=100, mobilization=Policing())
+        DualPowerModel(dual_power=False, n_workers=100, mobilization=Policing())
     with pytest.raises(ParameterError, match="'threshold', 'deterrence', 'combined'"):
-        DualPowerModel(n_workers=100, mobilization="policing")
+        DualPowerModel(dual_power=False, n_workers=100, mobilization="policing")
 
 
 def gleeson_cahalane(z, phi, rho0, kmax=80):
@@ -273,6 +286,7 @@ def test_watts_cascades_match_the_analytic_final_size(z, phi, rho0):
     # Watts (2002): global cascades happen only inside a window of mean degree; the final size
     # is given analytically by Gleeson and Cahalane (2007). Sticky threshold rule on G(n, p).
     m = DualPowerModel(
+        dual_power=False,
         n_workers=50_000,
         city=CityParams(topology="erdos_renyi", mean_degree=z),
         mobilization=ThresholdRule(thresholds=Constant(phi), seed_share=rho0, sticky=True),
@@ -291,6 +305,7 @@ def test_a_passive_worker_counts_itself_among_the_active():
     from dualpower_sim import Territory
 
     m = DualPowerModel(
+        dual_power=False,
         n_workers=40,
         city=CityParams(territory=Territory(neighbourhoods=1)),
         coercion=0.05,

@@ -87,6 +87,9 @@ class DualPowerModel(mesa.Model):
         resolution: How power is measured and dual power resolves
             (:class:`~dualpower_sim.rules.Resolution`).
         horizon: Last day of the run; a run stops at resolution or at the horizon.
+        dual_power: False runs the mobilization model alone (shocks, mobilization, policing:
+            no councils, debate, soldiers, state strategy or resolution), for validating the
+            mobilization rules against their sources; its outcome is always ``no_dual_power``.
         seed: Root seed (integer >= 0); None draws fresh entropy, recorded in ``model.seed``.
 
     Attributes:
@@ -122,6 +125,7 @@ class DualPowerModel(mesa.Model):
         state: StateStrategy | None = None,
         resolution: Resolution | None = None,
         horizon: int = 365,
+        dual_power: bool = True,
         seed: int | None = None,
     ) -> None:
         """Build the city and set up the rules (arguments are described in the class docstring)."""
@@ -153,22 +157,28 @@ class DualPowerModel(mesa.Model):
         )
         self.horizon = check("horizon", horizon, kind=int, low=1)
         self.council_rule = _rule("councils", councils, CouncilRule)
+        self.dual_power = check("dual_power", dual_power, kind=bool)
         self.pipeline: list[Rule] = [
             HardshipShocks(shocks=_shock_tuple(shocks)),
             self._mobilization_rule(mobilization),
             _rule("policing", policing, Policing),
+        ]
+        struggle = [
             self.council_rule,
             _rule("debate", debate, Debate),
             _rule("soldiers", soldiers, SoldierRule),
             _rule("resolution", resolution, Resolution),
             _rule("state", state, StateStrategy),
         ]
+        if self.dual_power:
+            self.pipeline += struggle
         for rule in self.pipeline:
             rule.setup(self.world, self.rng)
         self.state = State(self)
         self._council_agents: dict[int, Council] = {}
-        self._alive_before = np.zeros_like(self.world.councils.alive)
-        self._formed_before = self.world.councils.formed.copy()
+        if self.world.councils is not None:
+            self._alive_before = np.zeros_like(self.world.councils.alive)
+            self._formed_before = self.world.councils.formed.copy()
 
         self.workers = WorkerView(self.city.population)
         self._measure = Indicators(self.world, quorum=action_quorum)
@@ -216,6 +226,8 @@ class DualPowerModel(mesa.Model):
     def _sync_councils(self) -> None:
         """Create a Mesa agent for each council that formed today, remove those dissolved."""
         table = self.world.councils
+        if table is None:
+            return
         agents = self._council_agents
         changed = np.flatnonzero(
             (table.alive != self._alive_before) | (table.formed != self._formed_before)
@@ -289,7 +301,7 @@ class DualPowerModel(mesa.Model):
             "dual_power_ended": v.dual_power_ended if v.dual_power_began >= 0 else None,
             "peak_council_power": float(df["council_power"].max()),
             "peak_mobilized": float(df["mobilized"].max()),
-            "councils": int(self.world.councils.count),
+            "councils": int(self.world.councils.count) if self.world.councils is not None else 0,
             "offensives": int(self.world.levels.offensives),
             "defected": float(df["defected"].iloc[-1]),
         }
