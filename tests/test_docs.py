@@ -1,0 +1,27 @@
+import importlib.util
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("make_parameters", DOCS / "make_parameters.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_model_md_parameter_tables_match_the_code():
+    gen = load_generator()
+    text = (DOCS / "model.md").read_text()
+    assert gen.render(text) == text, "run: python docs/make_parameters.py"
+
+
+def test_every_parameter_has_a_meaning():
+    gen = load_generator()
+    import dataclasses
+
+    for cls in gen.CLASSES:
+        documented = gen._attributes(cls)
+        for field in dataclasses.fields(cls):
+            assert documented.get(field.name), f"{cls.__name__}.{field.name} has no docstring entry"
