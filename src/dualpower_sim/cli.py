@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Run the demonstration: a mixed city (half workplace-, half territory-organised) "
             "hit by a hardship shock on day 20 that lasts 60 days. Prints the city's network "
-            "statistics and the last indicators, and saves a plot."
+            "statistics, the last indicators and the outcome, and saves a plot."
         ),
     )
     p.add_argument("--workers", type=int, default=20_000, help="number of workers (default 20000)")
@@ -96,8 +96,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         model.run(args.steps)
         took = time.perf_counter() - t0
         df = model.indicators()
-        print(f"\nRan {args.steps} days in {took:.1f} s. Last indicators:")
-        print(df[["mobilized", "jailed", "striking", "blockading", "occupying", "hardship"]].tail())
+        print(f"\nRan {model.steps} days in {took:.1f} s. Last indicators:")
+        columns = ["mobilized", "jailed", "councils", "council_power", "state_power", "legitimacy"]
+        print(df[columns].tail().round(3))
+        summary = model.summary()
+        began, ended = summary["dual_power_began"], summary["dual_power_ended"]
+        span = f", dual power from day {began} to day {ended}" if began is not None else ""
+        final = "" if not model.running else " so far"
+        print(
+            f"\nOutcome{final}: {summary['outcome']}{span}; peak council power "
+            f"{summary['peak_council_power']:.2f}, {summary['offensives']} offensive(s)."
+        )
 
     fig = plot_mobilization(
         df, title=f"Demonstration city, {args.workers:,} workers, seed {args.seed}"
