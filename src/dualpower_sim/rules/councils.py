@@ -19,7 +19,6 @@ import dataclasses
 from typing import ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..councils import CouncilTable, cohesion, member_mask
 from ..params import param
@@ -30,6 +29,8 @@ from .base import Rule
 __all__ = ["CouncilRule"]
 
 _REV, _NONE = int(Allegiance.REVOLUTIONARY), int(Allegiance.NONE)
+if [int(a) for a in Allegiance] != [0, 1, 2]:  # the counting keys below rely on these codes
+    raise ImportError("Allegiance codes changed: NONE, MODERATE, REVOLUTIONARY must be 0, 1, 2")
 
 #: Federation sizes (councils) logged as milestones.
 MILESTONES = (1, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
@@ -75,11 +76,8 @@ class CouncilRule(Rule):
         # Subcontractors' workers organise with their lead firm's (Harvey, in the article).
         org_firm = np.where(city.firm_lead >= 0, city.firm_lead, np.arange(city.n_firms))
         world.workplace_unit = org_firm[pop.firm]
-        ones = np.ones(city.n_firms)
-        # Unit-by-firm 0/1 matrix: sums firm totals into their workplace units.
-        world.memory["councils.org"] = sp.csr_matrix(
-            (ones, (org_firm, np.arange(city.n_firms))), shape=(city.n_firms, city.n_firms)
-        )
+        world.memory["councils.key_work"] = 4 * world.workplace_unit
+        world.memory["councils.key_home"] = 4 * pop.neighbourhood
         unit_workforce = np.bincount(org_firm, weights=city.firm_size, minlength=city.n_firms)
         size = np.concatenate([unit_workforce, world.residents.astype(np.float64)])
         world.councils = CouncilTable.empty(city.n_firms, city.n_neighbourhoods, size)
@@ -102,13 +100,17 @@ class CouncilRule(Rule):
         table = world.councils
         pop = world.population
         mob = pop.mobilized()
-        # One pass sums, per unit: mobilized, revolutionary and aligned mobilized, and the
-        # mobilized weighted by their exposure to yesterday's federation.
-        rows = np.empty((3, pop.n))
-        rows[0] = mob
-        np.logical_and(mob, pop.allegiance == _REV, out=rows[1], casting="unsafe")
-        np.logical_and(mob, pop.allegiance != _NONE, out=rows[2], casting="unsafe")
-        sums = self._unit_sums(world, rows)
+        # Per unit, the mobilized by allegiance, in one counting pass per kind of unit: each
+        # worker's key is its unit x 4 + its allegiance if mobilized, + 3 if not.
+        key = np.where(mob, pop.allegiance, 3)
+        by_work = np.bincount(
+            world.memory["councils.key_work"] + key, minlength=4 * world.city.n_firms
+        )
+        by_home = np.bincount(
+            world.memory["councils.key_home"] + key, minlength=4 * world.city.n_neighbourhoods
+        )
+        counts = np.concatenate([by_work.reshape(-1, 4), by_home.reshape(-1, 4)]).astype(np.float64)
+        sums = np.stack([counts[:, :3].sum(axis=1), counts[:, _REV], counts[:, 1] + counts[:, 2]])
         table.members[:] = sums[0]
         share = table.members / np.maximum(table.size, 1.0)
 
@@ -134,13 +136,6 @@ class CouncilRule(Rule):
             rev_sum, aligned_sum, out=np.zeros_like(rev_sum), where=aligned_sum > 0
         )
         self._federate(world, table, mob, rng)
-
-    @staticmethod
-    def _unit_sums(world: World, rows: np.ndarray) -> np.ndarray:
-        """Sums of per-worker rows (k x n) over every unit (k x units)."""
-        work = (world.memory["councils.org"] @ world.sum_by_firm(rows).T).T
-        home = np.stack([world.sum_by_neighbourhood(r) for r in rows])
-        return np.concatenate([work, home], axis=1)
 
     def _exposure(self, world: World, table: CouncilTable, mob: np.ndarray) -> np.ndarray:
         """Mean share of each waiting council's members' ties that reach federated members.
