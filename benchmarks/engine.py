@@ -59,6 +59,7 @@ from dualpower_sim import (
     HardshipShock,
     Normal,
     Policing,
+    Resolution,
     ThresholdRule,
 )
 from dualpower_sim.rules.mobilization import SHARE_TOLERANCE
@@ -195,6 +196,8 @@ def measure_size(n_workers: int, steps: int, rule: str, dual_power: bool) -> Siz
         mobilization=rule,
         dual_power=dual_power,
         horizon=10**6,
+        # Never resolve, so that every timed day of the full model does all its work.
+        resolution=Resolution(settle_days=10**6, insurrection_ratio=100.0),
     )
     build = time.perf_counter() - t0
     times = timed_steps(model.step, steps)

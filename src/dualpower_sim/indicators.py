@@ -183,7 +183,7 @@ class Indicators:
         mob = mob_mask.astype(np.float64)
         firm_mob = world.sum_by_firm(mob)
         out["striking"] = np.dot(firm_mob >= self._firm_quorum, city.firm_size) / n
-        nb_mob = world.sum_by_neighbourhood(mob)
+        nb_mob = world.mobilized_by_neighbourhood()
         out["blockading"] = np.dot(nb_mob >= self._nb_quorum, self._residents) / n
         if self._student_ids.size:
             campus_mob = np.bincount(

@@ -20,7 +20,7 @@ from .outcomes import Verdict
 from .population import Population
 from .state import Soldiers, StateLevels
 
-__all__ = ["World"]
+__all__ = ["MaskCounter", "World"]
 
 #: Population from which neighbourhood sums use np.bincount rather than a sparse product
 #: (measured: the product wins at 10^4 workers, bincount at 10^6).
@@ -151,6 +151,49 @@ class World:
         """
         return np.add.reduceat(np.asarray(x, dtype=np.float64), self.city.firm_start, axis=-1)
 
+    @cached_property
+    def _mobilized_counter(self) -> MaskCounter:
+        return MaskCounter(self.population.neighbourhood, self.city.n_neighbourhoods)
+
     def mobilized_by_neighbourhood(self) -> np.ndarray:
-        """Number of mobilized residents of each neighbourhood now."""
-        return self.sum_by_neighbourhood(self.population.mobilized())
+        """Number of mobilized residents of each neighbourhood now (read-only)."""
+        return self._mobilized_counter(self.population.mobilized())
+
+
+class MaskCounter:
+    """Counts of a changing boolean mask per group, updated from the changes since last call.
+
+    Several rules ask each day how many residents of each neighbourhood are mobilized, each
+    after others changed a few statuses; counting only the workers whose mark changed is much
+    cheaper than a pass over everyone. Counts are integers held in float64, so exact.
+
+    Args:
+        groups: Group of each worker.
+        n_groups: Number of groups.
+    """
+
+    def __init__(self, groups: np.ndarray, n_groups: int) -> None:
+        self.groups = groups
+        self.n_groups = n_groups
+        self._mask: np.ndarray | None = None
+        self._counts = np.zeros(n_groups)
+
+    def __call__(self, mask: np.ndarray) -> np.ndarray:
+        """Counts of ``mask`` per group (a read-only array valid until the next call)."""
+        if self._mask is not None:
+            flipped = np.flatnonzero(mask != self._mask)
+            if flipped.size * 4 < mask.size:
+                if flipped.size:
+                    sign = np.where(mask[flipped], 1.0, -1.0)
+                    counts = self._counts
+                    counts.flags.writeable = True
+                    counts += np.bincount(
+                        self.groups[flipped], weights=sign, minlength=self.n_groups
+                    )
+                    self._mask = mask.copy()
+                self._counts.flags.writeable = False
+                return self._counts
+        self._counts = np.bincount(self.groups, weights=mask, minlength=self.n_groups)
+        self._mask = mask.copy()
+        self._counts.flags.writeable = False
+        return self._counts
