@@ -226,7 +226,7 @@ class CombinedRule(Rule):
             score -= self.fatigue * days
             _set_mobilized(world, score > self.threshold)
             mobilized = pop.mobilized()
-            days *= np.where(mobilized, 1.0, 1.0 - self.recovery)
+            days *= 1.0 - self.recovery * ~mobilized
             days += mobilized
         else:
             _set_mobilized(world, score > self.threshold)
