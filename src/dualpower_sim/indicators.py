@@ -32,6 +32,19 @@ if len(Status) != 4:
     raise ImportError("Status gained a member; count it in Indicators.__call__")
 
 
+#: Indicators of the councils and their federation.
+_COUNCIL_KEYS = (
+    "councils",
+    "workplace_councils",
+    "assemblies",
+    "council_members",
+    "federation_councils",
+    "federation_members",
+    "cohesion",
+    "revolutionary_share",
+)
+
+
 def _inverse(sizes: np.ndarray) -> np.ndarray:
     sizes = np.asarray(sizes, dtype=np.float64)
     out = np.full(sizes.size, np.nan)
@@ -88,14 +101,7 @@ class Indicators:
             "occupying",
             "hardship",
             "legitimacy",
-            "councils",
-            "workplace_councils",
-            "assemblies",
-            "council_members",
-            "federation_councils",
-            "federation_members",
-            "cohesion",
-            "revolutionary_share",
+            *_COUNCIL_KEYS,
             "council_power",
             "state_power",
             "production",
@@ -144,16 +150,7 @@ class Indicators:
         out["concession"] = world.levels.concession
         out["offensive"] = float(world.levels.on_offensive(world.step))
         out["dual_power"] = float(world.verdict.dual_power)
-        for key in (
-            "councils",
-            "workplace_councils",
-            "assemblies",
-            "council_members",
-            "federation_councils",
-            "federation_members",
-            "cohesion",
-            "revolutionary_share",
-        ):
+        for key in _COUNCIL_KEYS:  # zero when there are no councils (dual_power=False)
             out.setdefault(key, 0.0)
         return out
 
