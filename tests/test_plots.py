@@ -27,7 +27,7 @@ def test_plot_draws_every_series_it_is_given():
     axes = fig.axes
     assert len(axes) == 4
     labels = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in axes]
-    assert labels[0] == ["mobilized", "jailed", "mean hardship (input)", "legitimacy (input)"]
+    assert labels[0] == ["mobilized", "jailed", "mean hardship", "state legitimacy"]
     assert labels[2] == ["1-50 workers", "1001+ workers"]
     assert labels[3] == ["metal working"]
     assert all(ax.get_title(loc="left") for ax in axes)

@@ -47,8 +47,8 @@ def plot_mobilization(indicators: pd.DataFrame, title: str | None = None) -> Fig
         {
             "mobilized": "mobilized",
             "jailed": "jailed",
-            "hardship": "mean hardship (input)",
-            "legitimacy": "legitimacy (input)",
+            "hardship": "mean hardship",
+            "legitimacy": "state legitimacy",
         },
         "Workers mobilized and jailed (share of all workers)",
     )
