@@ -99,3 +99,41 @@ def test_same_seed_same_run_with_councils_and_state():
     b = DualPowerModel(n_workers=2_000, seed=5, shocks=SHOCK).run(60)
     assert a.indicators().equals(b.indicators())
     assert a.events().equals(b.events())
+
+
+def test_soldiers_count_once_in_the_state_coercion():
+    m = DualPowerModel(n_workers=2_000, seed=1)
+    s = m.world.soldiers
+    s.defected[: s.n // 2] = True
+    m.world.levels.deployed = 1.0
+    police = m.world.officers().sum()
+    m.pipeline[-2]._measure(m.world)  # the resolution rule
+    p = m.world.power
+    expected_coercion = (police + s.n - s.n // 2) / (police + s.n)
+    loyalty = s.loyalty[~s.defected].mean()
+    supply = p["supply"]
+    assert p["state_power"] == pytest.approx(
+        expected_coercion * loyalty * m.world.legitimacy * supply
+    )
+
+
+def test_the_horizon_settles_runs_whose_councils_have_fallen():
+    m = DualPowerModel(n_workers=2_000, seed=2, shocks=SHOCK, horizon=200)
+    m.run(30)
+    v = m.world.verdict
+    if v.dual_power_began < 0:
+        pytest.skip("no dual power in this run")
+    m.city.population.status[:] = 0  # everyone goes home: the councils fall
+    v.weak_days = 1
+    m.horizon = m.steps + 1
+    m.run()
+    assert m.outcome in ("state_restored", "co_opted")
+
+
+def test_events_have_the_same_types_empty_or_not_and_rules_check_their_shares():
+    quiet = DualPowerModel(n_workers=500, seed=1, horizon=5).events()
+    busy = DualPowerModel(n_workers=2_000, seed=2, shocks=SHOCK).run(30).events()
+    assert len(quiet) == 0 and len(busy) > 0
+    assert list(quiet.dtypes) == list(busy.dtypes)
+    with pytest.raises(ParameterError, match="dissolve_share"):
+        CouncilRule(formation_share=0.1, dissolve_share=0.2)

@@ -139,8 +139,9 @@ def test_outcomes_are_absorbing_and_logged():
     assert m.outcome in OUTCOMES and m.outcome not in ("unresolved", "no_dual_power")
     resolved = m.world.verdict.resolved_step
     assert m.steps == resolved and not m.running
-    m.run(20)  # a resolved run does not move
-    assert m.steps == resolved
+    m.run(20)  # a resolved run does not move, even stepped by hand
+    m.step()
+    assert m.steps == resolved and len(m.indicators()) == resolved + 1
     events = m.events()
     assert events.iloc[-1]["event"] == "outcome" and events.iloc[-1]["detail"] == m.outcome
     assert {"council_formed", "federation_founded", "dual_power_began"} <= set(events["event"])

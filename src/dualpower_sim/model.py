@@ -2,9 +2,9 @@
 
 :class:`DualPowerModel` is a ``mesa.Model``. It draws a city (:mod:`dualpower_sim.city`), then
 each step runs a pipeline of rules over the worker arrays (hardship shocks, mobilization,
-policing) and records indicators through Mesa's ``DataCollector``. The councils and the state
-join the pipeline in a later stage; for now legitimacy, police density and hardship shocks are
-model-level inputs.
+policing, councils, debate, soldiers, resolution, the state's strategy), keeps a Mesa agent per
+sitting council and one for the state, and records indicators through Mesa's
+``DataCollector``. Hardship shocks are the external driver.
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ class DualPowerModel(mesa.Model):
         legitimacy: The state's legitimacy L in [0, 1] (Epstein 2002); grievance is H (1 - L).
         coercion: Police per resident, in [0, 1], the same in every neighbourhood.
         action_quorum: Share of a firm, neighbourhood or campus that must be mobilized for it to
-            count as striking, blockading or occupying, in (0, 1].
+            count as striking, blockading or occupying in the indicators, in (0, 1]. (The power
+            measure has its own, ``Resolution.action_quorum``; both default to 0.5.)
         councils: How councils form, federate and dissolve
             (:class:`~dualpower_sim.rules.CouncilRule`).
         debate: Party cadres and the debate inside councils (:class:`~dualpower_sim.rules.Debate`).
@@ -171,6 +172,7 @@ class DualPowerModel(mesa.Model):
             _rule("resolution", resolution, Resolution),
             _rule("state", state, StateStrategy),
         ]
+        self._resolution = struggle[3]
         if self.dual_power:
             self.pipeline += struggle
         for rule in self.pipeline:
@@ -209,7 +211,13 @@ class DualPowerModel(mesa.Model):
         self.datacollector.add_table_row("indicators", self._measure(self.world))
 
     def step(self) -> None:
-        """Advance one day: run every rule of the pipeline, then record the indicators."""
+        """Advance one day: run every rule of the pipeline, then record the indicators.
+
+        A run that has resolved stays as it is (outcomes are absorbing): stepping it does nothing.
+        """
+        if self.world.verdict.outcome is not None:
+            self.running = False
+            return
         self.steps += 1  # what Mesa's step wrapper does (see __init__)
         self.world.step = self.steps
         for rule in self.pipeline:
@@ -218,6 +226,8 @@ class DualPowerModel(mesa.Model):
                 break  # the run has resolved: nothing else happens that day
         self._sync_councils()
         self._collect()
+        if self.steps >= self.horizon and self.world.verdict.outcome is None and self.dual_power:
+            self._resolution.close(self.world)
         if self.world.verdict.outcome is not None or self.steps >= self.horizon:
             self.running = False
 
@@ -278,7 +288,8 @@ class DualPowerModel(mesa.Model):
         ``dual_power_began`` / ``dual_power_ended`` (council-to-state power ratio),
         ``insurrection`` (success probability; detail: succeeded or failed), ``outcome``.
         """
-        return pd.DataFrame(self.world.events, columns=["step", "event", "magnitude", "detail"])
+        df = pd.DataFrame(self.world.events, columns=["step", "event", "magnitude", "detail"])
+        return df.astype({"step": "int64", "event": "str", "magnitude": "float64", "detail": "str"})
 
     def summary(self) -> dict[str, Any]:
         """A short account of the run: outcome, when dual power began and ended, peaks.

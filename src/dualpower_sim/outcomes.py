@@ -32,9 +32,10 @@ stops, when one of these happens (each is absorbing):
   ``settle_days`` days, or when council power has fallen away: a reformist body inside the
   state order.
 - ``state_restored``: after dual power arose, council power stays below its threshold for
-  ``settle_days`` days (the councils were crushed, or melted away) and the councils are not
-  co-opted.
-- ``unresolved``: dual power arose and none of the above happened by the horizon.
+  ``settle_days`` days (the councils were crushed, usually by an offensive, or melted away)
+  and the councils are not co-opted.
+- ``unresolved``: dual power still stands at the horizon (a run whose councils no longer stand as
+  a power at the horizon is settled as restored or co-opted).
 - ``no_dual_power``: dual power never arose (Eastern Europe 1989).
 """
 

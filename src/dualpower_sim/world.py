@@ -1,8 +1,8 @@
 """The shared state that rules read and change during a step.
 
 Rules receive a :class:`World`, its parameters and a generator; they never see the Mesa model.
-Model-level inputs that the councils and the state will move in later stages (legitimacy, police
-density, current hardship) live here beside the city.
+The city, the state's levers (legitimacy, police density, deployment), current hardship, the
+councils, the soldiers, the balance of power and the event log live here.
 """
 
 from __future__ import annotations
@@ -100,13 +100,17 @@ class World:
         """Number of residents of each neighbourhood (fixed: jailed workers keep their home)."""
         return np.bincount(self.population.neighbourhood, minlength=self.city.n_neighbourhoods)
 
+    def officers(self) -> np.ndarray:
+        """Police officers in each neighbourhood now (density x residents, rounded)."""
+        return np.rint(self.coercion * self.residents)
+
     def police(self) -> np.ndarray:
         """The state's forces in each neighbourhood now.
 
         Police officers (density x residents, rounded) plus the loyal soldiers quartered there
         whom the state has sent into the streets (a share ``levels.deployed`` of them).
         """
-        forces = np.rint(self.coercion * self.residents)
+        forces = self.officers()
         s = self.soldiers
         if s is not None and s.n and self.levels.deployed > 0:
             loyal = np.bincount(s.barracks, weights=~s.defected, minlength=forces.size)

@@ -21,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..councils import CouncilTable, cohesion, member_mask
-from ..params import param
+from ..params import ParameterError, param
 from ..population import Allegiance
 from ..world import World
 from .base import Rule
@@ -69,6 +69,14 @@ class CouncilRule(Rule):
     join_rate: float = param(2.0, kind=float, low=0.0, high=100.0)
     base_join_rate: float = param(0.01, kind=float, low=0.0, high=1.0)
     sectionalism: float = param(0.0, kind=float, low=0.0, high=1.0)
+
+    def validate(self) -> None:  # noqa: D102
+        if self.dissolve_share >= self.formation_share:
+            raise ParameterError(
+                "CouncilRule.dissolve_share",
+                self.dissolve_share,
+                f"allowed: below formation_share = {self.formation_share}",
+            )
 
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         city = world.city

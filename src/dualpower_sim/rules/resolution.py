@@ -136,7 +136,7 @@ class Resolution(Rule):
             production = float(held[: table.n_firms].sum()) / n
             territory = float(held[table.n_firms :].sum()) / n
         s = world.soldiers
-        police = float(world.police().sum())
+        police = float(world.officers().sum())  # soldiers are counted once, below
         if s is not None and s.n:
             loyal = s.n - int(s.defected.sum())
             coercion_share = (police + loyal) / (police + s.n)
@@ -155,6 +155,19 @@ class Resolution(Rule):
         )
         world.power["ratio"] = world.power["council_power"] / max(world.power["state_power"], 1e-12)
         return world.power
+
+    def close(self, world: World) -> None:
+        """Settle the outcome at the horizon.
+
+        A run whose dual power has arisen but whose councils no longer stand as a power at the
+        horizon (still inside the ``settle_days`` window) is settled as it would have been:
+        co-opted or restored. Only a run with dual power still standing ends ``unresolved``.
+        """
+        verdict = world.verdict
+        if verdict.outcome is not None or verdict.dual_power_began < 0:
+            return
+        if verdict.weak_days > 0:
+            self._resolve(world, "co_opted" if verdict.coopted_days > 0 else "state_restored")
 
     @staticmethod
     def _resolve(world: World, outcome: str) -> None:
