@@ -18,6 +18,10 @@ from .base import Rule
 
 __all__ = ["HardshipShock", "HardshipShocks"]
 
+#: Relief is applied in steps of at least this much hardship (a full pass over the workers each
+#: day for a change of a thousandth would be wasted work); any change reaches it within days.
+RELIEF_STEP = 0.002
+
 
 @dataclasses.dataclass(frozen=True)
 class HardshipShock(ParamGroup):
@@ -73,8 +77,9 @@ class HardshipShocks(Rule):
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         active = np.array([s.active(world.step) for s in self.shocks], dtype=bool)
         same_shocks = np.array_equal(active, world.memory["hardship_shocks.active"])
-        if same_shocks and world.relief == world.memory.get("hardship_shocks.relief", 0.0):
-            return  # nothing started or ended today and relief is unchanged: hardship too
+        applied = world.memory.get("hardship_shocks.relief", 0.0)
+        if same_shocks and abs(world.relief - applied) < RELIEF_STEP:
+            return  # nothing started or ended today and relief moved too little: keep hardship
         world.memory["hardship_shocks.active"] = active
         world.memory["hardship_shocks.relief"] = world.relief
         pop = world.population

@@ -97,14 +97,18 @@ def _local_arrest_probability(world: World, k: float, form: str) -> np.ndarray:
     table = np.empty((active.size, 2))
     table[:, 0] = arrest_probability(police, active + 1, k, form)
     table[:, 1] = arrest_probability(police, active, k, form)
-    return table.ravel()[2 * pop.neighbourhood + pop.mobilized()]
+    return table.ravel()[world.neighbourhood_x2 + pop.mobilized()]
 
 
 def _set_mobilized(world: World, want: np.ndarray) -> None:
     """Mobilize ``want`` and demobilize the rest, among workers free to act."""
     status = world.population.status
     free = status <= _MOBILIZED  # passive or mobilized; jailed and removed cannot act
-    np.copyto(status, want.view(np.int8), where=free)  # bool as int8 is PASSIVE 0 / MOBILIZED 1
+    # status += free * (want - status), in int8 arithmetic (PASSIVE is 0, MOBILIZED 1): several
+    # times faster on a million workers than a masked copy or np.where.
+    change = want.view(np.int8) - status
+    change *= free
+    status += change
 
 
 @dataclasses.dataclass(frozen=True)

@@ -96,7 +96,7 @@ class StateStrategy(Rule):
         power = world.power
         council, state = power.get("council_power", 0.0), power.get("state_power", 1.0)
         history = world.memory["state.mobilized"]
-        history.append(world.population.mobilized().mean())
+        history.append(world.mobilized_by_neighbourhood().sum() / world.population.n)
 
         # The offensive: strike at a hesitating or divided movement when the balance allows.
         if not levels.on_offensive(world.step) and table is not None and table.count > 0:
