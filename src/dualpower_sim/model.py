@@ -296,8 +296,9 @@ class DualPowerModel(mesa.Model):
 
         Returns:
             ``outcome``, ``seed``, ``steps``, ``resolved_step``, ``dual_power_began``,
-            ``dual_power_ended``, ``peak_council_power``, ``peak_mobilized``, ``councils``,
-            ``offensives``, ``defected``.
+            ``dual_power_ended`` (the last day dual power held: today, while it still holds),
+            ``peak_council_power``, ``peak_mobilized``, ``councils``, ``offensives``,
+            ``defected``.
         """
         df = self.indicators()
         v = self.world.verdict

@@ -122,7 +122,8 @@ class Worker:
     Attributes mirror :class:`Population`'s arrays (``firm``, ``neighbourhood``, ``sector`` as
     a code, ``sector_name``, ``union``, ``allegiance``, ``hardship``, ``risk_aversion``,
     ``precarious``, ``student``, ``campus``, ``market``, ``status``); ``unique_id`` is the
-    worker id.
+    worker id. ``hardship`` is the base trait; today's hardship, with shocks and relief, is
+    ``model.world.hardship[i]``.
     """
 
     __slots__ = ("_pop", "unique_id")
