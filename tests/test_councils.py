@@ -1,9 +1,7 @@
-import gc
-import weakref
-
 import numpy as np
 import pytest
 
+from conftest import assert_freed_when_dropped
 from dualpower_sim import Council, DualPowerModel, HardshipShock, ParameterError, State
 from dualpower_sim.councils import blau, cohesion
 from dualpower_sim.rules import CouncilRule, Resolution, StateStrategy
@@ -72,15 +70,12 @@ def test_councils_form_only_past_the_threshold_and_dissolve_when_members_fall_aw
 
 
 def test_models_with_councils_are_freed_when_dropped():
-    m = DualPowerModel(n_workers=2_000, seed=2, shocks=SHOCK).run(25)
-    assert len(m.councils) > 0
-    ref = weakref.ref(m)
-    gc.disable()
-    try:
-        del m
-        assert ref() is None
-    finally:
-        gc.enable()
+    def make():
+        m = DualPowerModel(n_workers=2_000, seed=2, shocks=SHOCK).run(25)
+        assert len(m.councils) > 0
+        return m
+
+    assert_freed_when_dropped(make)
 
 
 def test_rule_parameters_are_checked():

@@ -1,12 +1,10 @@
-import gc
-import weakref
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import assert_freed_when_dropped
 from dualpower_sim import (
     CityParams,
     CombinedRule,
@@ -211,18 +209,12 @@ def test_bad_arguments_raise_clear_errors():
 
 
 def test_models_are_freed_when_dropped():
-    # Mesa 3.3.1 keeps every model that created agents alive through Agent._ids (issue 3179) and
-    # ties each model to itself through its step wrapper; a DualPowerModel must be freed by
-    # reference counting alone, the moment the user drops it (no cyclic collection needed).
-    m = run(1, n=2_000, steps=3)
-    assert m.steps == 3 and len(m.indicators()) == 4
-    ref = weakref.ref(m)
-    gc.disable()
-    try:
-        del m
-        assert ref() is None
-    finally:
-        gc.enable()
+    def make():
+        m = run(1, n=2_000, steps=3)
+        assert m.steps == 3 and len(m.indicators()) == 4
+        return m
+
+    assert_freed_when_dropped(make)
 
 
 def test_default_city_is_quiet_without_shocks_at_every_size():

@@ -249,13 +249,6 @@ def federated_members(world: World, mobilized: np.ndarray) -> np.ndarray:
     )
 
 
-def council_members(world: World, mobilized: np.ndarray) -> np.ndarray:
-    """Mask of mobilized workers whose workplace council or assembly sits."""
-    return member_mask(
-        world.councils, world.workplace_unit, world.population.neighbourhood, mobilized
-    )
-
-
 def dissolve(table: CouncilTable, units: np.ndarray) -> None:
     """Dissolve the councils of ``units`` (a mask): they leave the federation too."""
     table.alive[units] = False
