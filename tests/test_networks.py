@@ -152,3 +152,29 @@ def test_mixed_weights_lie_on_the_exactness_grid(rng):
     np.testing.assert_array_equal(scaled, np.rint(scaled))
     rows = np.asarray(net.mix.sum(axis=1)).ravel()
     np.testing.assert_allclose(rows[rows > 0], 1.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("scipy_from", [0, 10**12], ids=["scipy slicing", "numpy gathers"])
+def test_both_ways_of_gathering_ties_give_the_same_bits(monkeypatch, scipy_from):
+    # Large updates go through scipy's row slicing, small ones through numpy gathers: both must
+    # give a full product's exact result (the shares must not depend on how many changed).
+    from dualpower_sim import CityParams, build_city
+    from dualpower_sim import networks
+
+    monkeypatch.setattr(networks, "SCIPY_ROWS_FROM", scipy_from)
+    monkeypatch.setattr(networks, "SCIPY_SCATTER_FROM", scipy_from)
+    monkeypatch.setattr(networks, "SCIPY_SCATTER_N_RATIO", 10**9)
+    rng = np.random.default_rng(7)
+    net = NETWORK_CACHE.setdefault(
+        "city", build_city(CityParams(), 2_000, np.random.default_rng(1)).network
+    )
+    tracker = net.share_tracker()
+    mask = rng.random(net.n) < 0.3
+    tracker(mask)
+    for k in (1, 40, 150):
+        mask = mask.copy()
+        mask[rng.choice(net.n, size=k, replace=False)] ^= True
+        np.testing.assert_array_equal(tracker(mask), net.neighbour_share(mask))
+    x = rng.random(net.n)
+    rows = rng.choice(net.n, size=300, replace=False)
+    np.testing.assert_array_equal(net.neighbour_share_of(rows, x), net.neighbour_share(x)[rows])

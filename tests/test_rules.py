@@ -314,6 +314,6 @@ def test_a_passive_worker_counts_itself_among_the_active():
     )
     assert m.world.police()[0] == 2
     m.city.population.status[0] = Status.MOBILIZED
-    p = _local_arrest_probability(m.world, 2.3, "floor")
+    p = _local_arrest_probability(m.world, 2.3, "floor", m.city.population.mobilized())
     assert p[0] == pytest.approx(1 - np.exp(-2.3 * 2))
     assert p[1] == pytest.approx(1 - np.exp(-2.3 * 1))

@@ -177,14 +177,14 @@ class Indicators:
             "jailed": n_jailed / n,
             "removed": n_removed / n,
         }
-        mob = mob_mask.astype(np.float64)
-        firm_mob = world.sum_by_firm(mob)
+        # Mobilized per firm (firms hold consecutive ids), summed in int32: no float copy.
+        firm_mob = np.add.reduceat(mob_mask.view(np.int8), city.firm_start, dtype=np.int32)
         out["striking"] = np.dot(firm_mob >= self._firm_quorum, city.firm_size) / n
         nb_mob = world.mobilized_by_neighbourhood()
         out["blockading"] = np.dot(nb_mob >= self._nb_quorum, self._residents) / n
         if self._student_ids.size:
             campus_mob = np.bincount(
-                self._student_campus, weights=mob[self._student_ids], minlength=city.n_campuses
+                self._student_campus, weights=mob_mask[self._student_ids], minlength=city.n_campuses
             )
             occupied = campus_mob >= self._campus_quorum
             out["occupying"] = np.dot(occupied, self._campus_size) / self._student_ids.size

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,7 +21,7 @@ from .outcomes import Verdict
 from .population import Population
 from .state import Soldiers, StateLevels
 
-__all__ = ["MaskCounter", "World"]
+__all__ = ["KeyCounter", "MaskCounter", "World"]
 
 #: Population from which neighbourhood sums use np.bincount rather than a sparse product
 #: (measured: the product wins at 10^4 workers, bincount at 10^6).
@@ -38,7 +39,8 @@ class World:
             citizens is about 0.04 / 0.7 = 0.057).
         hardship: Current hardship of each worker in [0, 1]: the base trait plus active shocks.
         step: Number of completed steps (days).
-        memory: Per-worker arrays owned by rules, keyed ``"<rule>.<name>"`` (e.g. thresholds).
+        memory: State owned by rules, keyed ``"<rule>.<name>"``: per-worker arrays (e.g.
+            thresholds), counters and small summaries.
         councils: Every unit's council (None until the council rule sets up).
         workplace_unit: Each worker's workplace organising unit (their firm, or the lead firm it
             subcontracts for).
@@ -55,7 +57,7 @@ class World:
     coercion: np.ndarray
     hardship: np.ndarray
     step: int = 0
-    memory: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    memory: dict[str, Any] = dataclasses.field(default_factory=dict)
     councils: CouncilTable | None = None
     workplace_unit: np.ndarray | None = None
     soldiers: Soldiers | None = None
@@ -91,9 +93,15 @@ class World:
     def _mobilized_share(self) -> ShareTracker:
         return self.network.share_tracker()
 
-    def mobilized_share(self) -> np.ndarray:
-        """Each worker's weighted share of mobilized network neighbours (read-only, float64)."""
-        return self._mobilized_share(self.population.mobilized())
+    def mobilized_share(self, mobilized: np.ndarray | None = None) -> np.ndarray:
+        """Each worker's weighted share of mobilized network neighbours (read-only, float64).
+
+        Args:
+            mobilized: ``population.mobilized()`` if the caller has it at hand (saves a pass).
+        """
+        if mobilized is None:
+            mobilized = self.population.mobilized()
+        return self._mobilized_share(mobilized)
 
     @cached_property
     def neighbourhood_x2(self) -> np.ndarray:
@@ -164,9 +172,15 @@ class World:
     def _mobilized_counter(self) -> MaskCounter:
         return MaskCounter(self.population.neighbourhood, self.city.n_neighbourhoods)
 
-    def mobilized_by_neighbourhood(self) -> np.ndarray:
-        """Number of mobilized residents of each neighbourhood now (read-only)."""
-        return self._mobilized_counter(self.population.mobilized())
+    def mobilized_by_neighbourhood(self, mobilized: np.ndarray | None = None) -> np.ndarray:
+        """Number of mobilized residents of each neighbourhood now (read-only).
+
+        Args:
+            mobilized: ``population.mobilized()`` if the caller has it at hand (saves a pass).
+        """
+        if mobilized is None:
+            mobilized = self.population.mobilized()
+        return self._mobilized_counter(mobilized)
 
 
 class MaskCounter:
@@ -205,4 +219,55 @@ class MaskCounter:
         self._counts = np.bincount(self.groups, weights=mask, minlength=self.n_groups)
         self._mask = mask.copy()
         self._counts.flags.writeable = False
+        return self._counts
+
+
+class KeyCounter:
+    """Counts of a changing small-integer key per group, for several groupings at once.
+
+    The council rule counts, for every firm and every neighbourhood, its residents or workers by
+    allegiance and by whether they are mobilized. Each day only a few keys change (workers who
+    came out, went home, were arrested or changed sides), so the counts are updated from the
+    changed workers alone; a full count is taken again when a quarter of them changed.
+
+    Args:
+        groupings: For each grouping, the group of each worker and the number of groups.
+        n_keys: Keys run from 0 to ``n_keys - 1``.
+    """
+
+    def __init__(self, groupings: list[tuple[np.ndarray, int]], n_keys: int) -> None:
+        self.n_keys = n_keys
+        self._bases = [groups.astype(np.int64) * n_keys for groups, _ in groupings]
+        self._sizes = [n_groups * n_keys for _, n_groups in groupings]
+        self._key: np.ndarray | None = None
+        self._flat: list[np.ndarray] = []
+        self._counts: list[np.ndarray] = []
+
+    def __call__(self, key: np.ndarray) -> list[np.ndarray]:
+        """Counts of ``key`` per group, one ``(n_groups, n_keys)`` int64 array per grouping.
+
+        The arrays are read-only and valid until the next call.
+        """
+        old = self._key
+        if old is not None and old.shape == key.shape:
+            changed = np.flatnonzero(key != old)
+            if changed.size * 4 < key.size:
+                if changed.size:
+                    now, before = key[changed], old[changed]
+                    for base, flat in zip(self._bases, self._flat, strict=True):
+                        flat.flags.writeable = True
+                        at = base[changed]
+                        np.add.at(flat, at + now, 1)
+                        np.subtract.at(flat, at + before, 1)
+                        flat.flags.writeable = False
+                    old[changed] = now
+                return self._counts
+        self._key = key.copy()
+        self._flat = [
+            np.bincount(base + key, minlength=size)
+            for base, size in zip(self._bases, self._sizes, strict=True)
+        ]
+        for flat in self._flat:
+            flat.flags.writeable = False
+        self._counts = [flat.reshape(-1, self.n_keys) for flat in self._flat]
         return self._counts

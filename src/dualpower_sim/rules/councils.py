@@ -23,7 +23,7 @@ import numpy as np
 from ..councils import CouncilTable, cohesion, member_mask
 from ..params import ParameterError, param
 from ..population import Allegiance
-from ..world import World
+from ..world import KeyCounter, World
 from .base import Rule
 
 __all__ = ["CouncilRule"]
@@ -84,12 +84,15 @@ class CouncilRule(Rule):
         # Subcontractors' workers organise with their lead firm's (Harvey, in the article).
         org_firm = np.where(city.firm_lead >= 0, city.firm_lead, np.arange(city.n_firms))
         world.workplace_unit = org_firm[pop.firm]
-        world.memory["councils.key_work"] = 4 * world.workplace_unit
-        world.memory["councils.key_home"] = 4 * pop.neighbourhood
+        world.memory["councils.counter"] = KeyCounter(
+            [(world.workplace_unit, city.n_firms), (pop.neighbourhood, city.n_neighbourhoods)], 4
+        )
         n_units = city.n_firms + city.n_neighbourhoods
         world.memory["councils.weekday"] = np.arange(n_units) % 7
-        world.memory["councils.division_key"] = (pop.sector.astype(np.int64) * 2 + pop.union) * len(
-            Allegiance
+        # Federated members by division (sector x union membership) and allegiance, 3 for
+        # workers outside the federation.
+        world.memory["councils.division_counter"] = KeyCounter(
+            [(pop.sector.astype(np.int64) * 2 + pop.union, len(pop.sector_names) * 2)], 4
         )
         unit_workforce = np.bincount(org_firm, weights=city.firm_size, minlength=city.n_firms)
         size = np.concatenate([unit_workforce, world.residents.astype(np.float64)])
@@ -113,17 +116,13 @@ class CouncilRule(Rule):
         table = world.councils
         pop = world.population
         mob = pop.mobilized()
-        # Per unit, the mobilized by allegiance, in one counting pass per kind of unit: each
-        # worker's key is its unit x 4 + its allegiance if mobilized, + 3 if not.
+        # Per unit, the mobilized by allegiance: each worker's key is their allegiance if
+        # mobilized, 3 if not, counted per workplace unit and per neighbourhood (updated from
+        # the workers whose key changed since yesterday).
         # (arithmetic rather than np.where, which is twenty times slower on int8 here)
         key = pop.allegiance + (np.int8(3) - pop.allegiance) * ~mob
-        by_work = np.bincount(
-            world.memory["councils.key_work"] + key, minlength=4 * world.city.n_firms
-        )
-        by_home = np.bincount(
-            world.memory["councils.key_home"] + key, minlength=4 * world.city.n_neighbourhoods
-        )
-        counts = np.concatenate([by_work.reshape(-1, 4), by_home.reshape(-1, 4)]).astype(np.float64)
+        by_work, by_home = world.memory["councils.counter"](key)
+        counts = np.concatenate([by_work, by_home]).astype(np.float64)
         sums = np.stack([counts[:, :3].sum(axis=1), counts[:, _REV], counts[:, 1] + counts[:, 2]])
         table.members[:] = sums[0]
         share = table.members / np.maximum(table.size, 1.0)
@@ -218,9 +217,10 @@ class CouncilRule(Rule):
                 world.log("federation_milestone", after, f"{m}+ councils")
         fed_member = federated_members(world, mob)
         world.memory["councils.fed_member"] = fed_member
-        counts = _division_counts(
-            world.population, fed_member, world.memory["councils.division_key"]
-        )
+        pop = world.population
+        key = pop.allegiance + (np.int8(3) - pop.allegiance) * ~fed_member
+        (by_division,) = world.memory["councils.division_counter"](key)
+        counts = _margins(by_division[:, : len(Allegiance)], len(pop.sector_names))
         allegiance = counts[2]
         # Soldiers who went over sit in the federation as revolutionaries (the Petrograd Soviet
         # of Workers' and Soldiers' Deputies).
@@ -256,14 +256,16 @@ def dissolve(table: CouncilTable, units: np.ndarray) -> None:
     table.formed[units] = -1
 
 
-def _division_counts(pop, mask: np.ndarray, base_key: np.ndarray | None = None) -> list[np.ndarray]:
+def _division_counts(pop, mask: np.ndarray) -> list[np.ndarray]:
     """Counts by sector, union membership and allegiance among the workers in ``mask``."""
     n_sectors, n_allegiance = len(pop.sector_names), len(Allegiance)
     # One pass over a joint key (sector, union, allegiance); the margins are the divisions.
-    if base_key is None:
-        base_key = (pop.sector.astype(np.int64) * 2 + pop.union) * n_allegiance
-    joint = np.bincount(
-        base_key + pop.allegiance, weights=mask, minlength=n_sectors * 2 * n_allegiance
-    )
-    joint = joint.reshape(n_sectors, 2, n_allegiance)
+    key = (pop.sector.astype(np.int64) * 2 + pop.union) * n_allegiance + pop.allegiance
+    joint = np.bincount(key, weights=mask, minlength=n_sectors * 2 * n_allegiance)
+    return _margins(joint.reshape(-1, n_allegiance), n_sectors)
+
+
+def _margins(joint: np.ndarray, n_sectors: int) -> list[np.ndarray]:
+    """Sector, union and allegiance margins of (sector x 2 + union) x allegiance counts."""
+    joint = np.asarray(joint, dtype=np.float64).reshape(n_sectors, 2, -1)
     return [joint.sum(axis=(1, 2)), joint.sum(axis=(0, 2)), joint.sum(axis=(0, 1))]

@@ -48,6 +48,9 @@ CA_FORMS = ("floor", "round", "literal")
 SHARE_TOLERANCE = 1e-6
 
 _MOBILIZED = int(Status.MOBILIZED)
+#: Actives A that a passive worker (column 0) and a mobilized one (column 1) count beyond their
+#: neighbourhood's mobilized residents.
+_ACTIVE_IF = np.array([1.0, 0.0])
 if int(Status.PASSIVE) != 0 or _MOBILIZED != 1:  # _set_mobilized relies on these codes
     raise ImportError("Status codes changed: PASSIVE must be 0 and MOBILIZED 1")
 
@@ -88,16 +91,15 @@ def arrest_probability(police: np.ndarray, active: np.ndarray, k: float, form: s
     return 1.0 - np.exp(-k * ratio)
 
 
-def _local_arrest_probability(world: World, k: float, form: str) -> np.ndarray:
-    pop = world.population
-    active = world.mobilized_by_neighbourhood()
+def _local_arrest_probability(
+    world: World, k: float, form: str, mobilized: np.ndarray
+) -> np.ndarray:
+    active = world.mobilized_by_neighbourhood(mobilized)
     police = world.police()
     # Per neighbourhood, once for its passive residents (A counts the worker as if active) and
     # once for its mobilized (A counts them already); then one lookup per worker.
-    table = np.empty((active.size, 2))
-    table[:, 0] = arrest_probability(police, active + 1, k, form)
-    table[:, 1] = arrest_probability(police, active, k, form)
-    return table.ravel()[world.neighbourhood_x2 + pop.mobilized()]
+    table = arrest_probability(police[:, None], active[:, None] + _ACTIVE_IF, k, form)
+    return table.ravel()[world.neighbourhood_x2 + mobilized]
 
 
 def _set_mobilized(world: World, want: np.ndarray) -> None:
@@ -179,7 +181,7 @@ class DeterrenceRule(Rule):
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
         g = grievance(world.hardship, world.legitimacy)
-        p = _local_arrest_probability(world, self.k, self.ca_form)
+        p = _local_arrest_probability(world, self.k, self.ca_form, pop.mobilized())
         _set_mobilized(world, g - pop.risk_aversion * p > self.threshold)
 
 
@@ -221,16 +223,24 @@ class CombinedRule(Rule):
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
+        mobilized = pop.mobilized()
         score = grievance(world.hardship, world.legitimacy)
         if self.example_weight > 0:
-            score += self.example_weight * world.mobilized_share()
-        score -= pop.risk_aversion * _local_arrest_probability(world, self.k, self.ca_form)
+            score += self.example_weight * world.mobilized_share(mobilized)
+        score -= pop.risk_aversion * _local_arrest_probability(
+            world, self.k, self.ca_form, mobilized
+        )
         if self.fatigue > 0:
             days = world.memory["combined.days"]
             score -= self.fatigue * days
             _set_mobilized(world, score > self.threshold)
+            # days = days + 1 if mobilized, days * (1 - recovery) if not; in float arithmetic
+            # (np.where or a bool-float product cost several times more on a million workers).
             mobilized = pop.mobilized()
-            days *= 1.0 - self.recovery * ~mobilized
+            factor = (~mobilized).astype(np.float64)
+            factor *= -self.recovery
+            factor += 1.0  # 1 - recovery where not mobilized, exactly 1 where mobilized
+            days *= factor
             days += mobilized
         else:
             _set_mobilized(world, score > self.threshold)
