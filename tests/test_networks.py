@@ -158,8 +158,7 @@ def test_mixed_weights_lie_on_the_exactness_grid(rng):
 def test_both_ways_of_gathering_ties_give_the_same_bits(monkeypatch, scipy_from):
     # Large updates go through scipy's row slicing, small ones through numpy gathers: both must
     # give a full product's exact result (the shares must not depend on how many changed).
-    from dualpower_sim import CityParams, build_city
-    from dualpower_sim import networks
+    from dualpower_sim import CityParams, build_city, networks
 
     monkeypatch.setattr(networks, "SCIPY_ROWS_FROM", scipy_from)
     monkeypatch.setattr(networks, "SCIPY_SCATTER_FROM", scipy_from)
