@@ -52,3 +52,21 @@ def test_mask_counter_equals_a_fresh_count_after_any_changes(seed, changes):
         mask = mask.copy()
         mask[rng.choice(n, size=k, replace=False)] ^= True
         np.testing.assert_array_equal(counter(mask), np.bincount(groups[mask], minlength=12))
+
+
+def test_groups_list_the_members_of_the_chosen_groups_in_id_order():
+    from dualpower_sim.world import Groups
+
+    groups = np.array([2, 0, 2, 1, 0, 2])
+    g = Groups(groups, 4)  # group 3 is empty
+    np.testing.assert_array_equal(g.members(np.array([True, False, True, True])), [1, 4, 0, 2, 5])
+    np.testing.assert_array_equal(g.members(np.array([1, 3])), [3])
+    assert g.members(np.zeros(4, dtype=bool)).size == 0
+
+
+def test_concatenated_ranges_match_a_loop():
+    from dualpower_sim.networks import concatenated_ranges
+
+    starts, lengths = np.array([5, 0, 9, 3]), np.array([2, 0, 3, 1])
+    want = np.concatenate([np.arange(s, s + k) for s, k in zip(starts, lengths, strict=True)])
+    np.testing.assert_array_equal(concatenated_ranges(starts, lengths), want)

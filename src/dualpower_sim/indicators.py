@@ -173,14 +173,14 @@ class Indicators:
         n_removed = np.count_nonzero(status == _REMOVED)
         out = {
             "mobilized": n_mob / n,
-            "passive": np.count_nonzero(status == _PASSIVE) / n,
+            "passive": (n - n_mob - n_jailed - n_removed) / n,  # the fourth and last status
             "jailed": n_jailed / n,
             "removed": n_removed / n,
         }
         # Mobilized per firm (firms hold consecutive ids), summed in int32: no float copy.
         firm_mob = np.add.reduceat(mob_mask.view(np.int8), city.firm_start, dtype=np.int32)
         out["striking"] = np.dot(firm_mob >= self._firm_quorum, city.firm_size) / n
-        nb_mob = world.mobilized_by_neighbourhood()
+        nb_mob = world.mobilized_by_neighbourhood(mob_mask)
         out["blockading"] = np.dot(nb_mob >= self._nb_quorum, self._residents) / n
         if self._student_ids.size:
             campus_mob = np.bincount(

@@ -37,6 +37,7 @@ __all__ = [
     "clique_pairs",
     "clustering_estimate",
     "complete_network",
+    "concatenated_ranges",
     "erdos_renyi",
     "random_pairs_within",
     "split_groups",
@@ -361,7 +362,7 @@ class SocialNetwork:
             return out
         if work >= SCIPY_ROWS_FROM:
             return m[rows] @ x
-        pos = np.arange(work) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        pos = concatenated_ranges(starts, lengths, work)
         values = m.data[pos] * x[m.indices[pos]]
         owner = np.repeat(np.arange(rows.size), lengths)
         return np.bincount(owner, weights=values, minlength=rows.size)
@@ -534,8 +535,8 @@ class ShareTracker:
                 return self._share
             options["flipped"] = flipped.size
         way = min(options, key=options.__getitem__)
-        mean_degree = net.mix.nnz / max(n, 1)
-        if options[way] * mean_degree > self.FULL_PRODUCT_SHARE * net.mix.nnz:
+        # The cheapest scatter touches about options[way] x mean degree ties.
+        if options[way] > self.FULL_PRODUCT_SHARE * n:
             share = net.neighbour_share(mask)
         elif way == "flipped":
             share = self._share
@@ -568,7 +569,7 @@ def _scatter_add(net: SocialNetwork, share: np.ndarray, cols: np.ndarray, sign) 
         return
     # Positions of the columns' entries, run after run: an arange shifted per run. The pattern
     # is symmetric, so column j's rows are row j's column indices.
-    pos = np.arange(work) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    pos = concatenated_ranges(starts, lengths, work)
     values = net.mix_transposed_data[pos]
     if not np.isscalar(sign):
         values *= np.repeat(sign, lengths)
@@ -577,3 +578,23 @@ def _scatter_add(net: SocialNetwork, share: np.ndarray, cols: np.ndarray, sign) 
     # np.add.at beats an n-long bincount at every size we reach (measured: 12.6 against 17.8 ms
     # for 10^6 entries into 10^6 workers), and its sums are exact on the weights' grid.
     np.add.at(share, m.indices[pos], values)
+
+
+def concatenated_ranges(
+    starts: np.ndarray, lengths: np.ndarray, total: int | None = None
+) -> np.ndarray:
+    """``concatenate([arange(s, s + k) for s, k in zip(starts, lengths)])`` without a loop.
+
+    Args:
+        starts: First value of each range.
+        lengths: Length of each range (>= 0).
+        total: ``lengths.sum()`` if already known.
+
+    Returns:
+        The ranges one after the other, as int64.
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    if total is None:
+        total = int(np.sum(lengths))
+    # An arange shifted at each range's start: one repeat instead of a loop over ranges.
+    return np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)

@@ -16,12 +16,12 @@ import scipy.sparse as sp
 
 from .city import City
 from .councils import CouncilTable
-from .networks import ShareTracker, SocialNetwork
+from .networks import ShareTracker, SocialNetwork, concatenated_ranges
 from .outcomes import Verdict
 from .population import Population
 from .state import Soldiers, StateLevels
 
-__all__ = ["KeyCounter", "MaskCounter", "World"]
+__all__ = ["Groups", "KeyCounter", "MaskCounter", "World"]
 
 #: Population from which neighbourhood sums use np.bincount rather than a sparse product
 #: (measured: the product wins at 10^4 workers, bincount at 10^6).
@@ -169,6 +169,18 @@ class World:
         return np.add.reduceat(np.asarray(x, dtype=np.float64), self.city.firm_start, axis=-1)
 
     @cached_property
+    def unit_groups(self) -> Groups:
+        """Workers by workplace organising unit (available once the council rule set up)."""
+        if self.workplace_unit is None:
+            raise RuntimeError("workplace units are set by the council rule's set-up")
+        return Groups(self.workplace_unit, self.city.n_firms)
+
+    @cached_property
+    def neighbourhood_groups(self) -> Groups:
+        """Workers by neighbourhood."""
+        return Groups(self.population.neighbourhood, self.city.n_neighbourhoods)
+
+    @cached_property
     def _mobilized_counter(self) -> MaskCounter:
         return MaskCounter(self.population.neighbourhood, self.city.n_neighbourhoods)
 
@@ -271,3 +283,30 @@ class KeyCounter:
             flat.flags.writeable = False
         self._counts = [flat.reshape(-1, self.n_keys) for flat in self._flat]
         return self._counts
+
+
+class Groups:
+    """Workers listed group by group, to find the members of a few groups without a full pass.
+
+    Args:
+        groups: Group of each worker.
+        n_groups: Number of groups.
+    """
+
+    def __init__(self, groups: np.ndarray, n_groups: int) -> None:
+        self.order = np.argsort(groups, kind="stable")
+        self.indptr = np.zeros(n_groups + 1, dtype=np.int64)
+        np.cumsum(np.bincount(groups, minlength=n_groups), out=self.indptr[1:])
+
+    def members(self, which: np.ndarray) -> np.ndarray:
+        """Ids of the workers in some groups, group after group, by id within a group.
+
+        Args:
+            which: A mask over the groups, or group ids.
+
+        Returns:
+            Worker ids (int64).
+        """
+        ids = np.flatnonzero(which) if which.dtype == bool else which
+        starts = self.indptr[ids]
+        return self.order[concatenated_ranges(starts, self.indptr[ids + 1] - starts)]

@@ -162,19 +162,19 @@ class CouncilRule(Rule):
         fed_member = world.memory.get("councils.fed_member")
         if fed_member is None or not waiting.any():
             return exposure
-        pop = world.population
-        at_work = waiting[: table.n_firms][world.workplace_unit] & mob
-        at_home = waiting[table.n_firms :][pop.neighbourhood] & mob
-        who = np.flatnonzero(at_work | at_home)
-        share = world.network.neighbour_share_of(who, fed_member)
-        units = np.concatenate(
-            [
-                world.workplace_unit[who[at_work[who]]],
-                table.n_firms + pop.neighbourhood[who[at_home[who]]],
-            ]
-        )
-        values = np.concatenate([share[at_work[who]], share[at_home[who]]])
-        total = np.bincount(units, weights=values, minlength=exposure.size)
+        # The waiting councils' mobilized members, listed from the councils (a few hundred
+        # councils meet a day) rather than found by a pass over every worker.
+        x = fed_member.astype(np.float64)
+        total = np.zeros(exposure.size)
+        nf = table.n_firms
+        for groups, unit_of, offset, units in (
+            (world.unit_groups, world.workplace_unit, 0, waiting[:nf]),
+            (world.neighbourhood_groups, world.population.neighbourhood, nf, waiting[nf:]),
+        ):  # two kinds of council, not workers
+            who = groups.members(units)
+            who = who[mob[who]]
+            share = world.network.neighbour_share_of(who, x)
+            total += np.bincount(offset + unit_of[who], weights=share, minlength=total.size)
         np.divide(total, table.members, out=exposure, where=table.members > 0)
         return exposure
 

@@ -93,30 +93,23 @@ class Debate(Rule):
         # Councils meet every ``meeting_interval`` days; each day one cohort of workers (by id)
         # attends, and the day's hazards are compounded over the interval.
         k = self.meeting_interval
-        cohort = world.memory.setdefault(
-            f"debate.cohort{world.step % k}", np.arange(world.step % k, pop.n, k)
-        )
+        first = world.step % k
+        cohort = slice(first, None, k)  # workers first, first + k, ...: views, not gathers
         table = world.councils
-        mob = pop.status[cohort] == _MOBILIZED
-        members = cohort[
-            mob
-            & (
-                table.alive[: table.n_firms][world.workplace_unit[cohort]]
-                | table.alive[table.n_firms :][pop.neighbourhood[cohort]]
-            )
-        ]
+        nf = table.n_firms
+        sitting = (pop.status[cohort] == _MOBILIZED) & (
+            table.alive[:nf][world.workplace_unit[cohort]]
+            | table.alive[nf:][pop.neighbourhood[cohort]]
+        )
+        members = first + k * np.flatnonzero(sitting)
         if not members.size:
             return
         allegiance = pop.allegiance[members]
         u = rng.random(members.size)
         levels = world.levels
-        up_hazard = k * (
-            self.persuasion * world.memory["debate.exposure"][members]
-            + self.radicalisation * levels.repression
-        )
         new = allegiance.copy()
         work_unit = world.workplace_unit[members]
-        home_unit = table.n_firms + pop.neighbourhood[members]
+        home_unit = nf + pop.neighbourhood[members]
         balance = np.where(
             table.alive[work_unit], table.revolutionary[work_unit], table.revolutionary[home_unit]
         )
@@ -125,7 +118,12 @@ class Debate(Rule):
         # Reuse the same uniform, rescaled to [0, 1) within the taking-side band, for the side.
         side = u / max(p_side, 1e-12)
         new[taking_side] = np.where(side[taking_side] < balance[taking_side], _REV, _MOD)
-        new[(allegiance == _MOD) & (u < 1.0 - np.exp(-up_hazard))] = _REV
+        moderate = np.flatnonzero(allegiance == _MOD)
+        up_hazard = k * (
+            self.persuasion * world.memory["debate.exposure"][members[moderate]]
+            + self.radicalisation * levels.repression
+        )
+        new[moderate[u[moderate] < 1.0 - np.exp(-up_hazard)]] = _REV
         down = 1.0 - np.exp(-k * self.moderation * levels.concession)
         new[(allegiance == _REV) & (u < down) & ~world.memory["debate.cadre"][members]] = _MOD
         pop.allegiance[members] = new
