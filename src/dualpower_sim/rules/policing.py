@@ -63,9 +63,10 @@ class Policing(Rule):
         # in place of Epstein's one-by-one arrests: same expectation, no sort). Random numbers
         # are drawn only for the mobilized of neighbourhoods where the police make arrests.
         take = np.divide(arrests, mobilized, out=np.zeros(arrests.size), where=mobilized > 0)
-        p = take[pop.neighbourhood]
-        candidates = np.flatnonzero((p > 0) & (status == MOBILIZED))
-        arrested = candidates[rng.random(candidates.size) < p[candidates]]
+        candidates = np.flatnonzero(status == MOBILIZED)
+        # Single-precision uniforms (steps of 2^-24) are ample for a probability and cheaper.
+        u = rng.random(candidates.size, dtype=np.float32)
+        arrested = candidates[u < take[pop.neighbourhood[candidates]]]
         status[arrested] = JAILED
         pop.jail_release[arrested] = world.step + rng.integers(
             1, self.max_jail_term + 1, arrested.size
