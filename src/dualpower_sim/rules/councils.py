@@ -28,7 +28,7 @@ from .base import Rule
 
 __all__ = ["CouncilRule"]
 
-_REV, _NONE = int(Allegiance.REVOLUTIONARY), int(Allegiance.NONE)
+_NONE, _MOD, _REV = (int(a) for a in Allegiance)
 if [int(a) for a in Allegiance] != [0, 1, 2]:  # the counting keys below rely on these codes
     raise ImportError("Allegiance codes changed: NONE, MODERATE, REVOLUTIONARY must be 0, 1, 2")
 
@@ -122,9 +122,10 @@ class CouncilRule(Rule):
         # (arithmetic rather than np.where, which is twenty times slower on int8 here)
         key = pop.allegiance + (np.int8(3) - pop.allegiance) * ~mob
         by_work, by_home = world.memory["councils.counter"](key)
-        counts = np.concatenate([by_work, by_home]).astype(np.float64)
-        sums = np.stack([counts[:, :3].sum(axis=1), counts[:, _REV], counts[:, 1] + counts[:, 2]])
-        table.members[:] = sums[0]
+        counts = np.concatenate([by_work, by_home])
+        aligned_sum = (counts[:, _MOD] + counts[:, _REV]).astype(np.float64)
+        rev_sum = counts[:, _REV].astype(np.float64)
+        table.members[:] = aligned_sum + counts[:, _NONE]
         share = table.members / np.maximum(table.size, 1.0)
 
         fell_away = table.alive & (share < self.dissolve_share)
@@ -144,7 +145,6 @@ class CouncilRule(Rule):
         for unit in np.flatnonzero(new):
             world.log("council_formed", table.members[unit], f"{table.kind(unit)} {unit}")
 
-        rev_sum, aligned_sum = sums[1], sums[2]
         table.revolutionary[:] = np.divide(
             rev_sum, aligned_sum, out=np.zeros_like(rev_sum), where=aligned_sum > 0
         )

@@ -99,7 +99,7 @@ def _local_arrest_probability(
     # Per neighbourhood, once for its passive residents (A counts the worker as if active) and
     # once for its mobilized (A counts them already); then one lookup per worker.
     table = arrest_probability(police[:, None], active[:, None] + _ACTIVE_IF, k, form)
-    return table.ravel()[world.neighbourhood_x2 + mobilized]
+    return np.take(table.ravel(), world.neighbourhood_x2 + mobilized)
 
 
 def _set_mobilized(world: World, want: np.ndarray) -> None:
