@@ -8,11 +8,10 @@ from the code; a test checks that docs/model.md holds exactly what this script w
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import re
 from pathlib import Path
 
 from dualpower_sim.city import Campuses, CityParams, Territory, Traits, Workplaces
+from dualpower_sim.params import attribute_docs
 from dualpower_sim.rules import (
     CombinedRule,
     CouncilRule,
@@ -46,23 +45,6 @@ END = "<!-- parameters: end -->"
 MODEL_MD = Path(__file__).with_name("model.md")
 
 
-def _attributes(cls: type) -> dict[str, str]:
-    doc = inspect.getdoc(cls) or ""
-    match = re.search(r"Attributes:\n(.*)", doc, re.S)
-    out: dict[str, str] = {}
-    current = None
-    for line in (match.group(1) if match else "").splitlines():
-        head = re.match(r"    (\w+): (.*)", line)
-        if head:
-            current = head.group(1)
-            out[current] = head.group(2)
-        elif current and line.startswith("        "):
-            out[current] += " " + line.strip()
-        else:
-            current = None
-    return out
-
-
 def _range(meta) -> str:
     if not meta:
         return ""
@@ -93,7 +75,7 @@ def tables() -> str:
         title = f"#### `{cls.__name__}`" + (f" (rule `{name}`)" if name else "")
         header = "| parameter | default | range | meaning, unit and source |"
         parts += [title, "", header, "|---|---|---|---|"]
-        meaning = _attributes(cls)
+        meaning = attribute_docs(cls)
         instance = cls()
         for field in dataclasses.fields(cls):
             text = meaning.get(field.name, "").replace("|", "\\|").replace("``", "`")

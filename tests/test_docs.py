@@ -1,6 +1,8 @@
 import importlib.util
 from pathlib import Path
 
+from dualpower_sim.params import attribute_docs
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
@@ -22,6 +24,6 @@ def test_every_parameter_has_a_meaning():
     import dataclasses
 
     for cls in gen.CLASSES:
-        documented = gen._attributes(cls)
+        documented = attribute_docs(cls)
         for field in dataclasses.fields(cls):
             assert documented.get(field.name), f"{cls.__name__}.{field.name} has no docstring entry"

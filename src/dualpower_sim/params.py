@@ -10,14 +10,16 @@ model validation.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import numbers
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ParamGroup", "ParameterError", "check", "check_value", "param"]
+__all__ = ["ParamGroup", "ParameterError", "attribute_docs", "check", "check_value", "param"]
 
 
 class ParameterError(ValueError):
@@ -225,3 +227,28 @@ def check(name: str, value: Any, **meta: Any) -> Any:
     }
     full.update(meta)
     return check_value(name, value, full)
+
+
+def attribute_docs(cls: type) -> dict[str, str]:
+    """Each attribute's description from a class's Google-style ``Attributes:`` section.
+
+    Args:
+        cls: A documented class (a parameter group).
+
+    Returns:
+        Attribute name to its description, continuation lines joined with spaces.
+    """
+    doc = inspect.getdoc(cls) or ""
+    match = re.search(r"Attributes:\n(.*)", doc, re.S)
+    out: dict[str, str] = {}
+    current = None
+    for line in (match.group(1) if match else "").splitlines():
+        head = re.match(r"    (\w+): (.*)", line)
+        if head:
+            current = head.group(1)
+            out[current] = head.group(2)
+        elif current and line.startswith("        "):
+            out[current] += " " + line.strip()
+        else:
+            current = None
+    return out

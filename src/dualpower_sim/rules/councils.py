@@ -225,7 +225,8 @@ class CouncilRule(Rule):
         # Soldiers who went over sit in the federation as revolutionaries (the Petrograd Soviet
         # of Workers' and Soldiers' Deputies).
         soldiers = float(world.soldiers.defected.sum()) if world.soldiers is not None else 0.0
-        revolutionary = allegiance[2] + soldiers
+        # With no workers in it there is no federation for soldiers to sit in.
+        revolutionary = allegiance[2] + soldiers if allegiance.sum() > 0 else 0.0
         aligned = allegiance[1] + revolutionary
         world.memory["councils.federation"] = {
             "members": float(allegiance.sum()),

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..params import param
+from ..params import ParameterError, param
 from ..population import Allegiance, Status
 from ..world import World
 from .base import Rule
@@ -43,6 +43,8 @@ class Debate(Rule):
 
     Attributes:
         cadres: Number of party cadres.
+        cadre_share: Party cadres as a share of the workers, or None to use ``cadres``; a
+            share keeps a scenario's party the same size when the city is scaled up.
         placement: Where cadres work or live: ``"workplace"`` (the largest firms, like the
             Bolsheviks at the Putilov works), ``"territorial"`` (a tenth of the neighbourhoods)
             or ``"random"``.
@@ -58,6 +60,7 @@ class Debate(Rule):
     name: ClassVar[str] = "debate"
 
     cadres: int = param(0, kind=int, low=0)
+    cadre_share: float | None = param(None, kind=float, low=0.0, high=1.0, optional=True)
     placement: str = param("workplace", kind=str, choices=("workplace", "territorial", "random"))
     persuasion: float = param(1.0, kind=float, low=0.0, high=100.0)
     radicalisation: float = param(0.005, kind=float, low=0.0, high=10.0)
@@ -65,9 +68,18 @@ class Debate(Rule):
     politicisation: float = param(0.05, kind=float, low=0.0, high=1.0)
     meeting_interval: int = param(7, kind=int, low=1, high=365)
 
+    def validate(self) -> None:  # noqa: D102
+        if self.cadre_share is not None and self.cadres:
+            raise ParameterError(
+                "Debate.cadre_share",
+                self.cadre_share,
+                f"allowed: unset when cadres is set (cadres = {self.cadres}); give one of the two",
+            )
+
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
-        k = min(self.cadres, pop.n)
+        wanted = self.cadres if self.cadre_share is None else round(self.cadre_share * pop.n)
+        k = min(wanted, pop.n)
         if self.placement == "workplace":
             # The largest firms first, as many as it takes to hold 20 workers per cadre.
             city = world.city

@@ -37,7 +37,7 @@ class HardshipShock(ParamGroup):
     start: int = param(1, kind=int, low=1)
     duration: int = param(1, kind=int, low=1)
     magnitude: float = param(0.2, kind=float, low=-1.0, high=1.0)
-    sector: str | None = None
+    sector: str | None = param(None, kind=str, optional=True)
 
     def active(self, step: int) -> bool:
         """Whether the shock is felt on ``step``."""
