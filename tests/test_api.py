@@ -1,6 +1,12 @@
 import dualpower_sim
 
 PUBLIC_API = {
+    "ConfigError",
+    "Experiment",
+    "ResultsError",
+    "load_experiment",
+    "load_run",
+    "scenario_names",
     "OUTCOMES",
     "Council",
     "CouncilRule",

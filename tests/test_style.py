@@ -14,3 +14,29 @@ def test_code_is_ruff_clean():
         text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _imports(path: Path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add("." * node.level + (node.module or ""))
+    return names
+
+
+def test_only_plots_imports_matplotlib_and_results_and_plots_never_the_simulator():
+    package = ROOT / "src" / "dualpower_sim"
+    for path in package.rglob("*.py"):
+        uses_matplotlib = any(n.split(".")[0] == "matplotlib" for n in _imports(path))
+        assert uses_matplotlib == (path.name == "plots.py"), path
+    simulator = {"mesa", ".model", ".rules", ".world", ".city", ".councils", ".state"}
+    for name in ("plots.py", "results.py"):
+        imported = {
+            n.split(".")[0] if not n.startswith(".") else n for n in _imports(package / name)
+        }
+        assert not imported & simulator, (name, imported & simulator)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from .city import Campuses, City, CityParams, Sector, Territory, Traits, Workplaces, build_city
+from .config import ConfigError, Experiment, load_experiment, scenario_names
 from .councils import Council
 from .distributions import Beta, Constant, Explicit, Normal, Uniform
 from .firm_sizes import PETROGRAD_1917, LognormalSizes, ParetoSizes, SizeBand, SizeBands
@@ -22,6 +23,7 @@ from .model import DualPowerModel
 from .outcomes import OUTCOMES
 from .params import ParameterError
 from .population import Allegiance, Status, Worker
+from .results import ResultsError, load_run
 from .rules import (
     RULES,
     CombinedRule,
@@ -53,12 +55,14 @@ __all__ = [
     "City",
     "CityParams",
     "CombinedRule",
+    "ConfigError",
     "Constant",
     "Council",
     "CouncilRule",
     "Debate",
     "DeterrenceRule",
     "DualPowerModel",
+    "Experiment",
     "Explicit",
     "HardshipShock",
     "LognormalSizes",
@@ -67,6 +71,7 @@ __all__ = [
     "ParetoSizes",
     "Policing",
     "Resolution",
+    "ResultsError",
     "Sector",
     "SizeBand",
     "SizeBands",
@@ -82,5 +87,8 @@ __all__ = [
     "Workplaces",
     "__version__",
     "build_city",
+    "load_experiment",
+    "load_run",
     "make_rule",
+    "scenario_names",
 ]

@@ -1,4 +1,4 @@
-"""``python -m dualpower_sim``: the demonstration run (see :mod:`dualpower_sim.cli`)."""
+"""``python -m dualpower_sim``: the ``dualpower`` command (see :mod:`dualpower_sim.cli`)."""
 
 import sys
 

@@ -1,122 +1,366 @@
-"""Command line: ``python -m dualpower_sim`` runs a demonstration city and saves a plot.
+"""The ``dualpower`` command (also ``python -m dualpower_sim``).
 
-``main(argv)`` is callable from tests and returns the exit code: 0 on success, 2 on bad input
-(with one line naming the parameter and what is allowed, never a traceback).
+::
+
+    dualpower run CONFIG [--seed N] [--steps N] [--workers N] [--set key=value ...] [--out DIR]
+    dualpower scenarios
+    dualpower config show CONFIG [--set key=value ...]
+    dualpower plot DIR
+
+``CONFIG`` is a TOML file or a preset's name (``dualpower scenarios`` lists them).
+:func:`main` takes the arguments as a list and returns the exit code, so tests call it directly:
+0 on success, 2 on bad input (one message naming the file, the key and what is allowed; never a
+traceback, and nothing written), 1 if a run fails, 130 if interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import datetime as _dt
+import platform
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-import pandas as pd
+from typing import Any
 
 from . import __version__
-from .params import ParameterError
+from .config import ConfigError, Experiment, experiments_dir, load_experiment, scenario_names
+from .results import ResultsError, RunRecord, check_out_dir, load_run, save_figures, write_run
 
 __all__ = ["main"]
 
+PROG = "dualpower"
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
+class UsageError(Exception):
+    """Bad command-line usage (argparse's complaint, kept from exiting the interpreter)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would print usage and sys.exit(2)
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _positive_int(what: str, low: int = 1):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, not {value}")
+        return value
+
+    return parse
+
+
+def _workers(text: str) -> int:
+    try:
+        value = float(text)  # accepts 1e6
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if not value.is_integer() or value < 2:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 2, not {text!r}")
+    return int(value)
+
+
+def _add_overrides(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--seed", type=_positive_int("--seed", 0), help="root seed (replaces the config's)"
+    )
+    p.add_argument(
+        "--steps",
+        type=_positive_int("--steps"),
+        help="run at most N days (replaces the config's horizon)",
+    )
+    p.add_argument("--workers", type=_workers, help="number of workers, e.g. 1000000 or 1e6")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one parameter, e.g. --set councils.formation_share=0.4 (repeatable)",
+    )
+
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m dualpower_sim",
+    p = _Parser(
+        prog=PROG,
         description=(
-            "Run the demonstration: a mixed city (half workplace-, half territory-organised) "
-            "hit by a hardship shock on day 20 that lasts 60 days. Prints the city's network "
-            "statistics, the last indicators and the outcome, and saves a plot."
+            "Simulate dual power: workers' councils beside a state, and which one gives way. "
+            "Run an experiment config or a historical scenario, inspect configs, redraw plots."
         ),
-    )
-    p.add_argument("--workers", type=int, default=20_000, help="number of workers (default 20000)")
-    p.add_argument("--steps", type=int, default=150, help="days to simulate (default 150)")
-    p.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=Path("out"),
-        help="folder for the plot and table (default ./out)",
+        epilog="Each command has its own --help, e.g. dualpower run --help.",
     )
     p.add_argument("--version", action="version", version=f"dualpower_sim {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser(
+        "run",
+        help="run one model from a config and write its results",
+        description=(
+            "Run one model from a config (a TOML file or a scenario's name) with a progress "
+            "bar, print a short summary, and write summary.json, the indicators and events "
+            "(CSV), the resolved config and the figures to DIR."
+        ),
+    )
+    run.add_argument("config", metavar="CONFIG", help="a .toml file or a scenario's name")
+    _add_overrides(run)
+    run.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="results folder (default: out/NAME, or out/NAME-seedN with --seed)",
+    )
+    run.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier run in the results folder"
+    )
+    run.add_argument("--format", choices=FIGURE_FORMATS, default="png", help="figure format")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+    sub.add_parser(
+        "scenarios",
+        help="list the preset scenarios",
+        description="List the preset scenarios (the .toml files of the experiments folder).",
+    )
+
+    config = sub.add_parser(
+        "config",
+        help="inspect a config",
+        description="Inspect a config.",
+    )
+    config_sub = config.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    show = config_sub.add_parser(
+        "show",
+        help="print the fully resolved config, defaults included",
+        description=(
+            "Print the fully resolved config: every parameter with its default or value, "
+            "what it means, and the config's hash."
+        ),
+    )
+    show.add_argument("config", metavar="CONFIG", help="a .toml file or a scenario's name")
+    _add_overrides(show)
+    show.add_argument("--no-comments", action="store_true", help="leave out the explanations")
+
+    plot = sub.add_parser(
+        "plot",
+        help="redraw the figures of a finished run",
+        description="Redraw the figures of a run folder written by `dualpower run`.",
+    )
+    plot.add_argument("folder", type=Path, metavar="DIR", help="a run's results folder")
+    plot.add_argument("--format", choices=FIGURE_FORMATS, default="png", help="figure format")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the demonstration.
+    """Run the ``dualpower`` command.
 
     Args:
         argv: Arguments without the program name (default ``sys.argv[1:]``).
 
     Returns:
-        Exit code: 0 on success, 2 on bad input.
+        Exit code: 0 success, 1 failure, 2 bad input, 130 interrupted.
     """
     parser = _parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse has printed its message
+        if args.command is None:
+            parser.print_help()
+            return 2
+        if args.command == "config" and args.action is None:
+            raise UsageError(f"{PROG} config: choose an action: show (see {PROG} config --help)")
+        handler = {"run": _run, "scenarios": _scenarios, "config": _config, "plot": _plot}
+        return handler[args.command](args)
+    except SystemExit as exc:  # --help and --version exit 0 through argparse
         return int(exc.code or 0)
-
-    from .model import DualPowerModel
-    from .plots import plot_mobilization
-    from .rules import HardshipShock
-
-    try:
-        if args.steps < 0:
-            raise ParameterError("--steps", args.steps, "allowed: an integer >= 0")
-        t0 = time.perf_counter()
-        model = DualPowerModel(
-            n_workers=args.workers,
-            seed=args.seed,
-            shocks=[HardshipShock(start=20, duration=60, magnitude=0.3)],
-        )
-        built = time.perf_counter() - t0
-    except ParameterError as exc:
+    except (UsageError, ConfigError, ResultsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.out.exists() and not args.out.is_dir():
-        print(f"error: --out {args.out} exists and is not a folder", file=sys.stderr)
-        return 2
-    parent = next((p for p in (args.out, *args.out.absolute().parents) if p.exists()), None)
-    if parent is None or not os.access(parent, os.W_OK):
-        print(f"error: --out {args.out} cannot be created (no writable parent)", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
 
-    stats = model.network_stats()
-    print(
-        f"dualpower_sim {__version__}: {stats['workers']:,} workers, {stats['firms']:,} firms, "
-        f"{stats['neighbourhoods']} neighbourhoods (built in {built:.1f} s, seed {model.seed})"
+
+def _load(args: argparse.Namespace) -> Experiment:
+    return load_experiment(
+        args.config,
+        args.overrides,
+        seed=args.seed,
+        n_workers=args.workers,
+        horizon=args.steps,
     )
-    print(f"share of workers in firms of 1,000+: {stats['share_in_1000_plus']:.1%}")
-    with pd.option_context("display.width", 120, "display.precision", 3):
-        print("\nTies per worker by layer:")
-        print(stats["degrees"][["mean", "median", "max", "isolated"]].round(3).to_string())
-        t0 = time.perf_counter()
-        model.run(args.steps)
-        took = time.perf_counter() - t0
-        df = model.indicators()
-        print(f"\nRan {model.steps} days in {took:.1f} s. Last indicators:")
-        columns = ["mobilized", "jailed", "councils", "council_power", "state_power", "legitimacy"]
-        print(df[columns].tail().round(3))
-        summary = model.summary()
-        began, ended = summary["dual_power_began"], summary["dual_power_ended"]
-        span = f", dual power from day {began} to day {ended}" if began is not None else ""
-        final = "" if not model.running else " so far"
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    names = scenario_names()
+    if not names:
+        print(f"error: no scenarios found in {experiments_dir()}", file=sys.stderr)
+        return 1
+    width = max(map(len, names))
+    for name in names:
+        try:
+            description = load_experiment(name).description
+        except ConfigError as exc:
+            description = f"(broken: {exc})"
+        print(f"{name:<{width}}  {description}")
+    print(f"\n{len(names)} scenarios in {experiments_dir()}; run one with: {PROG} run NAME")
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    experiment = _load(args)
+    header = [
+        f"# {experiment.name}: resolved config, every parameter with its default or value",
+        f"# read from: {' <- '.join(reversed(experiment.layers))}",
+        f"# config_hash: {experiment.config_hash}",
+        "",
+    ]
+    sys.stdout.write("\n".join(header) + experiment.to_toml(comments=not args.no_comments))
+    return 0
+
+
+def _default_out(experiment: Experiment, args: argparse.Namespace) -> Path:
+    suffix = f"-seed{experiment.seed}" if args.seed is not None else ""
+    return Path("out") / f"{experiment.name}{suffix}"
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _versions() -> dict[str, str]:
+    import mesa
+    import numpy
+    import pandas
+    import scipy
+
+    return {
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pandas.__version__,
+        "mesa": mesa.__version__,
+    }
+
+
+def _run(args: argparse.Namespace) -> int:
+    experiment = _load(args)
+    out = args.out if args.out is not None else _default_out(experiment, args)
+    check_out_dir(out, args.overwrite)  # refuse before spending the run's time
+    started = _now()
+    t0 = time.perf_counter()
+    model = experiment.build_model()
+    built = time.perf_counter() - t0
+    quiet = args.quiet
+    if not quiet:
+        city = model.city
         print(
-            f"\nOutcome{final}: {summary['outcome']}{span}; peak council power "
-            f"{summary['peak_council_power']:.2f}, {summary['offensives']} offensive(s)."
+            f"{experiment.name}: {city.population.n:,} workers in {city.n_firms:,} firms and "
+            f"{city.n_neighbourhoods:,} neighbourhoods (built in {built:.1f} s), "
+            f"seed {experiment.seed}, up to {model.horizon} days"
         )
-
-    fig = plot_mobilization(
-        df, title=f"Demonstration city, {args.workers:,} workers, seed {args.seed}"
+    _step_with_progress(model, experiment.name, quiet)
+    summary = _summary(model, experiment, started)
+    record = RunRecord(
+        summary=summary,
+        indicators=model.indicators(),
+        events=model.events(),
+        config_toml=_config_file(experiment),
     )
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-        df.to_csv(args.out / "indicators.csv")
-        fig.savefig(args.out / "mobilization.png", dpi=110)
-    except OSError as exc:
-        print(f"error: cannot write to --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    print(f"\nWrote {args.out / 'indicators.csv'} and {args.out / 'mobilization.png'}")
+    from .plots import run_figures
+
+    figures = run_figures(record.indicators, record.events, summary)
+    names = write_run(record, out, figures, overwrite=args.overwrite, figure_format=args.format)
+    if not quiet:
+        _print_summary(summary)
+        print(f"wrote {out}/: {', '.join(names)}")
+    return 0
+
+
+def _step_with_progress(model: Any, name: str, quiet: bool) -> None:
+    from tqdm import tqdm
+
+    # tqdm draws on a terminal only (disable=None), so logs and tests get no bar.
+    with tqdm(
+        total=model.horizon,
+        desc=name,
+        unit="day",
+        disable=True if quiet else None,
+        file=sys.stderr,
+        leave=False,
+    ) as bar:
+        while model.running:
+            model.step()
+            bar.update(1)
+            if model.world.verdict.dual_power:
+                bar.set_postfix_str("dual power", refresh=False)
+
+
+def _config_file(experiment: Experiment) -> str:
+    return (
+        f"# {experiment.name}: the resolved config of this run (loadable: dualpower run "
+        f"config.toml)\n# config_hash: {experiment.config_hash}\n\n" + experiment.to_toml()
+    )
+
+
+def _summary(model: Any, experiment: Experiment, started: str) -> dict[str, Any]:
+    s = model.summary()
+    df = model.indicators()
+    resolution = experiment.kwargs["resolution"]
+    out: dict[str, Any] = {
+        "name": experiment.name,
+        "description": experiment.description,
+        "outcome": s["outcome"],
+        "seed": experiment.seed,
+        "steps": s["steps"],
+        "horizon": model.horizon,
+        "n_workers": model.city.population.n,
+        "resolved_step": s["resolved_step"],
+        "dual_power_began": s["dual_power_began"],
+        "dual_power_ended": s["dual_power_ended"],
+        "peak_council_power": s["peak_council_power"],
+        "peak_council_power_day": int(df["council_power"].idxmax()),
+        "peak_state_power": float(df["state_power"].max()),
+        "peak_mobilized": s["peak_mobilized"],
+        "councils": s["councils"],
+        "offensives": s["offensives"],
+        "defected": s["defected"],
+        "dual_power": bool(experiment.kwargs["dual_power"]),
+        "thresholds": [resolution.council_threshold, resolution.state_threshold],
+        "majority": resolution.majority,
+        "config_hash": experiment.config_hash,
+        "config_source": experiment.source,
+        "version": __version__,
+        "versions": _versions(),
+        "started_at": started,
+        "finished_at": _now(),
+    }
+    return out
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    outcome = s["outcome"].replace("_", " ")
+    when = f" on day {s['resolved_step']}" if s["resolved_step"] is not None else ""
+    print(f"outcome: {outcome}{when} (after {s['steps']} days)")
+    if s["dual_power_began"] is None:
+        print("dual power: never")
+    else:
+        print(f"dual power: from day {s['dual_power_began']} to day {s['dual_power_ended']}")
+    print(
+        f"peak council power: {s['peak_council_power']:.2f} on day "
+        f"{s['peak_council_power_day']}; peak mobilized: {s['peak_mobilized']:.0%}; "
+        f"state offensives: {s['offensives']}"
+    )
+
+
+def _plot(args: argparse.Namespace) -> int:
+    record = load_run(args.folder)
+    from .plots import run_figures
+
+    figures = run_figures(record.indicators, record.events, record.summary)
+    names = save_figures(figures, args.folder, record.summary, args.format)
+    print(f"wrote {args.folder}/: {', '.join(names)}")
     return 0

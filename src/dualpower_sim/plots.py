@@ -1,16 +1,30 @@
-"""Figures of a run, from its indicator table (the only module that imports matplotlib).
+"""Figures of a run, from its tables (the only module that imports matplotlib).
 
-Functions take tables and return a ``matplotlib.figure.Figure`` without touching pyplot's global
-state, so they work the same in scripts, notebooks and tests; save with ``fig.savefig(path)``.
-The palette is Okabe and Ito's colour-blind-safe set.
+Functions take tables (the indicators, the event log) and plain values, and return a
+``matplotlib.figure.Figure`` without touching pyplot's global state, so they work the same in
+scripts, notebooks and tests; save with ``fig.savefig(path)``. They never import the simulator,
+so a finished run's folder can be redrawn without it. The palette is Okabe and Ito's
+colour-blind-safe set; events are told apart by marker shape as well as colour.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["PALETTE", "plot_mobilization"]
+__all__ = [
+    "EVENT_MARKS",
+    "PALETTE",
+    "plot_councils",
+    "plot_mobilization",
+    "plot_powers",
+    "plot_state",
+    "run_figures",
+]
 
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
@@ -22,18 +36,21 @@ def _panel(ax, df: pd.DataFrame, columns: dict[str, str], title: str) -> None:
             ax.plot(df.index, df[col], color=PALETTE[i % len(PALETTE)], label=label, linewidth=1.6)
     ax.set_title(title, fontsize=10, loc="left")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("day (step)")
+    ax.set_xlabel("day")
     ax.grid(alpha=0.3)
     # Legends below the panel, where they never hide a line.
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
 
 
-def plot_mobilization(indicators: pd.DataFrame, title: str | None = None) -> Figure:
+def plot_mobilization(
+    indicators: pd.DataFrame, title: str | None = None, footer: str | None = None
+) -> Figure:
     """Four panels: overall mobilization, by layer, by firm size, by sector.
 
     Args:
         indicators: Per-step indicators (``DualPowerModel.indicators()``), indexed by step.
         title: Figure title; default describes the run length.
+        footer: A line of small print at the bottom (which run this is).
 
     Returns:
         The figure.
@@ -77,4 +94,298 @@ def plot_mobilization(indicators: pd.DataFrame, title: str | None = None) -> Fig
     for ax in axes[:, 0]:
         ax.set_ylabel("share")
     fig.suptitle(title or f"Mobilization over {len(df) - 1} days", fontsize=12)
+    _footer(fig, footer)
     return fig
+
+
+#: How each event of the log is marked on the powers' plot: label, colour, marker. Other events
+#: (councils formed or dissolved one by one, defections) are too many to mark; the councils'
+#: and soldiers' plots show them as counts.
+EVENT_MARKS: dict[str, tuple[str, str, str]] = {
+    "federation_founded": ("federation founded", PALETTE[2], "o"),
+    "repression_wave": ("repression wave", PALETTE[7], "x"),
+    "concession": ("concessions", PALETTE[5], "s"),
+    "offensive": ("state offensive", PALETTE[1], "v"),
+    "insurrection": ("insurrection", PALETTE[3], "*"),
+}
+
+
+def _footer(fig: Figure, footer: str | None) -> None:
+    if footer:  # as the figure's x label, so that constrained layout makes room for it
+        fig.supxlabel(footer, x=0.995, ha="right", fontsize=7, color="0.4")
+
+
+def _days(df: pd.DataFrame) -> np.ndarray:
+    return np.asarray(df.index, dtype=float)
+
+
+def _shade_dual_power(ax, df: pd.DataFrame) -> bool:
+    """Shade the days when dual power held; True if there were any."""
+    if "dual_power" not in df:
+        return False
+    held = df["dual_power"].to_numpy() > 0.5
+    if not held.any():
+        return False
+    days = _days(df)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], held.astype(int), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        # A day's state holds from that day to the next: shade [first day, last day + 1).
+        ax.axvspan(days[start], days[stop - 1] + 1, color=PALETTE[4], alpha=0.18, lw=0)
+    return True
+
+
+def _mark_events(ax, events: pd.DataFrame | None, y: float) -> list:
+    """Markers along the top of a panel for the key events; returns legend handles."""
+    handles = []
+    if events is None or events.empty:
+        return handles
+    for name, (label, colour, marker) in EVENT_MARKS.items():
+        rows = events[events["event"] == name]
+        if rows.empty:
+            continue
+        if name == "insurrection":
+            for ok, sub in rows.groupby(rows["detail"] == "succeeded"):
+                text = "insurrection " + ("succeeded" if ok else "failed")
+                handles.append(
+                    ax.scatter(
+                        sub["step"],
+                        np.full(len(sub), y),
+                        marker=marker,
+                        s=90,
+                        color=colour,
+                        edgecolor="black" if ok else colour,
+                        zorder=5,
+                        label=text,
+                        clip_on=False,
+                    )
+                )
+            continue
+        handles.append(
+            ax.scatter(
+                rows["step"],
+                np.full(len(rows), y),
+                marker=marker,
+                s=40,
+                color=colour,
+                zorder=5,
+                label=label,
+                clip_on=False,
+            )
+        )
+        for step in rows["step"]:
+            ax.axvline(step, color=colour, lw=0.6, alpha=0.5, ls=":")
+    return handles
+
+
+def _legend_below(ax, handles=None, ncol: int = 3) -> None:
+    kwargs = {"handles": handles} if handles is not None else {}
+    ax.legend(
+        **kwargs,
+        fontsize=8,
+        frameon=False,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        ncol=ncol,
+    )
+
+
+def plot_powers(
+    indicators: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    thresholds: tuple[float, float] | None = None,
+    outcome: str | None = None,
+    title: str | None = None,
+    footer: str | None = None,
+) -> Figure:
+    """The two powers over time, with the dual-power interval shaded and key events marked.
+
+    Args:
+        indicators: Per-step indicators, indexed by step.
+        events: The event log (``step``, ``event``, ``magnitude``, ``detail``), or None.
+        thresholds: The council and state power thresholds of dual power, drawn dashed.
+        outcome: The run's outcome, for the title.
+        title: Figure title; by default it names the outcome.
+        footer: A line of small print at the bottom.
+
+    Returns:
+        The figure.
+    """
+    df = indicators
+    fig = Figure(figsize=(10, 5.2), layout="constrained")
+    ax = fig.subplots()
+    days = _days(df)
+    lines = [
+        ax.plot(days, df["council_power"], color=PALETTE[0], lw=2, label="council power")[0],
+        ax.plot(days, df["state_power"], color=PALETTE[1], lw=2, label="state power")[0],
+    ]
+    if thresholds is not None:
+        for value, colour, who in zip(thresholds, PALETTE[:2], ("council", "state"), strict=True):
+            lines.append(ax.axhline(value, color=colour, lw=1, ls="--", label=f"{who} threshold"))
+    if _shade_dual_power(ax, df):
+        lines.append(ax.fill_between([], [], color=PALETTE[4], alpha=0.3, lw=0, label="dual power"))
+    lines += _mark_events(ax, events, 1.04)
+    ax.set_ylim(0, 1.08)
+    ax.set_xlim(days[0], max(days[-1], days[0] + 1))
+    ax.set_xlabel("day")
+    ax.set_ylabel("power (0 to 1)")
+    ax.grid(alpha=0.3)
+    _legend_below(ax, lines, ncol=4)
+    heading = title or "Council power against state power" + (
+        f": {outcome.replace('_', ' ')}" if outcome else ""
+    )
+    ax.set_title(heading, fontsize=12, loc="left")
+    _footer(fig, footer)
+    return fig
+
+
+def plot_councils(
+    indicators: pd.DataFrame,
+    *,
+    majority: float | None = None,
+    title: str | None = None,
+    footer: str | None = None,
+) -> Figure:
+    """Councils and their federation: how many sit, their cohesion, their revolutionary share.
+
+    Args:
+        indicators: Per-step indicators, indexed by step.
+        majority: The revolutionary share the federation needs to move to take power, drawn
+            dashed.
+        title: Figure title.
+        footer: A line of small print at the bottom.
+
+    Returns:
+        The figure.
+    """
+    df = indicators
+    days = _days(df)
+    fig = Figure(figsize=(11, 8), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    for col, label, colour in (
+        ("workplace_councils", "workplace councils (soviets)", PALETTE[0]),
+        ("assemblies", "neighbourhood assemblies", PALETTE[2]),
+        ("federation_councils", "in the city-wide federation", PALETTE[3]),
+    ):
+        top.plot(days, df[col], color=colour, lw=1.8, label=label)
+    top.set_ylabel("councils sitting")
+    top.set_title("Councils and their federation", fontsize=10, loc="left")
+    top.set_ylim(bottom=0)
+    top.grid(alpha=0.3)
+    _legend_below(top)
+    for col, label, colour, style in (
+        ("cohesion", "federation cohesion (cuts across trade, union, allegiance)", PALETTE[3], "-"),
+        ("revolutionary_share", "revolutionary share in the federation", PALETTE[1], "-"),
+        ("federation_members", "federation members (share of workers)", PALETTE[5], "-"),
+        ("council_members", "council members (share of workers)", PALETTE[0], ":"),
+    ):
+        bottom.plot(days, df[col], color=colour, lw=1.8, ls=style, label=label)
+    if majority is not None:
+        bottom.axhline(majority, color=PALETTE[1], lw=1, ls="--", label="majority to take power")
+    bottom.set_ylim(-0.02, 1.02)
+    bottom.set_ylabel("share (0 to 1)")
+    bottom.set_xlabel("day")
+    bottom.set_title("Inside the federation", fontsize=10, loc="left")
+    bottom.grid(alpha=0.3)
+    _legend_below(bottom, ncol=2)
+    fig.suptitle(title or "The councils", fontsize=12)
+    _footer(fig, footer)
+    return fig
+
+
+def plot_state(
+    indicators: pd.DataFrame, *, title: str | None = None, footer: str | None = None
+) -> Figure:
+    """The state: legitimacy, soldiers' loyalty and defections, and its levers.
+
+    Args:
+        indicators: Per-step indicators, indexed by step.
+        title: Figure title.
+        footer: A line of small print at the bottom.
+
+    Returns:
+        The figure.
+    """
+    df = indicators
+    days = _days(df)
+    fig = Figure(figsize=(11, 8), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    for col, label, colour in (
+        ("legitimacy", "legitimacy", PALETTE[0]),
+        ("soldiers_loyalty", "soldiers' mean loyalty (those still loyal)", PALETTE[2]),
+        ("defected", "soldiers gone over (share)", PALETTE[1]),
+    ):
+        top.plot(days, df[col], color=colour, lw=1.8, label=label)
+    top.set_ylim(-0.02, 1.02)
+    top.set_ylabel("share (0 to 1)")
+    top.set_title("Legitimacy and the army", fontsize=10, loc="left")
+    top.grid(alpha=0.3)
+    _legend_below(top)
+    for col, label, colour in (
+        ("repression", "repression", PALETTE[7]),
+        ("concession", "concessions", PALETTE[5]),
+    ):
+        bottom.plot(days, df[col], color=colour, lw=1.8, label=label)
+    if "offensive" in df and (df["offensive"] > 0.5).any():
+        on = df["offensive"].to_numpy() > 0.5
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(int), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2], strict=True):
+            bottom.axvspan(days[start], days[stop - 1] + 1, color=PALETTE[1], alpha=0.2, lw=0)
+        bottom.fill_between([], [], color=PALETTE[1], alpha=0.3, lw=0, label="on the offensive")
+    bottom.set_ylim(-0.02, 1.02)
+    bottom.set_ylabel("level (0 to 1)")
+    bottom.set_xlabel("day")
+    bottom.set_title("The state's strategy", fontsize=10, loc="left")
+    bottom.grid(alpha=0.3)
+    _legend_below(bottom)
+    fig.suptitle(title or "The state", fontsize=12)
+    _footer(fig, footer)
+    return fig
+
+
+def run_figures(
+    indicators: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    summary: Mapping[str, Any] | None = None,
+) -> dict[str, Figure]:
+    """Every figure of a run, by file name (without extension).
+
+    Args:
+        indicators: Per-step indicators, indexed by step.
+        events: The event log.
+        summary: The run's summary (``summary.json``): its name, outcome, seed, config hash and
+            thresholds go into titles and footers.
+
+    Returns:
+        ``powers``, ``mobilization``, and, when the run had councils (``dual_power``), also
+        ``councils`` and ``state``.
+    """
+    s = dict(summary or {})
+    name = s.get("name", "run")
+    footer_bits = [
+        name,
+        f"seed {s['seed']}" if "seed" in s else None,
+        f"config {str(s['config_hash'])[:12]}" if "config_hash" in s else None,
+        f"dualpower_sim {s['version']}" if "version" in s else None,
+    ]
+    footer = " · ".join(b for b in footer_bits if b)
+    thresholds = s.get("thresholds")
+    figures = {
+        "powers": plot_powers(
+            indicators,
+            events,
+            thresholds=tuple(thresholds) if thresholds else None,
+            outcome=s.get("outcome"),
+            title=None,
+            footer=footer,
+        ),
+        "mobilization": plot_mobilization(
+            indicators, title=f"{name}: mobilization over {len(indicators) - 1} days", footer=footer
+        ),
+    }
+    if s.get("dual_power", True):
+        figures["councils"] = plot_councils(
+            indicators, majority=s.get("majority"), title=f"{name}: the councils", footer=footer
+        )
+        figures["state"] = plot_state(indicators, title=f"{name}: the state", footer=footer)
+    return figures
