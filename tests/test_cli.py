@@ -216,6 +216,36 @@ def test_missing_config_and_bad_folders_exit_2(tmp_path, capsys):
     assert main(["config"]) == 2
 
 
+def test_an_unwritable_out_is_refused_before_the_run(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    assert main(["run", "us_2003", "--steps", "2", "--out", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be written" in err and err.count("\n") == 1
+
+
+def test_misspelt_options_name_the_command_and_the_option_meant(capsys):
+    assert main(["run", "paris_1871", "--sed", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "dualpower run: unrecognized argument --sed (did you mean --seed?)" in err
+
+
+def test_the_default_folder_tells_overridden_runs_apart(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = ["run", "us_2003", "--steps", "3", "--quiet"]
+    assert main(base) == 0
+    assert main([*base, "--set", "legitimacy=0.5"]) == 0
+    assert main([*base, "--set", "legitimacy=0.5", "--seed", "4"]) == 0
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(names) == 3 and all(n.startswith("us_2003-") for n in names)
+    assert sum(n.endswith("-seed4") for n in names) == 1
+
+
+def test_the_summary_says_why_the_run_ended_as_it_did(finished_run):
+    summary = json.loads((finished_run / "summary.json").read_text())
+    assert len(summary["explanation"]) > 20
+
+
 def test_an_earlier_run_is_replaced_only_when_asked(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["run", "us_2003", "--workers", "9000", "--steps", "3", "--quiet", "--out", str(out)]
@@ -235,6 +265,11 @@ def test_corrupt_run_folder_is_refused_by_plot(finished_run, tmp_path, capsys):
     (bad / "summary.json").write_text("{}")
     assert main(["plot", str(bad)]) == 2
     assert "not a run summary" in capsys.readouterr().err
+    shutil.copy(finished_run / "summary.json", bad / "summary.json")
+    full = (finished_run / "indicators.csv").read_text()
+    (bad / "indicators.csv").write_text(full[:300])  # cut off mid-row
+    assert main(["plot", str(bad)]) == 2
+    assert "damaged" in capsys.readouterr().err
 
 
 def test_python_dash_m_is_the_same_command():

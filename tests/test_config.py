@@ -155,9 +155,9 @@ def test_written_toml_round_trips_with_comments_and_unset_keys():
     [
         (
             "[councils]\nformaton_share = 0.4\n",
-            "unknown key 'councils.formaton_share'; did you mean 'formation_share'?",
+            "unknown key 'councils.formaton_share' (did you mean 'formation_share'?)",
         ),
-        ("n_wokers = 100\n", "unknown key 'n_wokers'; did you mean 'n_workers'?"),
+        ("n_wokers = 100\n", "unknown key 'n_wokers' (did you mean 'n_workers'?)"),
         ("[city.workplacs]\n", "did you mean 'workplaces'?"),
         (
             "[councils]\nformation_share = 'half'\n",
@@ -238,6 +238,29 @@ def test_the_message_names_the_layer_that_set_the_bad_key(tmp_path):
         load_experiment(path, ["councils.min_members=0"])
     with pytest.raises(ConfigError, match=r"^--workers 1: n_workers = 1"):
         load_experiment(path, n_workers=1)
+
+
+def test_unknown_keys_are_blamed_on_their_own_layer_and_suggest_a_dotted_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"^--set councils.formaton_share=0.3: unknown key"):
+        load_experiment("petrograd_1917", ["councils.formaton_share=0.3"])
+    path = write(tmp_path, 'extends = "petrograd_1917"\n[soldiers]\nloyalty = {kind="beta", c=1}\n')
+    with pytest.raises(ConfigError, match=r"^exp.toml: unknown key 'soldiers.loyalty.c'|exp.toml"):
+        load_experiment(path)
+    with pytest.raises(
+        ConfigError, match=r"'formation_share' \(did you mean 'councils.formation_share'"
+    ):
+        load_experiment("petrograd_1917", ["formation_share=0.3"])
+    with pytest.raises(ConfigError, match=r"allowed in \[mobilization\] \(rule 'combined'\)"):
+        load_experiment("petrograd_1917", ["mobilization.seed_share=0.3"])
+    with pytest.raises(ConfigError, match="n_workers = true is not allowed"):
+        load_experiment("petrograd_1917", ["n_workers=true"])
+
+
+def test_a_config_can_name_itself_and_its_saved_copy_keeps_the_name(tmp_path):
+    exp = load_experiment("paris_1871")
+    saved = write(tmp_path, exp.to_toml(), "config.toml")
+    again = load_experiment(saved)
+    assert again.name == "paris_1871" and again.config_hash == exp.config_hash
 
 
 def test_a_size_the_city_cannot_take_is_refused_when_building(tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import difflib
 import platform
 import sys
 import time
@@ -26,7 +27,15 @@ from typing import Any
 
 from . import __version__
 from .config import ConfigError, Experiment, experiments_dir, load_experiment, scenario_names
-from .results import ResultsError, RunRecord, check_out_dir, load_run, save_figures, write_run
+from .results import (
+    ResultsError,
+    RunRecord,
+    check_out_dir,
+    explain_outcome,
+    load_run,
+    save_figures,
+    write_run,
+)
 
 __all__ = ["main"]
 
@@ -166,7 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            _unrecognized(parser, args, extra)
         if args.command is None:
             parser.print_help()
             return 2
@@ -182,6 +193,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130
+
+
+def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace, extra) -> None:
+    """Name the command whose options were wrong, and the option meant where one is close."""
+    command = " ".join(x for x in (args.command, getattr(args, "action", None)) if x)
+    sub = parser
+    for word in command.split():
+        choices = next(a.choices for a in sub._actions if isinstance(a, argparse._SubParsersAction))
+        sub = choices[word]
+    options = [o for a in sub._actions for o in a.option_strings]
+    first = extra[0]
+    close = difflib.get_close_matches(first.split("=")[0], options, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise UsageError(f"{sub.prog}: unrecognized argument {first}{hint} (see {sub.prog} --help)")
 
 
 def _load(args: argparse.Namespace) -> Experiment:
@@ -223,8 +248,13 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def _default_out(experiment: Experiment, args: argparse.Namespace) -> Path:
-    suffix = f"-seed{experiment.seed}" if args.seed is not None else ""
-    return Path("out") / f"{experiment.name}{suffix}"
+    """out/NAME, with the seed if given, and the config's hash if anything was overridden."""
+    name = experiment.name
+    if args.overrides or args.workers is not None or args.steps is not None:
+        name += f"-{experiment.config_hash[:8]}"
+    if args.seed is not None:
+        name += f"-seed{experiment.seed}"
+    return Path("out") / name
 
 
 def _now() -> str:
@@ -338,13 +368,13 @@ def _summary(model: Any, experiment: Experiment, started: str) -> dict[str, Any]
         "started_at": started,
         "finished_at": _now(),
     }
+    out["explanation"] = explain_outcome(out, df)
     return out
 
 
 def _print_summary(s: dict[str, Any]) -> None:
-    outcome = s["outcome"].replace("_", " ")
     when = f" on day {s['resolved_step']}" if s["resolved_step"] is not None else ""
-    print(f"outcome: {outcome}{when} (after {s['steps']} days)")
+    print(f"outcome: {s['outcome']}{when} (after {s['steps']} days): {s['explanation']}")
     if s["dual_power_began"] is None:
         print("dual power: never")
     else:
@@ -360,7 +390,13 @@ def _plot(args: argparse.Namespace) -> int:
     record = load_run(args.folder)
     from .plots import run_figures
 
-    figures = run_figures(record.indicators, record.events, record.summary)
+    try:
+        figures = run_figures(record.indicators, record.events, record.summary)
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise ResultsError(
+            f"{args.folder}: the run's tables cannot be drawn ({type(exc).__name__}: {exc}); "
+            "the folder is damaged (rerun with `dualpower run`)"
+        ) from None
     names = save_figures(figures, args.folder, record.summary, args.format)
     print(f"wrote {args.folder}/: {', '.join(names)}")
     return 0

@@ -44,14 +44,15 @@ problem raises :class:`ConfigError`, whose message names the file that set the k
 what is allowed.
 
 The resolved config (every parameter, defaults included) and its hash identify a run: the same
-config and seed give the same run. The hash leaves out the seed (stored beside it) and the
-description, so replicates of one experiment share a hash.
+config and seed give the same run. The hash leaves out the seed (stored beside it), the name and
+the description, so replicates of one experiment share a hash.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -120,8 +121,9 @@ RUN_KEYS: dict[str, tuple[Any, dict[str, Any], str]] = {
     ),
 }
 
-#: Keys that describe the config rather than the run.
-TEXT_KEYS = ("description", "extends")
+#: Keys that describe the config rather than the run: its name (by default the file's name),
+#: one line on what it describes, and the config it extends.
+TEXT_KEYS = ("name", "description", "extends")
 
 #: Tables holding one parameter group each, and their classes.
 SECTIONS: dict[str, type[ParamGroup]] = {
@@ -201,6 +203,8 @@ def _locate(ref: str | Path, relative_to: Path | None) -> Path:
 
 
 def _read(path: Path, label: str) -> dict[str, Any]:
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{label}: not a file (a config is a .toml file)")
     if not path.is_file():
         known = scenario_names()
         hint = f"; scenarios: {', '.join(known)}" if known else ""
@@ -222,9 +226,10 @@ def _read(path: Path, label: str) -> dict[str, Any]:
 def _label(path: Path) -> str:
     """How a file is named in messages: relative to the working folder when it is inside it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        relative = path.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
         return str(path)
+    return str(relative) if relative.parts else str(path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,6 +298,8 @@ def _layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str, dict[str
     try:
         base = _layers(_locate(parent, path), (*seen, resolved))
     except ConfigError as exc:
+        if "extends itself in a loop" in str(exc) or "(extended by" in str(exc):
+            raise
         raise ConfigError(f"{exc} (extended by {label})") from None
     return [*base, (label, data)]
 
@@ -373,14 +380,32 @@ def _item(items: list, part: str, where: str, label: str) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def _unknown(key: str, where: str, allowed: Sequence[str], origin: str) -> ConfigError:
+def _unknown(
+    key: str, where: str, allowed: Sequence[str], origin: str, context: str = ""
+) -> ConfigError:
     dotted = f"{where}.{key}" if where else key
     close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    if close:
+        hint = f" (did you mean {close[0]!r}?)"
+    elif not where and key in _SECTION_FIELDS():
+        hint = f" (did you mean {_SECTION_FIELDS()[key]!r}?)"  # a section's key at top level
+    else:
+        hint = ""
     table = f"[{where}]" if where else "the top level"
     return ConfigError(
-        f"{origin}: unknown key {dotted!r}{hint} Allowed in {table}: {', '.join(allowed)}"
+        f"{origin}: unknown key {dotted!r}{hint}; allowed in {table}{context}: "
+        + ", ".join(allowed)
     )
+
+
+def _show(value: Any) -> str:
+    """A value for messages: as in TOML (true, 0.5, [1, 2]), text quoted as in the allowed lists."""
+    if isinstance(value, str):
+        return repr(value)
+    try:
+        return _value(value)
+    except TypeError:
+        return repr(value)
 
 
 def _fields(cls: type) -> dict[str, dataclasses.Field]:
@@ -391,19 +416,45 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+@functools.cache
+def _SECTION_FIELDS() -> dict[str, str]:  # noqa: N802 - a constant, computed once
+    """Every parameter's dotted key, by its last name (the first section that has it)."""
+    out: dict[str, str] = {}
+
+    def walk(cls: type, prefix: str) -> None:
+        hints = _hints(cls)
+        for name in _fields(cls):
+            out.setdefault(name, f"{prefix}.{name}")
+            hint = hints[name]
+            if (
+                isinstance(hint, type)
+                and issubclass(hint, ParamGroup)
+                and not issubclass(hint, Distribution | FirmSizes)
+            ):
+                walk(hint, f"{prefix}.{name}")
+
+    for section, cls in SECTIONS.items():
+        walk(cls, section)
+    for cls in MOBILIZATION_RULES.values():
+        walk(cls, "mobilization")
+    walk(HardshipShock, "shocks.0")
+    return out
+
+
 def _rewrap(exc: ParameterError, where: str, origins: _Origins) -> ConfigError:
     """A parameter group's own message, renamed to the config key and its file."""
     attr = exc.name.rsplit(".", 1)[-1]
     dotted = f"{where}.{attr}" if where else attr
     return ConfigError(
-        f"{origins.of(dotted)}: {dotted} = {exc.value!r} is not allowed; {exc.allowed}"
+        f"{origins.of(dotted)}: {dotted} = {_show(exc.value)} is not allowed; {exc.allowed}"
     )
 
 
 def _need_table(value: Any, where: str, origins: _Origins, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(
-            f"{origins.of(where)}: {where} = {value!r} is not allowed; allowed: a table ({what})"
+            f"{origins.of(where)}: {where} = {_show(value)} is not allowed; "
+            f"allowed: a table ({what})"
         )
     return value
 
@@ -414,7 +465,8 @@ def _build_group(cls: type, table: Any, where: str, origins: _Origins) -> Any:
     kwargs = {}
     for key, value in table.items():
         if key not in fields:
-            raise _unknown(key, where, list(fields), origins.of(where))
+            context = f" (rule {getattr(cls, 'name', '')!r})" if where == "mobilization" else ""
+            raise _unknown(key, where, list(fields), origins.of(f"{where}.{key}"), context)
         kwargs[key] = _convert(hints[key], value, f"{where}.{key}", origins)
     try:
         return cls(**kwargs)
@@ -430,7 +482,8 @@ def _build_choice(
     kind = table.get("kind")
     if not isinstance(kind, str) or kind not in registry:
         raise ConfigError(
-            f"{origins.of(where)}: {where}.kind = {kind!r} is not allowed; allowed: {allowed}"
+            f"{origins.of(where + '.kind')}: {where}.kind = {_show(kind)} is not allowed; "
+            f"allowed: {allowed}"
         )
     rest = {k: v for k, v in table.items() if k != "kind"}
     return _build_group(registry[kind], rest, where, origins)
@@ -449,7 +502,7 @@ def _convert(hint: Any, value: Any, where: str, origins: _Origins) -> Any:
         args = typing.get_args(hint)
         if not isinstance(value, list):
             raise ConfigError(
-                f"{origins.of(where)}: {where} = {value!r} is not allowed; allowed: a list"
+                f"{origins.of(where)}: {where} = {_show(value)} is not allowed; allowed: a list"
             )
         if len(args) == 2 and args[1] is Ellipsis and isinstance(args[0], type):
             item = args[0]
@@ -460,7 +513,7 @@ def _convert(hint: Any, value: Any, where: str, origins: _Origins) -> Any:
                     if isinstance(v, list):  # positional: [low, high, share], [name, share]
                         if len(v) != len(names):
                             raise ConfigError(
-                                f"{origins.of(where)}: {where}.{i} = {v!r} is not allowed; "
+                                f"{origins.of(where)}: {where}.{i} = {_show(v)} is not allowed; "
                                 f"allowed: [{', '.join(names)}] or a table with those keys"
                             )
                         v = dict(zip(names, v, strict=True))
@@ -478,7 +531,7 @@ def _build_mobilization(table: Any, origins: _Origins) -> Any:
     rule = table.get("rule", "combined")
     if not isinstance(rule, str) or rule not in MOBILIZATION_RULES:
         raise ConfigError(
-            f"{origins.of('mobilization.rule')}: mobilization.rule = {rule!r} is not allowed; "
+            f"{origins.of('mobilization.rule')}: mobilization.rule = {_show(rule)} is not allowed; "
             f"allowed: {allowed}"
         )
     rest = {k: v for k, v in table.items() if k != "rule"}
@@ -501,14 +554,16 @@ def _build(config: dict[str, Any], origins: _Origins) -> dict[str, Any]:
     for key in TEXT_KEYS:
         value = config.get(key, "")
         if not isinstance(value, str):
-            raise ConfigError(f"{origins.of(key)}: {key} = {value!r} is not allowed; allowed: text")
+            raise ConfigError(
+                f"{origins.of(key)}: {key} = {_show(value)} is not allowed; allowed: text"
+            )
     for key, cls in SECTIONS.items():
         kwargs[key] = _build_group(cls, config.get(key, {}), key, origins)
     kwargs["mobilization"] = _build_mobilization(config.get("mobilization", {}), origins)
     shocks = config.get("shocks", [])
     if not isinstance(shocks, list):
         raise ConfigError(
-            f"{origins.of('shocks')}: shocks = {shocks!r} is not allowed; allowed: a list of "
+            f"{origins.of('shocks')}: shocks = {_show(shocks)} is not allowed; allowed: a list of "
             "tables ([[shocks]] with start, duration, magnitude and optionally sector)"
         )
     kwargs["shocks"] = tuple(
@@ -519,8 +574,9 @@ def _build(config: dict[str, Any], origins: _Origins) -> dict[str, Any]:
         if shock.sector is not None and shock.sector not in sectors:
             where = f"shocks.{i}.sector"
             raise ConfigError(
-                f"{origins.of(where)}: {where} = {shock.sector!r} is not allowed; allowed: one "
-                f"of the city's sectors ({', '.join(map(repr, sectors))}) or no sector key"
+                f"{origins.of(where)}: {where} = {_show(shock.sector)} is not allowed; "
+                f"allowed: one of the city's sectors ({', '.join(map(repr, sectors))}) "
+                "or no sector key"
             )
     return kwargs
 
@@ -558,8 +614,8 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def _resolved(kwargs: Mapping[str, Any], description: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"description": description}
+def _resolved(kwargs: Mapping[str, Any], name: str, description: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": name, "description": description}
     out.update({key: kwargs[key] for key in RUN_KEYS})
     out["city"] = _plain(kwargs["city"])
     mobilization = kwargs["mobilization"]
@@ -580,7 +636,7 @@ class Experiment:
     """A checked, fully resolved config: what a run needs, and how to say what it was.
 
     Attributes:
-        name: The config's name (its file name without ``.toml``).
+        name: The config's name: its ``name`` key, or its file name without ``.toml``.
         source: The file it was read from.
         config: The resolved config: every parameter, defaults included, as TOML values
             (None for an optional parameter left unset, which the model derives).
@@ -607,8 +663,8 @@ class Experiment:
 
     @property
     def config_hash(self) -> str:
-        """SHA-256 of the resolved config without its seed and description (hex)."""
-        core = {k: v for k, v in self.config.items() if k not in ("seed", "description")}
+        """SHA-256 of the resolved config without its seed, name and description (hex)."""
+        core = {k: v for k, v in self.config.items() if k not in ("seed", *TEXT_KEYS)}
         text = json.dumps(core, sort_keys=True, separators=(",", ":"), allow_nan=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -694,10 +750,11 @@ def load_experiment(
         origins.mark(tuple(key.split(".")), value, label)
     kwargs = _build(merged, origins)
     description = merged.get("description", "")
+    name = merged.get("name") or path.stem
     return Experiment(
-        name=path.stem,
+        name=name,
         source=layers[-1][0],
-        config=_resolved(kwargs, description),
+        config=_resolved(kwargs, name, description),
         kwargs=kwargs,
         layers=tuple(label for label, _ in layers) + tuple(label for *_, label in pairs),
         origins=origins,
@@ -750,7 +807,11 @@ def _value(value: Any) -> str:
 
 def _docs_for(table: str, mobilization_rule: str | None) -> dict[str, str]:
     if table == "":
-        return {key: text for key, (_, _, text) in RUN_KEYS.items()}
+        return {
+            "name": "The experiment's name (default: the config file's name).",
+            "description": "What this config describes, in one line.",
+            **{key: text for key, (_, _, text) in RUN_KEYS.items()},
+        }
     if table == "mobilization" and mobilization_rule in MOBILIZATION_RULES:
         docs = attribute_docs(MOBILIZATION_RULES[mobilization_rule])
         docs["rule"] = "Mobilization rule: " + ", ".join(map(repr, MOBILIZATION_RULES)) + "."

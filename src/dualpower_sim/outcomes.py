@@ -34,8 +34,9 @@ stops, when one of these happens (each is absorbing):
 - ``state_restored``: after dual power arose, council power stays below its threshold for
   ``settle_days`` days (the councils were crushed, usually by an offensive, or melted away)
   and the councils are not co-opted.
-- ``unresolved``: dual power still stands at the horizon (a run whose councils no longer stand as
-  a power at the horizon is settled as restored or co-opted).
+- ``unresolved``: the councils still stand as a power at the horizon, beside the state (dual
+  power) or over a state fallen below its threshold that they did not move to overthrow (a run
+  whose councils no longer stand as a power at the horizon is settled as restored or co-opted).
 - ``no_dual_power``: dual power never arose (Eastern Europe 1989).
 """
 

@@ -67,7 +67,7 @@ def plot_mobilization(
             "hardship": "mean hardship",
             "legitimacy": "state legitimacy",
         },
-        "Workers mobilized and jailed (share of all workers)",
+        "Workers mobilized and jailed, mean hardship, legitimacy (0 to 1)",
     )
     _panel(
         axes[0, 1],
@@ -134,22 +134,25 @@ def _shade_dual_power(ax, df: pd.DataFrame) -> bool:
     return True
 
 
-def _mark_events(ax, events: pd.DataFrame | None, y: float) -> list:
-    """Markers along the top of a panel for the key events; returns legend handles."""
+def _mark_events(ax, events: pd.DataFrame | None, y: float, dy: float = 0.03) -> list:
+    """Markers above a panel for the key events, one row per kind; returns legend handles."""
     handles = []
     if events is None or events.empty:
         return handles
+    row = 0
     for name, (label, colour, marker) in EVENT_MARKS.items():
         rows = events[events["event"] == name]
         if rows.empty:
             continue
+        y_here = y + dy * row  # each kind on its own row, so events on one day do not overlap
+        row += 1
         if name == "insurrection":
             for ok, sub in rows.groupby(rows["detail"] == "succeeded"):
                 text = "insurrection " + ("succeeded" if ok else "failed")
                 handles.append(
                     ax.scatter(
                         sub["step"],
-                        np.full(len(sub), y),
+                        np.full(len(sub), y_here),
                         marker=marker,
                         s=90,
                         color=colour,
@@ -163,7 +166,7 @@ def _mark_events(ax, events: pd.DataFrame | None, y: float) -> list:
         handles.append(
             ax.scatter(
                 rows["step"],
-                np.full(len(rows), y),
+                np.full(len(rows), y_here),
                 marker=marker,
                 s=40,
                 color=colour,
@@ -224,8 +227,9 @@ def plot_powers(
             lines.append(ax.axhline(value, color=colour, lw=1, ls="--", label=f"{who} threshold"))
     if _shade_dual_power(ax, df):
         lines.append(ax.fill_between([], [], color=PALETTE[4], alpha=0.3, lw=0, label="dual power"))
-    lines += _mark_events(ax, events, 1.04)
-    ax.set_ylim(0, 1.08)
+    marks = _mark_events(ax, events, 1.04)
+    lines += marks
+    ax.set_ylim(0, 1.06 + 0.03 * len({h.get_label().split()[0] for h in marks}))
     ax.set_xlim(days[0], max(days[-1], days[0] + 1))
     ax.set_xlabel("day")
     ax.set_ylabel("power (0 to 1)")
@@ -281,7 +285,13 @@ def plot_councils(
     ):
         bottom.plot(days, df[col], color=colour, lw=1.8, ls=style, label=label)
     if majority is not None:
-        bottom.axhline(majority, color=PALETTE[1], lw=1, ls="--", label="majority to take power")
+        bottom.axhline(
+            majority,
+            color=PALETTE[1],
+            lw=1,
+            ls="--",
+            label="revolutionary majority needed to take power",
+        )
     bottom.set_ylim(-0.02, 1.02)
     bottom.set_ylabel("share (0 to 1)")
     bottom.set_xlabel("day")

@@ -22,7 +22,15 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["RUN_FILES", "ResultsError", "RunRecord", "check_out_dir", "load_run", "write_run"]
+__all__ = [
+    "RUN_FILES",
+    "ResultsError",
+    "RunRecord",
+    "check_out_dir",
+    "explain_outcome",
+    "load_run",
+    "write_run",
+]
 
 #: The files of a run's folder, by role.
 RUN_FILES = {
@@ -70,6 +78,7 @@ def check_out_dir(out: Path, overwrite: bool = False) -> None:
     """
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out}: exists and is not a folder")
+    _check_writable(out)
     if not out.is_dir() or not any(out.iterdir()):
         return
     if not (out / RUN_FILES["summary"]).is_file():
@@ -82,6 +91,26 @@ def check_out_dir(out: Path, overwrite: bool = False) -> None:
             f"--out {out}: the folder already holds a run; pass --overwrite to replace it, "
             "or choose another folder with --out"
         )
+
+
+def _check_writable(out: Path) -> None:
+    """Make sure a folder can be created at ``out`` (before a long run, not after)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe = Path(tempfile.mkdtemp(prefix=f".{out.name}.probe-", dir=out.parent))
+        probe.rmdir()
+    except OSError as exc:
+        raise ResultsError(
+            f"--out {out}: cannot be written ({exc.strerror or exc}"
+            + (f": {exc.filename}" if exc.filename else "")
+            + ")"
+        ) from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _json_default(value: Any) -> Any:
@@ -114,8 +143,11 @@ def write_run(
         ResultsError: If ``out`` cannot be used (see :func:`check_out_dir`).
     """
     check_out_dir(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a results folder is not
+    except OSError as exc:
+        raise ResultsError(f"--out {out}: cannot be written ({exc.strerror or exc})") from None
     try:
         names = _write_files(record, tmp, figures or {}, figure_format)
         if out.exists():
@@ -125,6 +157,9 @@ def write_run(
             shutil.rmtree(old)
         else:
             tmp.rename(out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ResultsError(f"--out {out}: cannot be written ({exc.strerror or exc})") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -193,6 +228,8 @@ def load_run(folder: str | Path) -> RunRecord:
             names the file.
     """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(f"{folder}: not a folder (a run's results folder is expected)")
     if not folder.is_dir():
         raise ResultsError(f"{folder}: no such folder")
     paths = {role: folder / name for role, name in RUN_FILES.items()}
@@ -219,6 +256,13 @@ def load_run(folder: str | Path) -> RunRecord:
         absent = [c for c in needed if c not in table.columns]
         if absent:
             raise ResultsError(f"{paths[name]}: missing columns {', '.join(absent)}")
+    numeric = indicators.select_dtypes("number").columns
+    bad_steps = not events.empty and events["step"].dtype.kind not in "iuf"
+    if indicators.empty or len(numeric) < len(indicators.columns) or bad_steps:
+        raise ResultsError(
+            f"{folder}: the indicators or events table is empty or holds non-numbers; "
+            "the folder is damaged (rerun with `dualpower run`)"
+        )
     events["detail"] = events.get("detail", pd.Series(dtype=str)).fillna("")
     return RunRecord(summary, indicators, events, paths["config"].read_text(encoding="utf-8"))
 
@@ -228,3 +272,61 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
         return pd.read_csv(path, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, UnicodeDecodeError) as e:
         raise ResultsError(f"{path}: not a readable table ({e})") from None
+
+
+def explain_outcome(summary: Mapping[str, Any], indicators: pd.DataFrame) -> str:
+    """One sentence on why a run ended as it did, from its summary and indicators.
+
+    Args:
+        summary: The run's summary (outcome, thresholds, majority).
+        indicators: Its per-step indicators.
+
+    Returns:
+        The sentence.
+    """
+    outcome = summary.get("outcome")
+    council_t, state_t = summary.get("thresholds") or (0.2, 0.1)
+    majority = summary.get("majority", 0.5)
+    peak_council = float(indicators["council_power"].max())
+    last = indicators.iloc[-1]
+    rev = float(indicators.get("revolutionary_share", pd.Series([0.0])).max())
+    if outcome == "no_dual_power":
+        if not summary.get("dual_power", True):
+            return "the mobilization model alone (dual_power = false) has no councils or outcome"
+        if peak_council < council_t:
+            return (
+                f"the councils never stood as a power (peak council power {peak_council:.2f}, "
+                f"below its threshold of {council_t})"
+            )
+        return (
+            f"the councils rose (peak council power {peak_council:.2f}) only after the state's "
+            f"power had fallen below its threshold of {state_t}: the model counts no dual power "
+            "and has no rule for a state that collapses without being overthrown"
+        )
+    if outcome == "unresolved":
+        state_now = float(last["state_power"])
+        no_majority = (
+            f"the federation's revolutionary share peaked at {rev:.2f}, short of the "
+            f"{majority} majority needed to move to take power"
+        )
+        if state_now < state_t:
+            return (
+                f"the state's power fell below its threshold ({state_now:.2f} < {state_t}) but "
+                f"{no_majority}"
+            )
+        if rev <= majority:
+            return f"dual power still stood at the horizon; {no_majority}"
+        return (
+            "dual power still stood at the horizon: the councils had a revolutionary majority "
+            "but never enough power over the state to attempt an insurrection"
+        )
+    if outcome == "council_power":
+        return "an insurrection succeeded: the councils took power"
+    if outcome == "state_restored":
+        return "council power fell below its threshold and stayed there: crushed or melted away"
+    if outcome == "co_opted":
+        return (
+            "the federation sat on with its revolutionaries gone: a reformist body inside the "
+            "state order"
+        )
+    return ""

@@ -78,7 +78,11 @@ class Resolution(Rule):
                 verdict.dual_power_began = world.step
             world.log("dual_power_began", council / max(state, 1e-9), "both powers above threshold")
         elif verdict.dual_power and not dual:
-            world.log("dual_power_ended", council / max(state, 1e-9), "")
+            world.log(
+                "dual_power_ended",
+                council / max(state, 1e-9),
+                f"last held on day {verdict.dual_power_ended}",
+            )
         verdict.dual_power = dual
         if dual:
             verdict.dual_power_ended = world.step

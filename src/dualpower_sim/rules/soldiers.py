@@ -72,5 +72,7 @@ class SoldierRule(Rule):
         if going.any():
             s.defected |= going
             world.log(
-                "defections", int(going.sum()), f"{s.defected_share():.1%} of soldiers defected"
+                "defections",
+                int(going.sum()),
+                f"went over today; {s.defected_share():.1%} of all soldiers have gone over",
             )
