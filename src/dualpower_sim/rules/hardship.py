@@ -71,12 +71,13 @@ class HardshipShocks(Rule):
                     shock.sector,
                     "allowed: None or one of " + ", ".join(map(repr, names)),
                 )
-        world.memory["hardship_shocks.active"] = np.zeros(len(self.shocks), dtype=bool)
+        world.memory["hardship_shocks.active"] = [False] * len(self.shocks)
         world.hardship[:] = world.population.hardship
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
-        active = np.array([s.active(world.step) for s in self.shocks], dtype=bool)
-        same_shocks = np.array_equal(active, world.memory["hardship_shocks.active"])
+        # Plain Python over the few shocks: numpy calls would cost more than they save here.
+        active = [s.active(world.step) for s in self.shocks]
+        same_shocks = active == world.memory["hardship_shocks.active"]
         applied = world.memory.get("hardship_shocks.relief", 0.0)
         if same_shocks and abs(world.relief - applied) < RELIEF_STEP:
             return  # nothing started or ended today and relief moved too little: keep hardship

@@ -146,13 +146,14 @@ class ThresholdRule(Rule):
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         n = world.population.n
         world.memory["threshold.theta"] = self.thresholds.sample(rng, n)
+        world.memory["threshold.reach"] = world.memory["threshold.theta"] - SHARE_TOLERANCE
         initiators = rng.random(n) < self.seed_share
         world.memory["threshold.initiator"] = initiators
         _set_mobilized(world, initiators | world.population.mobilized())
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         share = world.mobilized_share()
-        want = share >= world.memory["threshold.theta"] - SHARE_TOLERANCE
+        want = share >= world.memory["threshold.reach"]  # theta - SHARE_TOLERANCE
         want |= world.memory["threshold.initiator"]
         if self.sticky:
             want |= world.population.mobilized()

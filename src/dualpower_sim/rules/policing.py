@@ -41,9 +41,11 @@ class Policing(Rule):
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
         status = pop.status
-        # Jail terms end on an exact day: look only at today's cohort.
-        due = np.flatnonzero(pop.jail_release == world.step)
-        status[due[status[due] == JAILED]] = PASSIVE
+        # Jail terms end on an exact day: look only at today's cohort, and only while some
+        # term the police handed out has still to end.
+        if world.step <= world.memory.get("policing.last_release", 0):
+            due = np.flatnonzero(pop.jail_release == world.step)
+            status[due[status[due] == JAILED]] = PASSIVE
 
         if self.arrest_rate == 0:
             return
@@ -68,6 +70,8 @@ class Policing(Rule):
         u = rng.random(candidates.size, dtype=np.float32)
         arrested = candidates[u < take[pop.neighbourhood[candidates]]]
         status[arrested] = JAILED
-        pop.jail_release[arrested] = world.step + rng.integers(
-            1, self.max_jail_term + 1, arrested.size
-        )
+        release = world.step + rng.integers(1, self.max_jail_term + 1, arrested.size)
+        pop.jail_release[arrested] = release
+        if release.size:
+            last = world.memory.get("policing.last_release", 0)
+            world.memory["policing.last_release"] = max(last, int(release.max()))
