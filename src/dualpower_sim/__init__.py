@@ -23,7 +23,7 @@ from .model import DualPowerModel
 from .outcomes import OUTCOMES
 from .params import ParameterError
 from .population import Allegiance, Status, Worker
-from .results import ResultsError, load_run
+from .results import ResultsError, load_results, load_run
 from .rules import (
     RULES,
     CombinedRule,
@@ -88,6 +88,7 @@ __all__ = [
     "__version__",
     "build_city",
     "load_experiment",
+    "load_results",
     "load_run",
     "make_rule",
     "scenario_names",

@@ -52,7 +52,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def _positive_int(what: str, low: int = 1):
+def _positive_int(low: int = 1):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -76,12 +76,10 @@ def _workers(text: str) -> int:
 
 
 def _add_overrides(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--seed", type=_positive_int("--seed", 0), help="root seed (replaces the config's)"
-    )
+    p.add_argument("--seed", type=_positive_int(0), help="root seed (replaces the config's)")
     p.add_argument(
         "--steps",
-        type=_positive_int("--steps"),
+        type=_positive_int(),
         help="run at most N days (replaces the config's horizon)",
     )
     p.add_argument("--workers", type=_workers, help="number of workers, e.g. 1000000 or 1e6")
@@ -154,6 +152,52 @@ def _parser() -> argparse.ArgumentParser:
     _add_overrides(show)
     show.add_argument("--no-comments", action="store_true", help="leave out the explanations")
 
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a sweep: many runs over a design of parameter points",
+        description=(
+            "Run a sweep file (a design of parameter points, replicates, a root seed) into a "
+            "results folder: Parquet parts written atomically, resumable after a crash."
+        ),
+    )
+    sweep.add_argument("file", type=Path, metavar="FILE", help="the sweep's .toml file")
+    sweep.add_argument(
+        "--out", type=Path, metavar="DIR", help="results folder (default: sweeps/NAME)"
+    )
+    sweep.add_argument(
+        "--workers",
+        type=_positive_int(),
+        default=None,
+        help="processes to run on (default: every core; 1 runs in this process)",
+    )
+    sweep.add_argument(
+        "--resume", action="store_true", help="finish the sweep recorded in the results folder"
+    )
+    sweep.add_argument(
+        "--dry-run", action="store_true", help="print the runs and an estimated time, run nothing"
+    )
+    sweep.add_argument(
+        "--shard", metavar="I/N", help="run only shard I of N (a job array, no scheduler)"
+    )
+    sweep.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="stop a run after this long and record it as failed",
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+    report = sub.add_parser(
+        "report",
+        help="analyse a sweep: outcome probabilities, tipping points, phase diagrams",
+        description=(
+            "Analyse a sweep folder: outcome probabilities with Wilson intervals, tipping "
+            "points with bootstrap intervals, phase diagrams, and a Markdown summary."
+        ),
+    )
+    report.add_argument("folder", type=Path, metavar="DIR", help="a sweep's results folder")
+    report.add_argument("--out", type=Path, metavar="DIR", help="default: DIR/report")
+
     plot = sub.add_parser(
         "plot",
         help="redraw the figures of a finished run",
@@ -183,7 +227,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         if args.command == "config" and args.action is None:
             raise UsageError(f"{PROG} config: choose an action: show (see {PROG} config --help)")
-        handler = {"run": _run, "scenarios": _scenarios, "config": _config, "plot": _plot}
+        handler = {
+            "run": _run,
+            "scenarios": _scenarios,
+            "config": _config,
+            "plot": _plot,
+            "sweep": _sweep,
+            "report": _report,
+        }
         return handler[args.command](args)
     except SystemExit as exc:  # --help and --version exit 0 through argparse
         return int(exc.code or 0)
@@ -399,4 +450,80 @@ def _plot(args: argparse.Namespace) -> int:
         ) from None
     names = save_figures(figures, args.folder, record.summary, args.format)
     print(f"wrote {args.folder}/: {', '.join(names)}")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    import os
+
+    from .sweep import estimate_seconds_per_run, load_sweep, parse_shard, run_sweep
+
+    sweep = load_sweep(args.file)
+    shard = parse_shard(args.shard) if args.shard else None
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise UsageError(f"--time-limit {args.time_limit}: allowed: a number of seconds > 0")
+    workers = args.workers or os.cpu_count() or 1
+    out = args.out if args.out is not None else Path("sweeps") / sweep.name
+    n_runs = sweep.n_runs if shard is None else len(range(shard[0], sweep.n_runs, shard[1]))
+    if args.dry_run:
+        per_run = estimate_seconds_per_run(sweep)
+        hours = per_run * n_runs / max(1, min(workers, n_runs)) / 3600
+        print(
+            f"{sweep.name}: {len(sweep.points)} points x {sweep.replicates} replicates = "
+            f"{sweep.n_runs} runs" + (f" (shard {args.shard}: {n_runs})" if shard else "")
+        )
+        print(f"parameters: {', '.join(sweep.parameters) or 'none'}; design: {sweep.design}")
+        print(
+            f"about {per_run:.1f} s a run (measured on the first point), so about "
+            f"{_duration(hours * 3600)} on {workers} process(es); results: {out}/"
+        )
+        return 0
+    if not args.resume and shard is None:
+        check_sweep_folder(out)
+    counts = run_sweep(
+        sweep,
+        out,
+        workers=workers,
+        resume=args.resume,
+        shard=shard,
+        time_limit=args.time_limit,
+        progress=not args.quiet,
+    )
+    if not args.quiet:
+        print(
+            f"{sweep.name}: {counts['done']} runs done, {counts['failed']} failed, "
+            f"{counts['skipped']} recorded before; results in {out}/ "
+            f"(report: {PROG} report {out})"
+        )
+    return 0 if counts["failed"] == 0 else 1
+
+
+def check_sweep_folder(out: Path) -> None:
+    """Refuse a folder a new sweep would write over."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        what = "a sweep" if (out / "sweep.json").is_file() else "other files"
+        raise ResultsError(
+            f"--out {out}: already holds {what}; "
+            + (
+                "pass --resume to finish it, or "
+                if what == "a sweep"
+                else "it is never overwritten: "
+            )
+            + "choose another folder with --out"
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    out = write_report(args.folder, args.out)
+    print(f"wrote {out}/report.md, outcomes.csv and the figures")
     return 0

@@ -82,6 +82,7 @@ from .rules import (
 __all__ = [
     "ConfigError",
     "Experiment",
+    "experiment_from_config",
     "experiments_dir",
     "load_experiment",
     "parse_assignment",
@@ -725,7 +726,51 @@ def load_experiment(
             allowed.
     """
     path = _locate(source, None)
-    layers = _layers(path)
+    return _experiment(_layers(path), path.stem, overrides, seed, n_workers, horizon)
+
+
+def experiment_from_config(
+    config: Mapping[str, Any],
+    overrides: Mapping[str, Any] = (),
+    label: str = "config",
+    *,
+    seed: int | None = None,
+) -> Experiment:
+    """An experiment from a config held in memory (a resolved config, as sweeps pass to workers).
+
+    Args:
+        config: Config values, as :func:`load_experiment` reads them from a file (``extends``
+            is not followed).
+        overrides: Dotted keys to values, merged last.
+        label: How the config is named in messages.
+        seed: Replace the root seed.
+
+    Returns:
+        The experiment.
+
+    Raises:
+        ConfigError: As :func:`load_experiment`.
+    """
+    data = {k: v for k, v in _strip_none(dict(config)).items() if k != "extends"}
+    return _experiment([(label, data)], label, dict(overrides), seed, None, None)
+
+
+def _strip_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_none(v) for v in value]
+    return value
+
+
+def _experiment(
+    layers: list[tuple[str, dict[str, Any]]],
+    default_name: str,
+    overrides: Sequence[str] | Mapping[str, Any],
+    seed: int | None,
+    n_workers: int | None,
+    horizon: int | None,
+) -> Experiment:
     origins = _Origins(layers[-1][0])
     merged: dict[str, Any] = {}
     for label, data in layers:
@@ -750,7 +795,7 @@ def load_experiment(
         origins.mark(tuple(key.split(".")), value, label)
     kwargs = _build(merged, origins)
     description = merged.get("description", "")
-    name = merged.get("name") or path.stem
+    name = merged.get("name") or default_name
     return Experiment(
         name=name,
         source=layers[-1][0],

@@ -15,6 +15,7 @@ collective action each layer makes possible, with a quorum (default 0.5) of a un
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from .firm_sizes import REPORT_BANDS, band_labels
 from .population import Status
 from .world import World
 
-__all__ = ["Indicators"]
+__all__ = ["Indicators", "indicator_names"]
 
 
 _PASSIVE, _MOBILIZED = int(Status.PASSIVE), int(Status.MOBILIZED)
@@ -54,6 +55,45 @@ def _inverse(sizes: np.ndarray) -> np.ndarray:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", text.replace("+", "_plus")).strip("_").lower()
+
+
+def indicator_names(
+    sector_names: Sequence[str], bands: tuple[tuple[int, float], ...] = REPORT_BANDS
+) -> list[str]:
+    """The indicator columns of a city with these sectors (in the table's order).
+
+    Args:
+        sector_names: The city's sector names.
+        bands: Firm-size bands of the ``mobilized_firms_*`` columns.
+
+    Returns:
+        Column names.
+    """
+    return [
+        "mobilized",
+        "passive",
+        "jailed",
+        "removed",
+        "striking",
+        "blockading",
+        "occupying",
+        "hardship",
+        "legitimacy",
+        *_COUNCIL_KEYS,
+        "council_power",
+        "state_power",
+        "production",
+        "territory",
+        "supply",
+        "soldiers_loyalty",
+        "defected",
+        "repression",
+        "concession",
+        "offensive",
+        "dual_power",
+        *(f"mobilized_firms_{_slug(lbl)}" for lbl in band_labels(bands)),
+        *(f"mobilized_sector_{_slug(s)}" for s in sector_names),
+    ]
 
 
 class Indicators:
@@ -91,31 +131,7 @@ class Indicators:
         self._campus_quorum = np.where(self._campus_size > 0, quorum * self._campus_size, np.inf)
         self._inv_band = _inverse(self._band_size)
         self._inv_sector = _inverse(self._sector_size)
-        self.names = [
-            "mobilized",
-            "passive",
-            "jailed",
-            "removed",
-            "striking",
-            "blockading",
-            "occupying",
-            "hardship",
-            "legitimacy",
-            *_COUNCIL_KEYS,
-            "council_power",
-            "state_power",
-            "production",
-            "territory",
-            "supply",
-            "soldiers_loyalty",
-            "defected",
-            "repression",
-            "concession",
-            "offensive",
-            "dual_power",
-            *self._band_names,
-            *self._sector_names,
-        ]
+        self.names = indicator_names(pop.sector_names, bands)
 
     @staticmethod
     def _powers(world: World, mobilized: np.ndarray) -> dict[str, float]:

@@ -9,6 +9,7 @@ colour-blind-safe set; events are told apart by marker shape as well as colour.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,9 +19,12 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "EVENT_MARKS",
+    "OUTCOME_COLOURS",
     "PALETTE",
     "plot_councils",
     "plot_mobilization",
+    "plot_outcome_curves",
+    "plot_phase_diagram",
     "plot_powers",
     "plot_state",
     "run_figures",
@@ -399,3 +403,142 @@ def run_figures(
         )
         figures["state"] = plot_state(indicators, title=f"{name}: the state", footer=footer)
     return figures
+
+
+# --------------------------------------------------------------------------------------------
+# Sweeps
+# --------------------------------------------------------------------------------------------
+
+#: A colour per outcome, the same in every sweep figure.
+OUTCOME_COLOURS = {
+    "council_power": PALETTE[0],
+    "state_restored": PALETTE[1],
+    "co_opted": PALETTE[2],
+    "unresolved": PALETTE[4],
+    "no_dual_power": "0.55",
+}
+
+
+def _outcome_colour(outcome: str) -> str:
+    return OUTCOME_COLOURS.get(outcome, PALETTE[3])
+
+
+def plot_outcome_curves(
+    table: pd.DataFrame,
+    parameter: str,
+    tipping: Any = None,
+    *,
+    title: str | None = None,
+    footer: str | None = None,
+) -> Figure:
+    """Probability of each outcome against one parameter, with its confidence band.
+
+    Args:
+        table: An outcome table by ``parameter`` (``analysis.outcome_table(runs, [parameter],
+            outcomes)``): columns ``parameter``, ``outcome``, ``p``, ``low``, ``high``, ``n``.
+        parameter: The swept parameter.
+        tipping: A tipping point or a list of them (``analysis.tipping_point``), drawn as a
+            vertical line with its interval shaded.
+        title: Figure title.
+        footer: A line of small print at the bottom.
+
+    Returns:
+        The figure.
+    """
+    fig = Figure(figsize=(9, 5.2), layout="constrained")
+    ax = fig.subplots()
+    for outcome, rows in table.groupby("outcome", sort=False):
+        if not (rows["k"] > 0).any():
+            continue  # an outcome no run reached: a flat line at zero says nothing
+        rows = rows.sort_values(parameter)
+        colour = _outcome_colour(outcome)
+        ax.plot(rows[parameter], rows["p"], "o-", color=colour, lw=1.8, ms=4, label=outcome)
+        ax.fill_between(rows[parameter], rows["low"], rows["high"], color=colour, alpha=0.15)
+    ax.axhline(0.5, color="0.4", lw=0.8, ls=":")
+    tippings = tipping if isinstance(tipping, list | tuple) else [tipping] if tipping else []
+    for tp in tippings:
+        if not tp.found:
+            continue
+        colour = _outcome_colour(tp.outcome)
+        ax.axvline(tp.estimate, color=colour, lw=1.2, ls="--")
+        ax.axvspan(tp.low, tp.high, color=colour, alpha=0.12, lw=0)
+        ax.annotate(
+            f"P({tp.outcome}) = {tp.level}\nat {tp.estimate:.3g} [{tp.low:.3g}, {tp.high:.3g}]",
+            (tp.estimate, 0.52),
+            xytext=(4, 4),
+            textcoords="offset points",
+            fontsize=8,
+            color=colour,
+        )
+    n = int(table["n"].min()) if len(table) else 0
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(parameter)
+    ax.set_ylabel("probability of the outcome")
+    ax.grid(alpha=0.3)
+    _legend_below(ax, ncol=5)
+    ax.set_title(
+        title or f"Outcomes against {parameter} ({n}+ runs a point, 95% intervals)",
+        fontsize=11,
+        loc="left",
+    )
+    _footer(fig, footer)
+    return fig
+
+
+def plot_phase_diagram(
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    outcomes: list[str] | None = None,
+    *,
+    title: str | None = None,
+    footer: str | None = None,
+) -> Figure:
+    """Phase diagrams over two parameters: each outcome's probability, the 0.5 boundary drawn.
+
+    Args:
+        table: An outcome table by ``x`` and ``y`` (``analysis.outcome_table(runs, [x, y],
+            outcomes)``), on a grid.
+        x: Parameter on the horizontal axis.
+        y: Parameter on the vertical axis.
+        outcomes: The outcomes to draw, one panel each (default: every outcome some run
+            reached).
+        title: Figure title.
+        footer: A line of small print at the bottom.
+
+    Returns:
+        The figure.
+    """
+    reached = [o for o, rows in table.groupby("outcome", sort=False) if (rows["k"] > 0).any()]
+    outcomes = outcomes or reached or list(table["outcome"].unique())
+    cols = min(len(outcomes), 3)
+    rows_n = math.ceil(len(outcomes) / cols)
+    fig = Figure(figsize=(4.2 * cols + 1, 3.8 * rows_n + 0.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows_n, cols, squeeze=False)).ravel()
+    image = None
+    for ax, outcome in zip(axes, outcomes, strict=False):
+        grid = table[table["outcome"] == outcome].pivot(index=y, columns=x, values="p")
+        xs, ys = grid.columns.to_numpy(float), grid.index.to_numpy(float)
+        image = ax.pcolormesh(
+            _edges(xs), _edges(ys), grid.to_numpy(float), cmap="cividis", vmin=0, vmax=1
+        )
+        if len(xs) > 1 and len(ys) > 1 and np.nanmin(grid) < 0.5 < np.nanmax(grid):
+            ax.contour(xs, ys, grid.to_numpy(float), levels=[0.5], colors="white", linewidths=1.6)
+        ax.set_title(f"P({outcome})", fontsize=10, loc="left")
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+    for ax in axes[len(outcomes) :]:
+        ax.set_visible(False)
+    if image is not None:
+        fig.colorbar(image, ax=axes[: len(outcomes)].tolist(), label="probability (white: 0.5)")
+    fig.suptitle(title or f"Where dual power resolves: {x} against {y}", fontsize=12)
+    _footer(fig, footer)
+    return fig
+
+
+def _edges(centres: np.ndarray) -> np.ndarray:
+    """Cell edges around grid centres (for pcolormesh)."""
+    if centres.size == 1:
+        return np.array([centres[0] - 0.5, centres[0] + 0.5])
+    mids = (centres[1:] + centres[:-1]) / 2
+    return np.concatenate([[2 * centres[0] - mids[0]], mids, [2 * centres[-1] - mids[-1]]])

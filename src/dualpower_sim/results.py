@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,16 @@ import pandas as pd
 
 __all__ = [
     "RUN_FILES",
+    "SWEEP_FILES",
     "ResultsError",
     "RunRecord",
+    "SweepResults",
+    "SweepStore",
     "check_out_dir",
     "explain_outcome",
+    "load_results",
     "load_run",
+    "read_manifest",
     "write_run",
 ]
 
@@ -330,3 +336,288 @@ def explain_outcome(summary: Mapping[str, Any], indicators: pd.DataFrame) -> str
             "state order"
         )
     return ""
+
+
+# --------------------------------------------------------------------------------------------
+# The sweep store: a folder of Parquet parts, written atomically, resumable
+# --------------------------------------------------------------------------------------------
+
+#: Version of the sweep folder's layout (``sweep.json``'s ``format``).
+SWEEP_FORMAT = 1
+
+#: A sweep folder's files: the manifest, the sweep file as given, the resolved config, the
+#: runs of the design (with seeds), the finished runs' parts, and the status log.
+SWEEP_FILES = {
+    "manifest": "sweep.json",
+    "spec": "sweep.toml",
+    "config": "config.toml",
+    "design": "design.parquet",
+    "parts": "runs",
+    "log": "status.log",
+}
+
+
+@dataclasses.dataclass
+class SweepResults:
+    """A sweep's results, as pandas tables.
+
+    Attributes:
+        runs: One row per recorded run: the design's columns (``run``, ``point``,
+            ``replicate``, ``seed``, the parameters) and the run's summary (``status``,
+            ``outcome``, ``steps``, peaks, kept indicators, ``error`` for a failed run).
+        design: Every run of the design, recorded or not.
+        manifest: Provenance and the sweep's description (``sweep.json``).
+        folder: Where the results are.
+    """
+
+    runs: pd.DataFrame
+    design: pd.DataFrame
+    manifest: dict[str, Any]
+    folder: Path
+
+    @property
+    def parameters(self) -> list[str]:
+        """The swept parameters (dotted config keys)."""
+        return list(self.manifest.get("parameters", []))
+
+    @property
+    def missing(self) -> pd.DataFrame:
+        """Runs of the design not recorded yet."""
+        return self.design[~self.design["run"].isin(self.runs["run"])]
+
+
+class SweepStore:
+    """A sweep's folder: create it, append finished runs in atomic parts, resume it.
+
+    Every batch of finished runs is written to ``runs/.part-*.tmp`` and renamed to
+    ``runs/part-*.parquet`` (an atomic rename), then noted in the append-only ``status.log``.
+    A kill at any moment leaves whole parts only; a resumed sweep reads them, skips every
+    recorded run and deletes leftover temporary files.
+
+    Args:
+        folder: The sweep's folder.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.parts = self.folder / SWEEP_FILES["parts"]
+        self._counter = 0
+        self._tag = f"{os.getpid()}"
+
+    # -- creating and opening -----------------------------------------------------------------
+
+    def create(
+        self,
+        manifest: Mapping[str, Any],
+        spec_text: str,
+        config_text: str,
+        design: pd.DataFrame,
+    ) -> None:
+        """Create the folder (refusing one that exists and is not empty).
+
+        Args:
+            manifest: Provenance and the sweep's identity (written to ``sweep.json``).
+            spec_text: The sweep file as given.
+            config_text: The resolved config of the experiment swept.
+            design: Every run (``run``, ``point``, ``replicate``, ``seed``, parameters).
+
+        Raises:
+            ResultsError: If the folder exists and is not empty, or cannot be written.
+        """
+        if self.folder.exists() and (not self.folder.is_dir() or any(self.folder.iterdir())):
+            raise ResultsError(
+                f"{self.folder}: already exists and is not empty; pass --resume to finish the "
+                "sweep recorded there, or choose another folder with --out"
+            )
+        try:
+            self.parts.mkdir(parents=True, exist_ok=True)
+            _atomic_text(self.folder / SWEEP_FILES["spec"], spec_text)
+            _atomic_text(self.folder / SWEEP_FILES["config"], config_text)
+            _atomic_parquet(self.folder / SWEEP_FILES["design"], design)
+            text = json.dumps(dict(manifest), indent=2, default=_json_default) + "\n"
+            _atomic_text(self.folder / SWEEP_FILES["manifest"], text)  # last: marks it complete
+        except OSError as exc:
+            raise ResultsError(
+                f"{self.folder}: cannot be written ({exc.strerror or exc})"
+            ) from None
+        self.log("created", runs=len(design))
+
+    def open(self, sweep_hash: str) -> dict[str, Any]:
+        """Open an existing sweep folder to resume it.
+
+        Args:
+            sweep_hash: The hash of the sweep about to run; it must be the recorded one.
+
+        Returns:
+            The manifest.
+
+        Raises:
+            ResultsError: If the folder is missing, foreign, damaged or holds another sweep.
+        """
+        manifest = read_manifest(self.folder)
+        if manifest.get("sweep_hash") != sweep_hash:
+            raise ResultsError(
+                f"{self.folder}: holds a different sweep (its sweep_hash "
+                f"{str(manifest.get('sweep_hash'))[:12]} is not this one's {sweep_hash[:12]}); "
+                "it is never overwritten: choose another folder with --out"
+            )
+        for leftover in self.parts.glob(".part-*.tmp"):
+            leftover.unlink(missing_ok=True)
+        return manifest
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def recorded(self) -> set[int]:
+        """Ids of the runs already recorded (done or failed)."""
+        return set(int(r) for r in _read_parts(self.parts, columns=["run"])["run"])
+
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        """Record a batch of finished runs as one new part (atomic)."""
+        if not rows:
+            return
+        self._counter += 1
+        name = f"part-{self._tag}-{time.time_ns()}-{self._counter:06d}.parquet"
+        try:
+            _atomic_parquet(self.parts / name, _typed(pd.DataFrame(rows)), tmp_prefix=".part-")
+        except OSError as exc:
+            raise ResultsError(f"{self.parts}: cannot be written ({exc.strerror or exc})") from None
+        failed = sum(r.get("status") == "failed" for r in rows)
+        self.log("part", file=name, runs=len(rows), failed=failed)
+
+    def log(self, event: str, **fields: Any) -> None:
+        """Append one line to the status log (JSON: time, event, fields)."""
+        line = json.dumps({"time": _stamp(), "event": event, **fields}, default=_json_default)
+        with open(self.folder / SWEEP_FILES["log"], "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+#: Column types of a run's row, the same in every part whatever its runs hold (a part of
+#: failed runs only, or of runs that never saw dual power, has all-missing columns).
+_INTEGER_COLUMNS = (
+    "run",
+    "point",
+    "replicate",
+    "steps",
+    "resolved_step",
+    "dual_power_began",
+    "dual_power_ended",
+    "offensives",
+)
+_TEXT_COLUMNS = ("status", "outcome", "error")
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in frame.columns:
+        if column in _INTEGER_COLUMNS:
+            frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+        elif column in _TEXT_COLUMNS:
+            frame[column] = frame[column].astype("string")
+        elif column != "seed":
+            frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    if "seed" in frame:
+        frame["seed"] = frame["seed"].astype("uint64")
+    return frame
+
+
+def _stamp() -> str:
+    import datetime as _dt
+
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _atomic_parquet(path: Path, frame: pd.DataFrame, tmp_prefix: str | None = None) -> None:
+    tmp = path.with_name(f"{tmp_prefix or '.'}{path.stem}.tmp")
+    frame.to_parquet(tmp, index=False)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _read_parts(parts: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    files = sorted(parts.glob("part-*.parquet"))
+    if not files:
+        return pd.DataFrame({"run": pd.Series(dtype="int64")})
+    frames = []
+    for file in files:
+        try:
+            frames.append(pd.read_parquet(file, columns=columns))
+        except Exception as exc:  # pyarrow raises several kinds on a damaged file
+            raise ResultsError(f"{file}: not a readable Parquet part ({exc})") from None
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """Read and check a sweep folder's manifest.
+
+    Args:
+        folder: A sweep folder.
+
+    Returns:
+        The manifest.
+
+    Raises:
+        ResultsError: If the folder is missing, is not a sweep folder, or is damaged.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ResultsError(f"{folder}: no such folder")
+    path = folder / SWEEP_FILES["manifest"]
+    if not path.is_file():
+        raise ResultsError(
+            f"{folder}: not a sweep folder (no {SWEEP_FILES['manifest']}); sweep folders are "
+            "written by `dualpower sweep`"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != SWEEP_FORMAT:
+        raise ResultsError(
+            f"{path}: not a sweep manifest of format {SWEEP_FORMAT} "
+            f"(format = {manifest.get('format') if isinstance(manifest, dict) else None!r})"
+        )
+    for name in ("design", "parts"):
+        if not (folder / SWEEP_FILES[name]).exists():
+            raise ResultsError(f"{folder}: damaged sweep folder (missing {SWEEP_FILES[name]})")
+    return manifest
+
+
+def load_results(folder: str | Path) -> SweepResults:
+    """Read a sweep's results (finished or not) as pandas tables.
+
+    Args:
+        folder: A folder written by ``dualpower sweep``.
+
+    Returns:
+        The results: recorded runs joined with the design, the whole design, the manifest.
+
+    Raises:
+        ResultsError: If the folder is not a readable sweep folder.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    try:
+        design = pd.read_parquet(folder / SWEEP_FILES["design"])
+    except Exception as exc:  # pyarrow raises several kinds on a damaged file
+        raise ResultsError(f"{folder / SWEEP_FILES['design']}: not readable ({exc})") from None
+    parts = _read_parts(folder / SWEEP_FILES["parts"])
+    if parts.empty:
+        runs = design.iloc[0:0].copy()
+    else:
+        # A run recorded twice (a part written, then the sweep killed before it knew) keeps
+        # its first record: runs are deterministic, so the records are the same.
+        parts = parts.drop_duplicates("run", keep="first")
+        extra = [c for c in parts.columns if c not in design.columns or c == "run"]
+        runs = design.merge(parts[extra], on="run", how="inner")
+    return SweepResults(runs=runs, design=design, manifest=manifest, folder=folder)

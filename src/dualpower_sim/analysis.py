@@ -1,0 +1,199 @@
+"""What a sweep says: outcome probabilities with intervals, tipping points, phase tables.
+
+Tables in, tables out: every function takes the runs of a sweep (``load_results(DIR).runs``,
+one row per run, with its parameters and ``outcome``) and returns a DataFrame or a small
+result object. Nothing here imports the simulator, so old results can be analysed without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+__all__ = ["TippingPoint", "dominant_outcomes", "outcome_table", "tipping_point"]
+
+
+def outcome_table(
+    runs: pd.DataFrame,
+    by: Sequence[str],
+    outcomes: Sequence[str],
+    confidence: float = 0.95,
+    method: str = "wilson",
+) -> pd.DataFrame:
+    """Probability of each outcome at each point, with a binomial confidence interval.
+
+    Failed runs are left out of ``n`` (and counted in ``failed``).
+
+    Args:
+        runs: One row per run, with the columns in ``by`` and ``outcome`` (and ``status``).
+        by: The parameters that define a point (an empty list pools every run).
+        outcomes: The outcomes to report, e.g. the manifest's ``outcomes``.
+        confidence: Confidence level of the intervals.
+        method: ``"wilson"`` (Wilson score) or ``"exact"`` (Clopper-Pearson), as
+            ``scipy.stats.binomtest(...).proportion_ci`` computes them.
+
+    Returns:
+        A long table: the ``by`` columns, ``outcome``, ``k`` (runs ending so), ``n`` (runs
+        that finished), ``failed``, ``p``, ``low``, ``high``.
+    """
+    if method not in ("wilson", "exact"):
+        raise ValueError(f"method = {method!r} is not allowed; allowed: 'wilson', 'exact'")
+    by = list(by)
+    status = runs["status"] if "status" in runs else pd.Series("done", index=runs.index)
+    finished = runs[status != "failed"]
+    failed = runs[status == "failed"]
+    groups = [((), finished)] if not by else list(finished.groupby(by, sort=True))
+    failed_counts = failed.groupby(by).size() if by and not failed.empty else pd.Series(dtype=int)
+    rows = []
+    for key, group in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        n = len(group)
+        n_failed = int(failed_counts.get(key if len(key) > 1 else key[0], 0)) if by else len(failed)
+        counts = group["outcome"].value_counts()
+        for outcome in outcomes:
+            k = int(counts.get(outcome, 0))
+            low, high = _interval(k, n, confidence, method)
+            rows.append((*key, outcome, k, n, n_failed, k / n if n else math.nan, low, high))
+    return pd.DataFrame(rows, columns=[*by, "outcome", "k", "n", "failed", "p", "low", "high"])
+
+
+def _interval(k: int, n: int, confidence: float, method: str) -> tuple[float, float]:
+    if n == 0:
+        return math.nan, math.nan
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=confidence, method=method)
+    return float(ci.low), float(ci.high)
+
+
+def dominant_outcomes(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """The most likely outcome at each point, with its probability (for phase diagrams).
+
+    Args:
+        table: An :func:`outcome_table`.
+        by: Its point columns.
+
+    Returns:
+        One row per point: the ``by`` columns, ``outcome``, ``p``.
+    """
+    best = table.sort_values("p", ascending=False, kind="stable").drop_duplicates(list(by))
+    return best.sort_values(list(by), ignore_index=True)[[*by, "outcome", "p"]]
+
+
+@dataclasses.dataclass(frozen=True)
+class TippingPoint:
+    """Where the probability of an outcome crosses a level, from a logistic fit.
+
+    Attributes:
+        parameter: The swept parameter.
+        outcome: The outcome.
+        level: The probability crossed (0.5: a coin toss).
+        estimate: The parameter value at the crossing (NaN if the fitted curve does not cross
+            inside the swept range).
+        low: Lower end of its bootstrap confidence interval.
+        high: Upper end.
+        slope: The logistic slope (per unit of the parameter): its sign says which way the
+            probability rises.
+        runs: Runs used.
+    """
+
+    parameter: str
+    outcome: str
+    level: float
+    estimate: float
+    low: float
+    high: float
+    slope: float
+    runs: int
+
+    @property
+    def found(self) -> bool:
+        """Whether the curve crosses the level inside the swept range."""
+        return not math.isnan(self.estimate)
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Maximum-likelihood logistic regression of y (0/1) on x; returns (intercept, slope).
+
+    Newton's method (iteratively reweighted least squares) on the standardised parameter,
+    with a tiny ridge on the slope so that perfectly separated data give a steep but finite
+    curve.
+    """
+    xm, xs = x.mean(), x.std() or 1.0
+    design = np.column_stack([np.ones_like(x), (x - xm) / xs])
+    ridge = np.diag([0.0, 1e-4])
+    beta = np.zeros(2)
+    for _ in range(100):
+        p = special.expit(design @ beta)
+        grad = design.T @ (y - p) - ridge @ beta
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + ridge
+        step = np.linalg.lstsq(hessian, grad, rcond=None)[0]
+        beta += step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    slope = beta[1] / xs
+    return float(beta[0] - slope * xm), float(slope)
+
+
+def _crossing(intercept: float, slope: float, level: float, lo: float, hi: float) -> float:
+    if slope == 0 or not np.isfinite(slope):
+        return math.nan
+    x = (special.logit(level) - intercept) / slope
+    return float(x) if lo <= x <= hi else math.nan
+
+
+def tipping_point(
+    runs: pd.DataFrame,
+    parameter: str,
+    outcome: str = "council_power",
+    level: float = 0.5,
+    confidence: float = 0.95,
+    n_boot: int = 500,
+    seed: int = 0,
+) -> TippingPoint:
+    """The parameter value at which an outcome's probability crosses ``level``.
+
+    A logistic curve ``P(outcome) = 1 / (1 + exp(-(a + b x)))`` is fitted to the runs by
+    maximum likelihood; the tipping point is where it equals ``level``. Its interval comes from
+    a bootstrap that resamples the replicates within each point (the design stays fixed) and
+    refits, ``n_boot`` times: the percentile interval of the resamples' crossings (which may
+    reach beyond the swept range when the data say little there).
+
+    Args:
+        runs: One row per run, with ``parameter``, ``outcome`` and ``point`` (``status`` if any).
+        parameter: The swept parameter (numeric).
+        outcome: The outcome whose probability is modelled.
+        level: The probability crossed.
+        confidence: Confidence level of the interval.
+        n_boot: Bootstrap resamples.
+        seed: Seed of the bootstrap's generator.
+
+    Returns:
+        The tipping point (``estimate`` NaN if the fitted curve does not cross in range).
+    """
+    data = runs[runs["status"] != "failed"] if "status" in runs else runs
+    x = data[parameter].to_numpy(dtype=float)
+    y = (data["outcome"] == outcome).to_numpy(dtype=float)
+    lo, hi = float(x.min()), float(x.max())
+    a, b = _fit(x, y)
+    estimate = _crossing(a, b, level, lo, hi)
+    rng = np.random.default_rng(seed)
+    points = data["point"].to_numpy() if "point" in data else np.unique(x, return_inverse=True)[1]
+    groups = [np.flatnonzero(points == p) for p in np.unique(points)]
+    crossings = []
+    for _ in range(n_boot):  # resamples, not runs: a few hundred fits of two numbers each
+        idx = np.concatenate([rng.choice(g, size=g.size, replace=True) for g in groups])
+        a_b, b_b = _fit(x[idx], y[idx])
+        c = _crossing(a_b, b_b, level, -np.inf, np.inf)
+        if np.isfinite(c):
+            crossings.append(c)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(crossings, [tail, 1 - tail]) if crossings else (math.nan, math.nan)
+    if not np.isfinite(estimate):
+        low = high = math.nan
+    return TippingPoint(
+        parameter, outcome, level, estimate, float(low), float(high), float(b), len(x)
+    )

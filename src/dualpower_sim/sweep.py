@@ -1,0 +1,781 @@
+"""Sweeps: many runs of one experiment over a design of parameter points, with replicates.
+
+A sweep is a TOML file::
+
+    description = "Organising by territory against the state's readiness to strike"
+    config = "petrograd_1917"      # the experiment swept: a preset, or a path beside this file
+    replicates = 10
+    seed = 2024                    # the sweep's root seed
+    horizon = 365                  # optional: replaces the experiment's
+    n_workers = 20000              # optional: replaces the experiment's
+    set = { "councils.min_members" = 10 }   # optional: fixed changes for every run
+
+    [design]
+    kind = "grid"                  # grid, list, lhs, sobol, halton
+    samples = 32                   # lhs, sobol, halton: number of points
+
+    [parameters]                   # dotted config keys
+    "city.territorial_share" = { low = 0.0, high = 1.0, steps = 6 }   # grid: evenly spaced
+    "state.offensive_readiness" = [0.1, 0.3, 0.5]                     # grid: these values
+
+    [metrics]
+    indicators = ["council_power", "mobilized"]   # indicator values kept per run ...
+    at = [30, 90, 180]                            # ... on these days
+
+Designs: ``grid`` (every combination), ``list`` (``points = [{...}, ...]`` in ``[design]``),
+``lhs`` (Latin hypercube), ``sobol`` and ``halton`` (``scipy.stats.qmc``, scrambled and seeded
+from the sweep's root seed); the space-filling designs take ``{ low, high }`` ranges, with
+``integer = true`` for whole-number parameters.
+
+Every run's seed is spawned from the root seed by (point, replicate) and stored, so results do
+not depend on the executor, the number of processes or the order runs finish in. Runs are
+ordered replicate by replicate (every point once, then every point again), so a sweep stopped
+half-way is still a balanced sample.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import itertools
+import json
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import qmc
+
+from .config import (
+    ConfigError,
+    Experiment,
+    _label,
+    _locate,
+    _read,
+    experiment_from_config,
+    load_experiment,
+)
+from .indicators import indicator_names
+
+__all__ = [
+    "DESIGNS",
+    "RUN_COLUMNS",
+    "Sweep",
+    "execute_run",
+    "load_sweep",
+    "run_seed",
+]
+
+#: Designs a sweep can use.
+DESIGNS = ("grid", "list", "lhs", "sobol", "halton")
+
+#: Keys of a sweep file.
+SWEEP_KEYS = (
+    "name",
+    "description",
+    "config",
+    "replicates",
+    "seed",
+    "horizon",
+    "n_workers",
+    "set",
+    "design",
+    "parameters",
+    "metrics",
+)
+
+#: Columns every run's row holds (besides the parameters and the kept indicators).
+RUN_COLUMNS = (
+    "run",
+    "point",
+    "replicate",
+    "seed",
+    "status",
+    "outcome",
+    "steps",
+    "resolved_step",
+    "dual_power_began",
+    "dual_power_ended",
+    "peak_council_power",
+    "peak_state_power",
+    "peak_mobilized",
+    "offensives",
+    "defected",
+    "seconds",
+    "error",
+)
+
+
+def run_seed(root_seed: int, point: int, replicate: int) -> int:
+    """The seed of one run, spawned from the sweep's root seed by (point, replicate).
+
+    Args:
+        root_seed: The sweep's root seed.
+        point: The design point's index.
+        replicate: The replicate's index.
+
+    Returns:
+        A seed in ``[0, 2^63)``, the same whoever computes it and whenever.
+    """
+    sequence = np.random.SeedSequence(root_seed, spawn_key=(point, replicate))
+    return int(sequence.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """A checked sweep: the experiment, its design points, the runs and what to keep.
+
+    Attributes:
+        name: The sweep's name (its ``name`` key or file name).
+        source: The file it was read from.
+        description: One line on what it asks.
+        experiment: The experiment swept (with the sweep's fixed changes).
+        parameters: The swept dotted keys, in order.
+        design: The design's kind.
+        points: One row per design point (column ``point``, then one per parameter).
+        replicates: Runs per point.
+        seed: The root seed.
+        indicators: Indicators kept per run ...
+        at: ... on these days.
+        spec: The sweep file's contents.
+        text: The sweep file as written (copied into the results folder).
+    """
+
+    name: str
+    source: str
+    description: str
+    experiment: Experiment
+    parameters: tuple[str, ...]
+    design: str
+    points: pd.DataFrame
+    replicates: int
+    seed: int
+    indicators: tuple[str, ...]
+    at: tuple[int, ...]
+    spec: dict[str, Any]
+    text: str = ""
+
+    @property
+    def n_runs(self) -> int:
+        """Number of runs (points times replicates)."""
+        return len(self.points) * self.replicates
+
+    @property
+    def sweep_hash(self) -> str:
+        """SHA-256 of what determines the sweep's runs: the experiment, design, seeds, metrics."""
+        core = {
+            "config": self.experiment.config_hash,
+            "points": self.points.to_dict(orient="list"),
+            "replicates": self.replicates,
+            "seed": self.seed,
+            "indicators": list(self.indicators),
+            "at": list(self.at),
+        }
+        text = json.dumps(core, sort_keys=True, default=float)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def runs(self) -> pd.DataFrame:
+        """Every run: ``run``, ``point``, ``replicate``, ``seed`` and the point's parameters.
+
+        Runs are numbered replicate by replicate: every point's first replicate, then every
+        point's second, and so on.
+        """
+        n_points = len(self.points)
+        rows = [
+            (r * n_points + p, p, r, run_seed(self.seed, p, r))
+            for r in range(self.replicates)
+            for p in range(n_points)
+        ]
+        runs = pd.DataFrame(rows, columns=["run", "point", "replicate", "seed"])
+        runs["seed"] = runs["seed"].astype("uint64")
+        return runs.merge(self.points, on="point", how="left").sort_values("run", ignore_index=True)
+
+    def overrides(self, point: int) -> dict[str, Any]:
+        """The config changes of one design point."""
+        # Column by column (a row would upcast integers among floats to floats).
+        return {key: _plain_number(self.points[key].iloc[point]) for key in self.parameters}
+
+
+def _plain_number(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+class _Spec:
+    """Reads a sweep file's values with messages naming the file and key."""
+
+    def __init__(self, data: dict[str, Any], label: str) -> None:
+        self.data, self.label = data, label
+
+    def fail(self, key: str, value: Any, allowed: str) -> ConfigError:
+        return ConfigError(f"{self.label}: {key} = {value!r} is not allowed; allowed: {allowed}")
+
+    def integer(self, table: Mapping, key: str, where: str, default: Any, low: int) -> Any:
+        value = table.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise self.fail(where, value, f"a whole number >= {low}")
+        return value
+
+
+def load_sweep(source: str | Path) -> Sweep:
+    """Read and check a sweep file; every point's config is checked before anything runs.
+
+    Args:
+        source: The sweep's TOML file.
+
+    Returns:
+        The sweep.
+
+    Raises:
+        ConfigError: On any problem, naming the file, the key and what is allowed.
+    """
+    path = Path(source)
+    label = _label(path)
+    data = _read(path, label)
+    spec = _Spec(data, label)
+    for key in data:
+        if key not in SWEEP_KEYS:
+            close = difflib.get_close_matches(key, SWEEP_KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"{label}: unknown key {key!r}{hint}; allowed: {', '.join(SWEEP_KEYS)}"
+            )
+    if "config" not in data or not isinstance(data["config"], str):
+        raise spec.fail("config", data.get("config"), "a preset's name or a path to a .toml file")
+    replicates = spec.integer(data, "replicates", "replicates", 1, 1)
+    seed = spec.integer(data, "seed", "seed", 0, 0)
+    fixed = data.get("set", {})
+    if not isinstance(fixed, dict):
+        raise spec.fail(
+            "set", fixed, 'a table of dotted keys, e.g. { "councils.min_members" = 10 }'
+        )
+    config_path = _locate(data["config"], path)
+    try:
+        base = load_experiment(
+            config_path,
+            {**fixed},
+            n_workers=spec.integer(data, "n_workers", "n_workers", None, 2),
+            horizon=spec.integer(data, "horizon", "horizon", None, 1),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (the config of sweep {label})") from None
+    design = data.get("design", {})
+    if not isinstance(design, dict):
+        raise spec.fail("design", design, "a table with kind = " + ", ".join(map(repr, DESIGNS)))
+    kind = design.get("kind", "grid")
+    if kind not in DESIGNS:
+        raise spec.fail("design.kind", kind, ", ".join(map(repr, DESIGNS)))
+    parameters = data.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise spec.fail("parameters", parameters, "a table of dotted config keys")
+    points = _design_points(spec, kind, design, parameters, seed)
+    names = tuple(c for c in points.columns if c != "point")
+    metrics = data.get("metrics", {})
+    if not isinstance(metrics, dict):
+        raise spec.fail("metrics", metrics, "a table with indicators and at")
+    indicators = metrics.get("indicators", [])
+    at = metrics.get("at", [])
+    if not isinstance(indicators, list) or not all(isinstance(i, str) for i in indicators):
+        raise spec.fail("metrics.indicators", indicators, "a list of indicator names")
+    if not isinstance(at, list) or not all(isinstance(d, int) and d >= 0 for d in at):
+        raise spec.fail("metrics.at", at, "a list of days (whole numbers >= 0)")
+    unknown_metrics = set(metrics) - {"indicators", "at"}
+    if unknown_metrics:
+        raise spec.fail("metrics", sorted(unknown_metrics)[0], "keys indicators and at")
+    sweep = Sweep(
+        name=data.get("name") or path.stem,
+        source=label,
+        description=str(data.get("description", "")),
+        experiment=base,
+        parameters=names,
+        design=kind,
+        points=points,
+        replicates=replicates,
+        seed=seed,
+        indicators=tuple(indicators),
+        at=tuple(sorted(set(at))),
+        spec=data,
+        text=path.read_text(encoding="utf-8"),
+    )
+    _check_points(sweep, label)
+    return sweep
+
+
+def _check_points(sweep: Sweep, label: str) -> None:
+    """Load every point's config (cheap: no model is built) so a bad point fails now."""
+    for point in range(len(sweep.points)):
+        try:
+            experiment_from_config(sweep.experiment.config, sweep.overrides(point), "sweep point")
+        except ConfigError as exc:
+            raise ConfigError(f"{label}: design point {point}: {exc}") from None
+    known = indicator_names(
+        [sector.name for sector in sweep.experiment.kwargs["city"].workplaces.sectors]
+    )
+    for name in sweep.indicators:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{label}: metrics.indicators: unknown indicator {name!r}{hint}")
+
+
+def _values(spec: _Spec, key: str, value: Any) -> list[Any]:
+    """A grid parameter's values: a list, or ``{ low, high, steps }`` evenly spaced."""
+    where = f"parameters.{key!r}"
+    if isinstance(value, list) and value:
+        return value
+    if isinstance(value, dict) and set(value) <= {"low", "high", "steps", "integer"}:
+        low, high, steps = value.get("low"), value.get("high"), value.get("steps", 2)
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
+            raise spec.fail(where, value, "{ low = number, high = number, steps = n }")
+        if not isinstance(steps, int) or steps < 1:
+            raise spec.fail(where, value, "steps = a whole number >= 1")
+        grid = np.linspace(low, high, steps) if steps > 1 else np.array([low])
+        # Rounded to 12 digits, so that 0.1 to 0.5 in 3 steps gives 0.3, not 0.30000000000000004.
+        return [int(np.rint(v)) if value.get("integer") else round(float(v), 12) for v in grid]
+    raise spec.fail(where, value, "a non-empty list of values, or { low, high, steps }")
+
+
+def _ranges(spec: _Spec, parameters: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, list]:
+    lows, highs, integer = [], [], []
+    for key, value in parameters.items():
+        where = f"parameters.{key!r}"
+        if not isinstance(value, dict) or not {"low", "high"} <= set(value):
+            raise spec.fail(where, value, "{ low = number, high = number } for this design")
+        low, high = value["low"], value["high"]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
+            raise spec.fail(where, value, "numbers for low and high")
+        if high <= low:
+            raise spec.fail(where, value, "high > low")
+        lows.append(float(low))
+        highs.append(float(high))
+        integer.append(bool(value.get("integer", False)))
+    return np.array(lows), np.array(highs), integer
+
+
+def _design_points(
+    spec: _Spec, kind: str, design: Mapping, parameters: Mapping[str, Any], seed: int
+) -> pd.DataFrame:
+    allowed = {"grid": {"kind"}, "list": {"kind", "points"}}.get(kind, {"kind", "samples"})
+    for key in design:
+        if key not in allowed:
+            raise spec.fail(f"design.{key}", design[key], f"keys {', '.join(sorted(allowed))}")
+    if kind == "list":
+        points = design.get("points")
+        if parameters:
+            raise spec.fail("parameters", parameters, "none with a list design (give points)")
+        if (
+            not isinstance(points, list)
+            or not points
+            or not all(isinstance(p, dict) and p for p in points)
+        ):
+            raise spec.fail("design.points", points, "a non-empty list of tables of dotted keys")
+        keys = list(dict.fromkeys(k for p in points for k in p))
+        for i, p in enumerate(points):
+            if set(p) != set(keys):
+                raise spec.fail(f"design.points.{i}", p, f"the same keys in every point: {keys}")
+        frame = pd.DataFrame([[p[k] for k in keys] for p in points], columns=keys)
+    elif not parameters:
+        frame = pd.DataFrame(index=range(1))  # one point: the experiment as it is
+    elif kind == "grid":
+        keys = list(parameters)
+        values = [_values(spec, k, v) for k, v in parameters.items()]
+        frame = pd.DataFrame(list(itertools.product(*values)), columns=keys)
+    else:
+        samples = design.get("samples")
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise spec.fail("design.samples", samples, "a whole number >= 1")
+        lows, highs, integer = _ranges(spec, parameters)
+        d = len(lows)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**31,)))
+        if kind == "lhs":
+            unit = qmc.LatinHypercube(d=d, rng=rng).random(samples)
+        elif kind == "sobol":
+            if samples & (samples - 1):
+                raise spec.fail("design.samples", samples, "a power of two for a Sobol design")
+            unit = qmc.Sobol(d=d, scramble=True, rng=rng).random(samples)
+        else:
+            unit = qmc.Halton(d=d, scramble=True, rng=rng).random(samples)
+        scaled = qmc.scale(unit, lows, highs)
+        frame = pd.DataFrame(scaled, columns=list(parameters))
+        for key, whole in zip(parameters, integer, strict=True):
+            if whole:
+                frame[key] = np.floor(frame[key]).clip(upper=highs[list(parameters).index(key)])
+                frame[key] = frame[key].astype(int)
+    frame.insert(0, "point", np.arange(len(frame)))
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
+# One run (in a worker process)
+# --------------------------------------------------------------------------------------------
+
+
+class RunTimeLimitError(Exception):
+    """A run went past its time limit."""
+
+
+def execute_run(task: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one point of a sweep and return its row; never raises for a failing run.
+
+    Args:
+        task: ``run``, ``point``, ``replicate``, ``seed``, ``config`` (the resolved config),
+            ``overrides`` (the point's changes), ``indicators`` and ``at`` (what to keep),
+            ``time_limit`` (seconds, or None).
+
+    Returns:
+        The run's row: the columns of :data:`RUN_COLUMNS` and ``<indicator>@<day>`` values;
+        a failed run has ``status = "failed"`` and its traceback in ``error``.
+    """
+    row: dict[str, Any] = {k: task[k] for k in ("run", "point", "replicate", "seed")}
+    t0 = time.perf_counter()
+    try:
+        experiment = experiment_from_config(
+            task["config"], task["overrides"], f"sweep point {task['point']}", seed=task["seed"]
+        )
+        model = experiment.build_model()
+        limit = task.get("time_limit")
+        while model.running:
+            model.step()
+            if limit is not None and time.perf_counter() - t0 > limit:
+                raise RunTimeLimitError(f"time limit of {limit} s reached on day {model.steps}")
+        s = model.summary()
+        df = model.indicators()
+        row.update(
+            status="done",
+            outcome=s["outcome"],
+            steps=s["steps"],
+            resolved_step=s["resolved_step"],
+            dual_power_began=s["dual_power_began"],
+            dual_power_ended=s["dual_power_ended"],
+            peak_council_power=s["peak_council_power"],
+            peak_state_power=float(df["state_power"].max()),
+            peak_mobilized=s["peak_mobilized"],
+            offensives=s["offensives"],
+            defected=s["defected"],
+            error="",
+        )
+        for name in task.get("indicators", ()):
+            for day in task.get("at", ()):
+                # A run that resolved before ``day`` keeps its last value (outcomes absorb).
+                row[f"{name}@{day}"] = float(df[name].iloc[min(day, len(df) - 1)])
+    except Exception as exc:  # a failing run is recorded and the sweep goes on
+        row.update(status="failed", outcome=None, error=_error_text(exc))
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, RunTimeLimitError | ConfigError):
+        return f"{type(exc).__name__}: {exc}"
+    return "".join(traceback.format_exception(exc)).strip()
+
+
+def tasks_for(sweep: Sweep, runs: pd.DataFrame, time_limit: float | None) -> list[dict]:
+    """The tasks of some runs of a sweep, ready to send to worker processes."""
+    config = sweep.experiment.config
+    out = []
+    for run, point, replicate, seed in runs[["run", "point", "replicate", "seed"]].itertuples(
+        index=False
+    ):  # runs, not workers: a few thousand at most
+        out.append(
+            {
+                "run": int(run),
+                "point": int(point),
+                "replicate": int(replicate),
+                "seed": int(seed),
+                "config": config,
+                "overrides": sweep.overrides(int(point)),
+                "indicators": sweep.indicators,
+                "at": sweep.at,
+                "time_limit": time_limit,
+            }
+        )
+    return out
+
+
+def estimate_seconds_per_run(sweep: Sweep, steps: int = 20) -> float:
+    """Time a few days of the first point to estimate a run's length (for ``--dry-run``)."""
+    experiment = experiment_from_config(sweep.experiment.config, sweep.overrides(0), "estimate")
+    t0 = time.perf_counter()
+    model = experiment.build_model()
+    build = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    for _ in range(steps):
+        if not model.running:
+            break
+        model.step()
+    per_step = (time.perf_counter() - t1) / max(model.steps, 1)
+    return build + per_step * experiment.kwargs["horizon"]
+
+
+# --------------------------------------------------------------------------------------------
+# Running a sweep: local process pool (the default), or a shard of it
+# --------------------------------------------------------------------------------------------
+
+#: Times a run is retried when the process running it dies (killed, out of memory).
+MAX_RETRIES = 2
+
+
+def _failed(task: Mapping[str, Any], why: str) -> dict[str, Any]:
+    row = {k: task[k] for k in ("run", "point", "replicate", "seed")}
+    row.update(status="failed", outcome=None, error=why, seconds=float("nan"))
+    return row
+
+
+def local_results(tasks: list[dict], workers: int, batch: int = 25):
+    """Run tasks in a pool of fresh processes and yield each run's row as it finishes.
+
+    Processes are spawned (not forked) and each is replaced after ``batch`` runs, so memory
+    stays flat (Mesa 3.3.1 keeps every model an agent was created in alive in its process). A
+    run whose process dies is retried up to :data:`MAX_RETRIES` times, then recorded as failed.
+
+    Args:
+        tasks: Tasks from :func:`tasks_for`.
+        workers: Number of processes.
+        batch: Runs per process before it is replaced.
+
+    Yields:
+        One row per task (see :func:`execute_run`), in the order they finish.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("spawn")
+    pending = list(tasks)
+    tries: dict[int, int] = {}
+    while pending:
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, max_tasks_per_child=batch
+        )
+        futures = {pool.submit(execute_run, task): task for task in pending}
+        pending = []
+        yielded: set[int] = set()
+        try:
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    row = future.result()
+                except BrokenProcessPool:
+                    raise
+                except Exception as exc:  # pickling trouble and the like: record, go on
+                    row = _failed(task, f"{type(exc).__name__}: {exc}")
+                yielded.add(task["run"])
+                yield row
+        except BrokenProcessPool:
+            for future, task in futures.items():
+                if task["run"] in yielded:
+                    continue
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    yielded.add(task["run"])
+                    yield future.result()
+                    continue
+                tries[task["run"]] = tries.get(task["run"], 0) + 1
+                if tries[task["run"]] > MAX_RETRIES:
+                    yield _failed(task, "the worker process died (retried twice)")
+                else:
+                    pending.append(task)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def serial_results(tasks: list[dict]):
+    """Run tasks one after the other in this process (``--workers 1``, tests, notebooks).
+
+    Yields:
+        One row per task.
+    """
+    for task in tasks:
+        yield execute_run(task)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/N"`` as (i, N), with 0 <= i < N.
+
+    Raises:
+        ConfigError: If the text is not of that form.
+    """
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        i, n = -1, 0
+    if not 0 <= i < n:
+        raise ConfigError(f"--shard {text!r}: allowed: i/N with 0 <= i < N, e.g. 0/4")
+    return i, n
+
+
+def provenance() -> dict[str, Any]:
+    """Package and library versions, and the git commit of the source if it is a checkout."""
+    import platform
+    import subprocess
+
+    import mesa
+    import scipy
+
+    from . import __version__
+
+    info: dict[str, Any] = {
+        "version": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "mesa": mesa.__version__,
+        "git_commit": None,
+        "git_dirty": None,
+    }
+    source = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, timeout=10
+        )
+        if commit.returncode == 0:
+            info["git_commit"] = commit.stdout.strip()
+            status = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=source,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+            info["git_dirty"] = bool(status.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+def manifest_for(sweep: Sweep) -> dict[str, Any]:
+    """What ``sweep.json`` records: the sweep's identity and provenance."""
+    from .results import SWEEP_FORMAT
+
+    return {
+        "format": SWEEP_FORMAT,
+        "name": sweep.name,
+        "description": sweep.description,
+        "source": sweep.source,
+        "sweep_hash": sweep.sweep_hash,
+        "config_hash": sweep.experiment.config_hash,
+        "config": sweep.experiment.name,
+        "parameters": list(sweep.parameters),
+        "design": sweep.design,
+        "points": len(sweep.points),
+        "replicates": sweep.replicates,
+        "runs": sweep.n_runs,
+        "seed": sweep.seed,
+        "indicators": list(sweep.indicators),
+        "at": list(sweep.at),
+        "outcomes": list(_outcomes()),
+        "created": _now(),
+        **provenance(),
+    }
+
+
+def _outcomes() -> tuple[str, ...]:
+    from .outcomes import OUTCOMES
+
+    return OUTCOMES
+
+
+def _now() -> str:
+    import datetime as _dt
+
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def run_sweep(
+    sweep: Sweep,
+    folder: Path,
+    *,
+    workers: int = 1,
+    resume: bool = False,
+    shard: tuple[int, int] | None = None,
+    time_limit: float | None = None,
+    flush_every: int = 20,
+    flush_seconds: float = 10.0,
+    progress: bool = False,
+) -> dict[str, int]:
+    """Run a sweep (or the rest of it, or one shard of it) into its results folder.
+
+    Args:
+        sweep: The sweep.
+        folder: Its results folder: created, or (``resume``, ``shard``) reopened.
+        workers: Processes; 1 runs in this process.
+        resume: Finish a sweep recorded in ``folder``; no recorded run is run again.
+        shard: ``(i, N)``: run only runs ``i, i + N, i + 2N...`` (a job array needs no
+            scheduler); the folder is created by whichever shard comes first.
+        time_limit: Seconds a run may take before it is stopped and recorded as failed.
+        flush_every: Runs per part written.
+        flush_seconds: Longest wait before finished runs are written.
+        progress: Draw a progress bar (runs done, failed, time left) on a terminal.
+
+    Returns:
+        Counts: ``total`` runs in the design (or shard), ``skipped`` (recorded already),
+        ``done`` and ``failed`` now.
+
+    Raises:
+        ResultsError: If the folder cannot be used.
+    """
+    from .results import ResultsError, SweepStore
+
+    store = SweepStore(folder)
+    design = sweep.runs()
+    exists = (folder / "sweep.json").is_file()
+    if resume or (shard is not None and exists):
+        store.open(sweep.sweep_hash)
+    elif shard is not None and folder.exists() and any(folder.iterdir()):
+        # Another shard may be creating the folder right now: give it a moment.
+        for _ in range(50):
+            if (folder / "sweep.json").is_file():
+                break
+            time.sleep(0.1)
+        store.open(sweep.sweep_hash)
+    else:
+        try:
+            store.create(manifest_for(sweep), sweep.text, sweep.experiment.to_toml(), design)
+        except ResultsError:
+            if shard is not None and (folder / "sweep.json").is_file():
+                store.open(sweep.sweep_hash)
+            else:
+                raise
+    mine = design if shard is None else design[design["run"] % shard[1] == shard[0]]
+    recorded = store.recorded()
+    todo = mine[~mine["run"].isin(recorded)]
+    counts = {"total": len(mine), "skipped": len(mine) - len(todo), "done": 0, "failed": 0}
+    store.log("start", runs=len(todo), workers=workers, shard=shard, resume=resume)
+    tasks = tasks_for(sweep, todo, time_limit)
+    rows = serial_results(tasks) if workers <= 1 else local_results(tasks, workers)
+    buffer: list[dict] = []
+    last = time.monotonic()
+    from tqdm import tqdm
+
+    with tqdm(
+        total=len(tasks),
+        desc=sweep.name,
+        unit="run",
+        disable=None if progress else True,
+        leave=False,
+    ) as bar:
+        try:
+            for row in rows:
+                buffer.append(row)
+                counts["failed" if row["status"] == "failed" else "done"] += 1
+                bar.update(1)
+                bar.set_postfix(failed=counts["failed"], refresh=False)
+                if len(buffer) >= flush_every or time.monotonic() - last > flush_seconds:
+                    store.append(buffer)
+                    buffer, last = [], time.monotonic()
+        finally:
+            store.append(buffer)  # whatever finished, even on Ctrl-C
+            store.log("stop", done=counts["done"], failed=counts["failed"])
+    return counts

@@ -1,0 +1,292 @@
+"""Sweeps: designs, seeds, execution, the crash-safe store, and the analysis of outcomes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from dualpower_sim import ConfigError, ResultsError, load_results
+from dualpower_sim.analysis import outcome_table, tipping_point
+from dualpower_sim.cli import main
+from dualpower_sim.sweep import load_sweep, run_seed, run_sweep
+
+SMALL = """
+description = "a small test sweep"
+config = "us_2003"
+replicates = 3
+seed = 11
+n_workers = 9000
+horizon = 12
+"""
+
+
+def sweep_file(tmp_path: Path, body: str, name: str = "sw.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(SMALL + body)
+    return path
+
+
+GRID = """
+[parameters]
+"legitimacy" = [0.3, 0.8]
+"state.offensive_readiness" = { low = 0.1, high = 0.5, steps = 3 }
+[metrics]
+indicators = ["council_power"]
+at = [5, 500]
+"""
+
+
+def test_a_grid_is_every_combination_and_runs_go_replicate_by_replicate(tmp_path):
+    sweep = load_sweep(sweep_file(tmp_path, GRID))
+    assert sweep.n_runs == 2 * 3 * 3
+    assert sorted(sweep.points["state.offensive_readiness"].unique()) == [0.1, 0.3, 0.5]
+    runs = sweep.runs()
+    assert list(runs["run"]) == list(range(18))
+    # The first six runs are every point once: a sweep stopped there is a balanced sample.
+    assert sorted(runs["point"][:6]) == list(range(6)) and set(runs["replicate"][:6]) == {0}
+    assert runs["seed"].is_unique
+
+
+def test_seeds_are_spawned_by_point_and_replicate_whatever_the_order():
+    assert run_seed(11, 3, 2) == run_seed(11, 3, 2)
+    assert run_seed(11, 3, 2) != run_seed(11, 2, 3) != run_seed(12, 3, 2)
+    expected = np.random.SeedSequence(11, spawn_key=(3, 2)).generate_state(1, np.uint64)[0] >> 1
+    assert run_seed(11, 3, 2) == int(expected)
+
+
+@pytest.mark.parametrize("kind", ["lhs", "sobol", "halton"])
+def test_space_filling_designs_stay_in_range_and_fill_it(tmp_path, kind):
+    body = f"""
+[design]
+kind = "{kind}"
+samples = 16
+[parameters]
+"legitimacy" = {{ low = 0.2, high = 0.9 }}
+"debate.cadres" = {{ low = 0, high = 50, integer = true }}
+"""
+    sweep = load_sweep(sweep_file(tmp_path, body))
+    pts = sweep.points
+    assert len(pts) == 16
+    assert pts["legitimacy"].between(0.2, 0.9).all() and pts["debate.cadres"].between(0, 50).all()
+    assert pts["debate.cadres"].dtype.kind == "i"
+    # Stratified: each quarter of the range holds about a quarter of the points.
+    quarters = np.histogram(pts["legitimacy"], bins=4, range=(0.2, 0.9))[0]
+    assert quarters.min() >= 2
+    again = load_sweep(sweep_file(tmp_path, body))
+    pd.testing.assert_frame_equal(pts, again.points)  # seeded from the sweep's root seed
+
+
+def test_a_list_design_runs_the_points_given(tmp_path):
+    body = """
+[design]
+kind = "list"
+points = [
+    { legitimacy = 0.3, "councils.min_members" = 5 },
+    { legitimacy = 0.6, "councils.min_members" = 50 },
+]
+"""
+    sweep = load_sweep(sweep_file(tmp_path, body))
+    assert sweep.points.to_dict("records") == [
+        {"point": 0, "legitimacy": 0.3, "councils.min_members": 5},
+        {"point": 1, "legitimacy": 0.6, "councils.min_members": 50},
+    ]
+    assert sweep.overrides(1) == {"legitimacy": 0.6, "councils.min_members": 50}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("[parameters]\n'councils.formaton_share' = [0.2]\n", "did you mean 'formation_share'?"),
+        ("[parameters]\nlegitimacy = [0.2, 1.5]\n", "design point 1: "),
+        ("[design]\nkind = 'random'\n", "design.kind = 'random' is not allowed"),
+        (
+            "[design]\nkind = 'sobol'\nsamples = 10\n"
+            "[parameters]\nlegitimacy = { low = 0, high = 1 }\n",
+            "a power of two",
+        ),
+        (
+            "[design]\nkind = 'lhs'\nsamples = 4\n[parameters]\nlegitimacy = [0.1]\n",
+            "{ low = number, high = number }",
+        ),
+        ("[metrics]\nindicators = ['council_powr']\n", "did you mean 'council_power'?"),
+        ("replicats = 3\n", "unknown key 'replicats' (did you mean 'replicates'?)"),
+    ],
+)
+def test_a_bad_sweep_is_refused_before_anything_runs(tmp_path, body, expected):
+    with pytest.raises(ConfigError) as err:
+        load_sweep(sweep_file(tmp_path, body))
+    assert expected in str(err.value) and "sw.toml" in str(err.value)
+
+
+def test_results_do_not_depend_on_the_number_of_processes(tmp_path):
+    sweep = load_sweep(sweep_file(tmp_path, GRID))
+    counts = run_sweep(sweep, tmp_path / "one", workers=1)
+    assert counts == {"total": 18, "skipped": 0, "done": 18, "failed": 0}
+    run_sweep(sweep, tmp_path / "two", workers=2, flush_every=4)
+    a, b = (
+        load_results(tmp_path / d).runs.sort_values("run").drop(columns="seconds")
+        for d in ("one", "two")
+    )
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+    # Indicators kept on chosen days; a day past the end keeps the last value.
+    assert {"council_power@5", "council_power@500"} <= set(a.columns)
+    assert len(list((tmp_path / "two" / "runs").glob("part-*.parquet"))) >= 4
+
+
+def test_shards_split_a_sweep_without_a_scheduler(tmp_path):
+    sweep = load_sweep(sweep_file(tmp_path, GRID))
+    for i in range(3):
+        run_sweep(sweep, tmp_path / "sharded", shard=(i, 3))
+    runs = load_results(tmp_path / "sharded").runs
+    assert sorted(runs["run"]) == list(range(18))
+
+
+def test_a_failing_run_is_recorded_and_the_rest_finish(tmp_path):
+    body = """
+[design]
+kind = "list"
+points = [{ n_workers = 9000 }, { n_workers = 3000 }]
+"""
+    sweep = load_sweep(sweep_file(tmp_path, body))  # 3,000 workers cannot hold the firm bands
+    counts = run_sweep(sweep, tmp_path / "out")
+    assert counts["done"] == 3 and counts["failed"] == 3
+    runs = load_results(tmp_path / "out").runs
+    failed = runs[runs["status"] == "failed"]
+    assert set(failed["point"]) == {1} and failed["error"].str.contains("n_workers = 3000").all()
+
+
+def test_a_run_past_its_time_limit_is_recorded_as_failed(tmp_path):
+    sweep = load_sweep(sweep_file(tmp_path, ""))  # one point: the experiment as it is
+    counts = run_sweep(sweep, tmp_path / "out", time_limit=1e-6)
+    assert counts["failed"] == sweep.n_runs
+    assert load_results(tmp_path / "out").runs["error"].str.contains("time limit").all()
+
+
+def test_a_foreign_or_different_folder_is_never_overwritten(tmp_path, capsys):
+    sweep = load_sweep(sweep_file(tmp_path, GRID))
+    foreign = tmp_path / "thesis"
+    foreign.mkdir()
+    (foreign / "chapter1.tex").write_text("precious")
+    assert main(["sweep", str(tmp_path / "sw.toml"), "--out", str(foreign)]) == 2
+    assert "never overwritten" in capsys.readouterr().err
+    with pytest.raises(ResultsError, match="not a sweep folder"):
+        run_sweep(sweep, foreign, resume=True)
+    assert (foreign / "chapter1.tex").read_text() == "precious"
+    run_sweep(sweep, tmp_path / "done")
+    other = load_sweep(sweep_file(tmp_path, GRID.replace("0.3, 0.8", "0.3, 0.7"), "other.toml"))
+    with pytest.raises(ResultsError, match="holds a different sweep"):
+        run_sweep(other, tmp_path / "done", resume=True)
+    (tmp_path / "done" / "sweep.json").write_text("{broken")
+    with pytest.raises(ResultsError, match="not valid JSON"):
+        load_results(tmp_path / "done")
+
+
+def test_a_sweep_killed_mid_run_resumes_with_every_run_once(tmp_path):
+    body = GRID.replace("[0.3, 0.8]", "[0.3, 0.5, 0.8]").replace("horizon = 12", "horizon = 40")
+    path = sweep_file(tmp_path, body)
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "dualpower_sim", "sweep", str(path), "--out", str(out)]
+    proc = subprocess.Popen([*argv, "--workers", "1", "--quiet"], stderr=subprocess.DEVNULL)
+    parts = out / "runs"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(parts.glob("part-*.parquet"))) < 1:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)  # no chance to clean up
+    proc.wait()
+    before = load_results(out).runs
+    assert 0 < len(before) < 27
+    resumed = subprocess.run(
+        [*argv, "--resume", "--workers", "2", "--quiet"], capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    runs = load_results(out).runs
+    assert sorted(runs["run"]) == list(range(27))  # every run, exactly once
+    # No recorded run was run again: the first records are untouched.
+    kept = runs.set_index("run").loc[before["run"], "seconds"]
+    np.testing.assert_array_equal(kept.to_numpy(), before["seconds"].to_numpy())
+    assert not list(parts.glob(".part-*"))
+
+
+def test_report_writes_tables_figures_and_markdown(tmp_path, capsys):
+    path = sweep_file(tmp_path, GRID)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert main(["report", str(out)]) == 0
+    report = out / "report"
+    text = (report / "report.md").read_text()
+    assert "## Outcomes over all runs" in text and "Wilson" in text
+    table = pd.read_csv(report / "outcomes.csv")
+    assert {"outcome", "k", "n", "p", "low", "high"} <= set(table.columns)
+    assert (report / "phase_legitimacy_state_offensive_readiness.png").stat().st_size > 20_000
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a sweep folder" in capsys.readouterr().err
+
+
+def test_dry_run_prints_runs_and_time_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = sweep_file(tmp_path, GRID)
+    assert main(["sweep", str(path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "6 points x 3 replicates = 18 runs" in out and "about" in out
+    assert not (tmp_path / "sweeps").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Analysis against known answers
+# --------------------------------------------------------------------------------------------
+
+
+def synthetic_runs(rng, crossing=0.6, slope=12.0, points=11, replicates=40):
+    rows = []
+    for p, x in enumerate(np.linspace(0, 1, points)):
+        prob = 1 / (1 + np.exp(-slope * (x - crossing)))
+        for r in range(replicates):
+            won = rng.random() < prob
+            rows.append(
+                {
+                    "point": p,
+                    "replicate": r,
+                    "x": x,
+                    "status": "done",
+                    "outcome": "council_power" if won else "state_restored",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_the_tipping_point_fit_recovers_a_known_crossing():
+    covered = 0
+    for seed in range(20):
+        runs = synthetic_runs(np.random.default_rng(seed))
+        tp = tipping_point(runs, "x", "council_power", n_boot=200, seed=seed)
+        assert tp.found and tp.low < tp.estimate < tp.high and tp.slope > 0
+        assert abs(tp.estimate - 0.6) < 0.06
+        covered += tp.low <= 0.6 <= tp.high
+    assert covered >= 16  # a 95% interval covers the truth in most of 20 samples
+
+
+def test_no_crossing_in_range_is_said_not_guessed():
+    runs = synthetic_runs(np.random.default_rng(0), crossing=2.5)
+    tp = tipping_point(runs, "x", "council_power", n_boot=50)
+    assert not tp.found and np.isnan(tp.estimate)
+
+
+def test_outcome_intervals_are_scipys_wilson_and_exact_intervals():
+    runs = pd.DataFrame(
+        {"a": [1] * 10, "outcome": ["council_power"] * 3 + ["co_opted"] * 7, "status": "done"}
+    )
+    table = outcome_table(runs, ["a"], ["council_power", "co_opted", "state_restored"])
+    row = table[table["outcome"] == "council_power"].iloc[0]
+    ci = stats.binomtest(3, 10).proportion_ci(method="wilson")
+    assert (row.k, row.n, row.p) == (3, 10, 0.3)
+    assert (row.low, row.high) == pytest.approx((ci.low, ci.high))
+    exact = outcome_table(runs, ["a"], ["council_power"], method="exact").iloc[0]
+    assert (exact.low, exact.high) == pytest.approx(stats.binomtest(3, 10).proportion_ci())
+    assert table[table["outcome"] == "state_restored"].iloc[0].p == 0
