@@ -129,7 +129,8 @@ def test_results_do_not_depend_on_the_number_of_processes(tmp_path):
     sweep = load_sweep(sweep_file(tmp_path, GRID))
     counts = run_sweep(sweep, tmp_path / "one", workers=1)
     assert counts == {"total": 18, "skipped": 0, "done": 18, "failed": 0}
-    run_sweep(sweep, tmp_path / "two", workers=2, flush_every=4)
+    # Fresh processes every 3 runs each: several pools, as in a long sweep.
+    run_sweep(sweep, tmp_path / "two", workers=2, flush_every=4, batch=3)
     a, b = (
         load_results(tmp_path / d).runs.sort_values("run").drop(columns="seconds")
         for d in ("one", "two")

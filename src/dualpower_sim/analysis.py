@@ -98,6 +98,7 @@ class TippingPoint:
         slope: The logistic slope (per unit of the parameter): its sign says which way the
             probability rises.
         runs: Runs used.
+        intercept: The logistic intercept: ``P = 1 / (1 + exp(-(intercept + slope x)))``.
     """
 
     parameter: str
@@ -108,6 +109,11 @@ class TippingPoint:
     high: float
     slope: float
     runs: int
+    intercept: float = math.nan
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """The fitted probability of the outcome at parameter values ``x``."""
+        return special.expit(self.intercept + self.slope * np.asarray(x, dtype=float))
 
     @property
     def found(self) -> bool:
@@ -195,5 +201,5 @@ def tipping_point(
     if not np.isfinite(estimate):
         low = high = math.nan
     return TippingPoint(
-        parameter, outcome, level, estimate, float(low), float(high), float(b), len(x)
+        parameter, outcome, level, estimate, float(low), float(high), float(b), len(x), float(a)
     )

@@ -456,26 +456,35 @@ def plot_outcome_curves(
         ax.fill_between(rows[parameter], rows["low"], rows["high"], color=colour, alpha=0.15)
     ax.axhline(0.5, color="0.4", lw=0.8, ls=":")
     tippings = tipping if isinstance(tipping, list | tuple) else [tipping] if tipping else []
-    for tp in tippings:
+    xs = np.linspace(table[parameter].min(), table[parameter].max(), 200)
+    for i, tp in enumerate(tippings):
+        colour = _outcome_colour(tp.outcome)
+        # The fitted curve the tipping point comes from, so a reader can judge the fit.
+        ax.plot(
+            xs, tp.probability(xs), color=colour, lw=1, ls="--", label=f"logistic fit, {tp.outcome}"
+        )
         if not tp.found:
             continue
-        colour = _outcome_colour(tp.outcome)
-        ax.axvline(tp.estimate, color=colour, lw=1.2, ls="--")
-        ax.axvspan(tp.low, tp.high, color=colour, alpha=0.12, lw=0)
-        ax.annotate(
-            f"P({tp.outcome}) = {tp.level}\nat {tp.estimate:.3g} [{tp.low:.3g}, {tp.high:.3g}]",
-            (tp.estimate, 0.52),
-            xytext=(4, 4),
-            textcoords="offset points",
+        ax.axvline(tp.estimate, color=colour, lw=1.2, ls=":")
+        ax.axvspan(max(tp.low, xs[0]), min(tp.high, xs[-1]), color=colour, alpha=0.1, lw=0)
+        ax.text(
+            0.01,
+            0.98 - 0.07 * i,
+            f"P({tp.outcome}) = {tp.level} at {tp.estimate:.3g} "
+            f"(95% interval {tp.low:.3g} to {tp.high:.3g})",
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
             fontsize=8,
             color=colour,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
         )
     n = int(table["n"].min()) if len(table) else 0
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(parameter)
     ax.set_ylabel("probability of the outcome")
     ax.grid(alpha=0.3)
-    _legend_below(ax, ncol=5)
+    _legend_below(ax, ncol=3)
     ax.set_title(
         title or f"Outcomes against {parameter} ({n}+ runs a point, 95% intervals)",
         fontsize=11,

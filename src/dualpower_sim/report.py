@@ -70,9 +70,7 @@ def write_report(folder: str | Path, out: str | Path | None = None, n_boot: int 
         title = f"Outcomes against {param}" + (
             " (pooled over the other parameters)" if others else ""
         )
-        fig = plot_outcome_curves(
-            marginal, param, [t for t in found if t.found], title=title, footer=footer
-        )
+        fig = plot_outcome_curves(marginal, param, found, title=title, footer=footer)
         name = f"curves_{_slug(param)}.png"
         fig.savefig(out / name, dpi=120)
         figures.append(name)

@@ -534,11 +534,14 @@ def _failed(task: Mapping[str, Any], why: str) -> dict[str, Any]:
 
 
 def local_results(tasks: list[dict], workers: int, batch: int = 25):
-    """Run tasks in a pool of fresh processes and yield each run's row as it finishes.
+    """Run tasks in pools of fresh processes and yield each run's row as it finishes.
 
-    Processes are spawned (not forked) and each is replaced after ``batch`` runs, so memory
-    stays flat (Mesa 3.3.1 keeps every model an agent was created in alive in its process). A
-    run whose process dies is retried up to :data:`MAX_RETRIES` times, then recorded as failed.
+    Processes are spawned (not forked), and a new pool is started for every round of
+    ``workers x batch`` runs, so memory stays flat (Mesa 3.3.1 keeps every model an agent was
+    created in alive in its process). Python 3.11's own ``max_tasks_per_child`` would do this
+    within one pool, but it deadlocks once a worker retires (CPython gh-115634, fixed only in
+    later releases), so rounds it is. A run whose process dies is retried up to
+    :data:`MAX_RETRIES` times, then recorded as failed.
 
     Args:
         tasks: Tasks from :func:`tasks_for`.
@@ -555,13 +558,13 @@ def local_results(tasks: list[dict], workers: int, batch: int = 25):
     context = multiprocessing.get_context("spawn")
     pending = list(tasks)
     tries: dict[int, int] = {}
+    round_size = max(1, workers * batch)
     while pending:
-        pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, max_tasks_per_child=batch
-        )
-        futures = {pool.submit(execute_run, task): task for task in pending}
-        pending = []
+        current, pending = pending[:round_size], pending[round_size:]
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        futures = {pool.submit(execute_run, task): task for task in current}
         yielded: set[int] = set()
+        retry: list[dict] = []
         try:
             for future in as_completed(futures):
                 task = futures[future]
@@ -585,9 +588,10 @@ def local_results(tasks: list[dict], workers: int, batch: int = 25):
                 if tries[task["run"]] > MAX_RETRIES:
                     yield _failed(task, "the worker process died (retried twice)")
                 else:
-                    pending.append(task)
+                    retry.append(task)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+        pending = retry + pending
 
 
 def serial_results(tasks: list[dict]):
@@ -704,6 +708,7 @@ def run_sweep(
     flush_every: int = 20,
     flush_seconds: float = 10.0,
     progress: bool = False,
+    batch: int = 25,
 ) -> dict[str, int]:
     """Run a sweep (or the rest of it, or one shard of it) into its results folder.
 
@@ -718,6 +723,7 @@ def run_sweep(
         flush_every: Runs per part written.
         flush_seconds: Longest wait before finished runs are written.
         progress: Draw a progress bar (runs done, failed, time left) on a terminal.
+        batch: Runs per worker process before it is replaced by a fresh one.
 
     Returns:
         Counts: ``total`` runs in the design (or shard), ``skipped`` (recorded already),
@@ -754,7 +760,7 @@ def run_sweep(
     counts = {"total": len(mine), "skipped": len(mine) - len(todo), "done": 0, "failed": 0}
     store.log("start", runs=len(todo), workers=workers, shard=shard, resume=resume)
     tasks = tasks_for(sweep, todo, time_limit)
-    rows = serial_results(tasks) if workers <= 1 else local_results(tasks, workers)
+    rows = serial_results(tasks) if workers <= 1 else local_results(tasks, workers, batch)
     buffer: list[dict] = []
     last = time.monotonic()
     from tqdm import tqdm
