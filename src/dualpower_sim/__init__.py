@@ -12,7 +12,14 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from importlib.metadata import PackageNotFoundError, version
+
+# Mesa imports tqdm.auto, which warns in a notebook without ipywidgets that its progress bars
+# fall back to text; harmless, and not ours to fix, so it is silenced here, once.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import mesa  # noqa: F401
 
 from .city import Campuses, City, CityParams, Sector, Territory, Traits, Workplaces, build_city
 from .config import ConfigError, Experiment, load_experiment, scenario_names
