@@ -291,3 +291,52 @@ def test_outcome_intervals_are_scipys_wilson_and_exact_intervals():
     exact = outcome_table(runs, ["a"], ["council_power"], method="exact").iloc[0]
     assert (exact.low, exact.high) == pytest.approx(stats.binomtest(3, 10).proportion_ci())
     assert table[table["outcome"] == "state_restored"].iloc[0].p == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Dask (the dask extra, installed with the test extra)
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_dask_cluster_gives_the_same_table_as_the_local_pool(tmp_path):
+    pytest.importorskip("distributed")
+    sweep = load_sweep(sweep_file(tmp_path, GRID))
+    run_sweep(sweep, tmp_path / "local", workers=1)
+    run_sweep(sweep, tmp_path / "dask", workers=2, executor="dask")
+    a, b = (
+        load_results(tmp_path / d).runs.sort_values("run").drop(columns="seconds")
+        for d in ("local", "dask")
+    )
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
+def test_a_dask_worker_killed_mid_sweep_loses_no_run(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import threading
+
+    body = GRID.replace("[0.3, 0.8]", "[0.3, 0.5, 0.8]").replace("horizon = 12", "horizon = 40")
+    sweep = load_sweep(sweep_file(tmp_path, body))
+    out = tmp_path / "out"
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        result: dict = {}
+        worker = threading.Thread(
+            target=lambda: result.update(
+                run_sweep(sweep, out, scheduler=cluster.scheduler_address, flush_every=2)
+            )
+        )
+        worker.start()
+        parts = out / "runs"
+        deadline = time.time() + 120
+        while time.time() < deadline and not list(parts.glob("part-*.parquet")):
+            time.sleep(0.05)
+        pids = list(client.run(os.getpid).values())
+        os.kill(pids[0], signal.SIGKILL)  # the nanny starts a new worker; its tasks move
+        worker.join(timeout=300)
+    assert result["failed"] == 0
+    runs = load_results(out).runs
+    assert sorted(runs["run"]) == list(range(sweep.n_runs))

@@ -185,6 +185,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop a run after this long and record it as failed",
     )
+    sweep.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local process pool (default) or Dask (the dask extra)",
+    )
+    sweep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running Dask scheduler, e.g. tcp://host:8786 (implies --executor dask)",
+    )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
     report = sub.add_parser(
@@ -488,6 +499,8 @@ def _sweep(args: argparse.Namespace) -> int:
         shard=shard,
         time_limit=args.time_limit,
         progress=not args.quiet,
+        executor=args.executor,
+        scheduler=args.scheduler,
     )
     if not args.quiet:
         print(

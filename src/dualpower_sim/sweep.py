@@ -594,6 +594,62 @@ def local_results(tasks: list[dict], workers: int, batch: int = 25):
         pending = retry + pending
 
 
+def dask_results(
+    tasks: list[dict], scheduler: str | None = None, workers: int = 2, prefix: str = "run"
+):
+    """Run tasks on a Dask cluster and yield each run's row as it finishes.
+
+    Args:
+        tasks: Tasks from :func:`tasks_for`.
+        scheduler: Address of a running scheduler (``tcp://host:8786``); None starts a local
+            cluster of ``workers`` single-threaded processes for the sweep.
+        workers: Processes of the local cluster.
+        prefix: Prefix of the tasks' keys on the cluster (the sweep's hash keeps two sweeps on
+            one cluster apart).
+
+    Yields:
+        One row per task. A run whose worker dies is retried by Dask up to
+        :data:`MAX_RETRIES` times, then recorded as failed.
+
+    Raises:
+        ConfigError: If Dask is not installed or the scheduler cannot be reached.
+    """
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ConfigError(
+            "--executor dask: Dask is not installed; install the extra with "
+            "pip install 'dualpower_sim[dask]'"
+        ) from None
+    cluster = None
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout=30)
+    except OSError as exc:
+        if cluster is not None:
+            cluster.close()
+        raise ConfigError(f"--scheduler {scheduler}: cannot be reached ({exc})") from None
+    try:
+        keys = [f"{prefix}-{task['run']}" for task in tasks]
+        futures = client.map(execute_run, tasks, key=keys, pure=False, retries=MAX_RETRIES)
+        by_key = {f.key: task for f, task in zip(futures, tasks, strict=True)}
+        for future in as_completed(futures):
+            task = by_key[future.key]
+            try:
+                yield future.result()
+            except Exception as exc:  # KilledWorker after the retries, and the like
+                yield _failed(task, f"{type(exc).__name__}: {exc}")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def serial_results(tasks: list[dict]):
     """Run tasks one after the other in this process (``--workers 1``, tests, notebooks).
 
@@ -709,6 +765,8 @@ def run_sweep(
     flush_seconds: float = 10.0,
     progress: bool = False,
     batch: int = 25,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> dict[str, int]:
     """Run a sweep (or the rest of it, or one shard of it) into its results folder.
 
@@ -724,6 +782,9 @@ def run_sweep(
         flush_seconds: Longest wait before finished runs are written.
         progress: Draw a progress bar (runs done, failed, time left) on a terminal.
         batch: Runs per worker process before it is replaced by a fresh one.
+        executor: ``"local"`` (a process pool; one process runs in this one) or ``"dask"``
+            (a cluster: ``scheduler``'s, or a local one of ``workers`` processes).
+        scheduler: Address of a Dask scheduler (implies ``executor="dask"``).
 
     Returns:
         Counts: ``total`` runs in the design (or shard), ``skipped`` (recorded already),
@@ -760,7 +821,12 @@ def run_sweep(
     counts = {"total": len(mine), "skipped": len(mine) - len(todo), "done": 0, "failed": 0}
     store.log("start", runs=len(todo), workers=workers, shard=shard, resume=resume)
     tasks = tasks_for(sweep, todo, time_limit)
-    rows = serial_results(tasks) if workers <= 1 else local_results(tasks, workers, batch)
+    if executor == "dask" or scheduler is not None:
+        rows = dask_results(tasks, scheduler, workers, prefix=f"dualpower-{sweep.sweep_hash[:12]}")
+    elif workers <= 1:
+        rows = serial_results(tasks)
+    else:
+        rows = local_results(tasks, workers, batch)
     buffer: list[dict] = []
     last = time.monotonic()
     from tqdm import tqdm
