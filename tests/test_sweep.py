@@ -340,3 +340,63 @@ def test_a_dask_worker_killed_mid_sweep_loses_no_run(tmp_path):
     assert result["failed"] == 0
     runs = load_results(out).runs
     assert sorted(runs["run"]) == list(range(sweep.n_runs))
+
+
+# --------------------------------------------------------------------------------------------
+# Sensitivity (SALib, the sensitivity extra, installed with the test extra)
+# --------------------------------------------------------------------------------------------
+
+
+def test_sobol_indices_find_the_parameter_that_matters_in_a_known_function():
+    pytest.importorskip("SALib")
+    from SALib.sample import sobol
+
+    from dualpower_sim.analysis import sensitivity
+
+    problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0, 1], [0, 1]]}
+    x = sobol.sample(problem, 256, calc_second_order=False, seed=1)
+    runs = pd.DataFrame({"point": np.arange(len(x)), "a": x[:, 0], "b": x[:, 1]})
+    runs["y"] = 4 * runs["a"] + 0.1 * runs["b"]  # b explains 1/1600 of the variance
+    manifest = {
+        "design": "saltelli",
+        "points": len(x),
+        "parameter_spec": {"a": {"low": 0, "high": 1}, "b": {"low": 0, "high": 1}},
+    }
+    table = sensitivity(runs, manifest, "y").set_index("parameter")
+    assert table.loc["a", "S1"] == pytest.approx(1, abs=0.05)
+    assert table.loc["b", "ST"] == pytest.approx(0, abs=0.02)
+    assert table.loc["a", "S1_low"] < table.loc["a", "S1"] < table.loc["a", "S1_high"]
+
+
+def test_a_saltelli_sweep_runs_and_reports_its_indices(tmp_path):
+    pytest.importorskip("SALib")
+    body = """
+[design]
+kind = "saltelli"
+samples = 4
+[parameters]
+legitimacy = { low = 0.2, high = 0.8 }
+coercion = { low = 0.02, high = 0.1 }
+"""
+    path = sweep_file(tmp_path, body.replace("replicates = 3", ""))
+    sweep = load_sweep(path)
+    assert len(sweep.points) == 4 * (2 + 2)
+    run_sweep(sweep, tmp_path / "out", workers=1)
+    assert main(["report", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "report" / "report.md").read_text()
+    assert "## Sensitivity: Sobol indices" in text and "`legitimacy`" in text
+
+
+def test_a_morris_design_has_trajectories(tmp_path):
+    pytest.importorskip("SALib")
+    body = """
+[design]
+kind = "morris"
+samples = 3
+levels = 4
+[parameters]
+legitimacy = { low = 0.2, high = 0.8 }
+coercion = { low = 0.02, high = 0.1 }
+"""
+    sweep = load_sweep(sweep_file(tmp_path, body))
+    assert len(sweep.points) == 3 * (2 + 1)

@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-__all__ = ["TippingPoint", "dominant_outcomes", "outcome_table", "tipping_point"]
+__all__ = [
+    "TippingPoint",
+    "dominant_outcomes",
+    "outcome_table",
+    "sensitivity",
+    "tipping_point",
+]
 
 
 def outcome_table(
@@ -202,4 +208,85 @@ def tipping_point(
         low = high = math.nan
     return TippingPoint(
         parameter, outcome, level, estimate, float(low), float(high), float(b), len(x), float(a)
+    )
+
+
+def sensitivity(
+    runs: pd.DataFrame,
+    manifest: dict,
+    output: str = "council_power",
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Sobol or Morris sensitivity indices of an output over a sweep's parameters (SALib).
+
+    The sweep must use a ``saltelli`` design (Sobol first and total order indices) or a
+    ``morris`` design (elementary effects). The output at each point is the mean over its
+    replicates of either the runs' ending in an outcome (``output`` names an outcome: the
+    output is its probability) or a numeric column of the runs (``peak_council_power``...).
+
+    Args:
+        runs: The sweep's runs (every point must have finished runs).
+        manifest: The sweep's manifest (its design and parameter ranges).
+        output: An outcome, or a numeric column of ``runs``.
+        confidence: Confidence level of the indices' intervals (SALib's bootstrap).
+        seed: Seed of SALib's bootstrap.
+
+    Returns:
+        One row per parameter: ``S1``, ``S1_low``, ``S1_high``, ``ST``, ``ST_low``, ``ST_high``
+        (Sobol) or ``mu_star``, ``mu_star_low``, ``mu_star_high``, ``sigma`` (Morris); NaN
+        when the output is the same at every point (nothing to apportion).
+
+    Raises:
+        ValueError: If the design is not a SALib design or a point has no finished run.
+        ImportError: If SALib is not installed (the ``sensitivity`` extra).
+    """
+    kind = manifest.get("design")
+    if kind not in ("saltelli", "morris"):
+        raise ValueError(f"design = {kind!r}: sensitivity needs a 'saltelli' or 'morris' design")
+    from SALib.analyze import morris, sobol
+
+    spec = manifest["parameter_spec"]
+    names = list(spec)
+    problem = {
+        "num_vars": len(names),
+        "names": names,
+        "bounds": [[float(spec[n]["low"]), float(spec[n]["high"])] for n in names],
+    }
+    done = runs[runs["status"] != "failed"] if "status" in runs else runs
+    if output in done.columns:
+        values = done.groupby("point")[output].mean()
+    else:
+        values = (done["outcome"] == output).groupby(done["point"]).mean()
+    n_points = int(manifest["points"])
+    y = values.reindex(range(n_points)).to_numpy(dtype=float)
+    if np.isnan(y).any():
+        raise ValueError("every design point needs at least one finished run")
+    if np.ptp(y) == 0:  # nothing to apportion: the indices are undefined (SALib divides by 0)
+        columns = (
+            ["S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"]
+            if kind == "saltelli"
+            else ["mu_star", "mu_star_low", "mu_star_high", "sigma"]
+        )
+        return pd.DataFrame({"parameter": names, **{c: math.nan for c in columns}})
+    if kind == "saltelli":
+        res = sobol.analyze(problem, y, calc_second_order=False, conf_level=confidence, seed=seed)
+        table = pd.DataFrame({"parameter": names, "S1": res["S1"], "ST": res["ST"]})
+        for key in ("S1", "ST"):
+            table[f"{key}_low"] = res[key] - res[f"{key}_conf"]
+            table[f"{key}_high"] = res[key] + res[f"{key}_conf"]
+        return table[["parameter", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"]]
+    points = runs.drop_duplicates("point").sort_values("point")
+    x = points[names].to_numpy(dtype=float)
+    levels = int(manifest.get("design_spec", {}).get("levels", 4))
+    res = morris.analyze(problem, x, y, conf_level=confidence, num_levels=levels, seed=seed)
+    conf = np.asarray(res["mu_star_conf"])
+    return pd.DataFrame(
+        {
+            "parameter": names,
+            "mu_star": res["mu_star"],
+            "mu_star_low": np.asarray(res["mu_star"]) - conf,
+            "mu_star_high": np.asarray(res["mu_star"]) + conf,
+            "sigma": res["sigma"],
+        }
     )

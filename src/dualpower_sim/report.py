@@ -81,7 +81,9 @@ def write_report(folder: str | Path, out: str | Path | None = None, n_boot: int 
         name = f"phase_{_slug(x)}_{_slug(y)}.png"
         fig.savefig(out / name, dpi=120)
         figures.append(name)
-    (out / "report.md").write_text(_markdown(results, table, tippings, figures), encoding="utf-8")
+    sensitivity_tables = _sensitivity(results)
+    text = _markdown(results, table, tippings, figures) + sensitivity_tables
+    (out / "report.md").write_text(text, encoding="utf-8")
     return out
 
 
@@ -153,4 +155,39 @@ def _markdown(
         "The probability of every outcome at every point, with intervals, is in `outcomes.csv`.",
         "",
     ]
+    return "\n".join(lines)
+
+
+#: Outputs whose sensitivity the report computes for a SALib design.
+SENSITIVITY_OUTPUTS = ("council_power", "state_restored", "peak_council_power")
+
+
+def _sensitivity(results: SweepResults) -> str:
+    """Markdown tables of Sobol or Morris indices, for a sweep with a SALib design."""
+    kind = results.manifest.get("design")
+    if kind not in ("saltelli", "morris"):
+        return ""
+    from .analysis import sensitivity
+
+    try:
+        tables = {
+            out: sensitivity(results.runs, results.manifest, out) for out in SENSITIVITY_OUTPUTS
+        }
+    except ImportError:
+        return "\n## Sensitivity\n\nInstall the sensitivity extra (SALib) for the indices.\n"
+    except ValueError as exc:
+        return f"\n## Sensitivity\n\nNot computed: {exc}.\n"
+    name = (
+        "Sobol indices (first order S1, total ST)"
+        if kind == "saltelli"
+        else "Morris elementary effects"
+    )
+    lines = ["", f"## Sensitivity: {name}, with 95% intervals", ""]
+    for output, table in tables.items():
+        what = f"P({output})" if output != "peak_council_power" else "peak council power"
+        lines += [f"### {what}", "", "| parameter | " + " | ".join(table.columns[1:]) + " |"]
+        lines.append("|---" * len(table.columns) + "|")
+        for row in table.itertuples(index=False):
+            lines.append(f"| `{row[0]}` | " + " | ".join(_fmt(float(v)) for v in row[1:]) + " |")
+        lines.append("")
     return "\n".join(lines)

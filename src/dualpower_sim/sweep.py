@@ -24,8 +24,11 @@ A sweep is a TOML file::
 
 Designs: ``grid`` (every combination), ``list`` (``points = [{...}, ...]`` in ``[design]``),
 ``lhs`` (Latin hypercube), ``sobol`` and ``halton`` (``scipy.stats.qmc``, scrambled and seeded
-from the sweep's root seed); the space-filling designs take ``{ low, high }`` ranges, with
-``integer = true`` for whole-number parameters.
+from the sweep's root seed), and SALib's samples for sensitivity analysis: ``saltelli``
+(``samples`` = N, a power of two, gives N (d + 2) points for first and total order Sobol
+indices) and ``morris`` (``samples`` trajectories of d + 1 points, ``levels`` = 4). These take
+``{ low, high }`` ranges; the qmc designs also ``integer = true`` for whole-number parameters
+(SALib's designs are continuous).
 
 Every run's seed is spawned from the root seed by (point, replicate) and stored, so results do
 not depend on the executor, the number of processes or the order runs finish in. Runs are
@@ -70,8 +73,9 @@ __all__ = [
     "run_seed",
 ]
 
-#: Designs a sweep can use.
-DESIGNS = ("grid", "list", "lhs", "sobol", "halton")
+#: Designs a sweep can use; ``saltelli`` and ``morris`` are SALib's samples for Sobol and Morris
+#: sensitivity analysis (the ``sensitivity`` extra).
+DESIGNS = ("grid", "list", "lhs", "sobol", "halton", "saltelli", "morris")
 
 #: Keys of a sweep file.
 SWEEP_KEYS = (
@@ -363,10 +367,43 @@ def _ranges(spec: _Spec, parameters: Mapping[str, Any]) -> tuple[np.ndarray, np.
     return np.array(lows), np.array(highs), integer
 
 
+def salib_problem(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """SALib's problem description of a sweep's ``[parameters]`` ranges."""
+    names = list(parameters)
+    bounds = [[float(v["low"]), float(v["high"])] for v in parameters.values()]
+    return {"num_vars": len(names), "names": names, "bounds": bounds}
+
+
+def _salib_sample(spec, kind, design, names, lows, highs, rng) -> np.ndarray:
+    try:
+        from SALib.sample import morris, sobol
+    except ImportError:
+        raise ConfigError(
+            f"{spec.label}: design.kind = {kind!r} needs SALib; install the extra with "
+            "pip install 'dualpower_sim[sensitivity]'"
+        ) from None
+    samples = design.get("samples")
+    problem = {"num_vars": len(names), "names": names, "bounds": np.c_[lows, highs].tolist()}
+    seed = int(rng.integers(2**31))
+    if kind == "saltelli":
+        if samples & (samples - 1):
+            raise spec.fail("design.samples", samples, "a power of two for Saltelli's sample")
+        # First and total order indices only (N (d + 2) points); SALib draws with our seed.
+        return sobol.sample(problem, samples, calc_second_order=False, seed=seed)
+    levels = design.get("levels", 4)
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2 or levels % 2:
+        raise spec.fail("design.levels", levels, "an even whole number >= 2")
+    return morris.sample(problem, samples, num_levels=levels, seed=seed)
+
+
 def _design_points(
     spec: _Spec, kind: str, design: Mapping, parameters: Mapping[str, Any], seed: int
 ) -> pd.DataFrame:
-    allowed = {"grid": {"kind"}, "list": {"kind", "points"}}.get(kind, {"kind", "samples"})
+    allowed = {
+        "grid": {"kind"},
+        "list": {"kind", "points"},
+        "morris": {"kind", "samples", "levels"},
+    }.get(kind, {"kind", "samples"})
     for key in design:
         if key not in allowed:
             raise spec.fail(f"design.{key}", design[key], f"keys {', '.join(sorted(allowed))}")
@@ -398,6 +435,11 @@ def _design_points(
         lows, highs, integer = _ranges(spec, parameters)
         d = len(lows)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**31,)))
+        if kind in ("saltelli", "morris"):
+            scaled = _salib_sample(spec, kind, design, list(parameters), lows, highs, rng)
+            frame = pd.DataFrame(scaled, columns=list(parameters))
+            frame.insert(0, "point", np.arange(len(frame)))
+            return frame
         if kind == "lhs":
             unit = qmc.LatinHypercube(d=d, rng=rng).random(samples)
         elif kind == "sobol":
@@ -735,6 +777,8 @@ def manifest_for(sweep: Sweep) -> dict[str, Any]:
         "seed": sweep.seed,
         "indicators": list(sweep.indicators),
         "at": list(sweep.at),
+        "design_spec": sweep.spec.get("design", {}),
+        "parameter_spec": sweep.spec.get("parameters", {}),
         "outcomes": list(_outcomes()),
         "created": _now(),
         **provenance(),
