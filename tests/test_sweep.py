@@ -400,3 +400,73 @@ coercion = { low = 0.02, high = 0.1 }
 """
     sweep = load_sweep(sweep_file(tmp_path, body))
     assert len(sweep.points) == 3 * (2 + 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Adaptive refinement
+# --------------------------------------------------------------------------------------------
+
+
+def fake_run(task):
+    """A stand-in for a model run: council power wins with a known logistic probability."""
+    x = task["overrides"]["legitimacy"]
+    p = 1 / (1 + np.exp(-25 * (x - 0.52)))
+    won = np.random.default_rng(task["seed"]).random() < p
+    return {
+        **{k: task[k] for k in ("run", "point", "replicate", "seed")},
+        "status": "done",
+        "outcome": "council_power" if won else "state_restored",
+        "steps": 10,
+        "seconds": 0.0,
+        "error": "",
+    }
+
+
+def test_refinement_adds_runs_where_the_outcome_is_unsure_and_narrows_the_tipping_point(
+    tmp_path, monkeypatch
+):
+    from dualpower_sim import sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "execute_run", fake_run)
+    # Twelve replicates, so that a point where the outcome is plain does not straddle 0.5.
+    text = SMALL.replace("replicates = 3", "replicates = 12")
+    (tmp_path / "sw.toml").write_text(text + "\n[parameters]\nlegitimacy = [0.2, 0.4, 0.6, 0.8]\n")
+    sweep = load_sweep(tmp_path / "sw.toml")
+    out = tmp_path / "out"
+    run_sweep(sweep, out)
+    first = load_results(out).runs
+    refined = sweep_module.refine_sweep(
+        sweep, out, target_width=0.08, budget=400, log=lambda _: None
+    )
+    runs = load_results(out).runs
+    assert refined["runs_added"] == len(runs) - len(first) > 0
+    assert sorted(runs["run"]) == list(range(len(runs)))  # new runs continue the numbering
+    assert runs[["point", "replicate"]].duplicated().sum() == 0
+    # The new runs went where the outcome was unsure: around the crossing, not at the ends.
+    new = runs[~runs["run"].isin(first["run"])]
+    assert new["legitimacy"].between(0.4, 0.6).all()
+    assert set(new["legitimacy"]) - {0.4, 0.6}  # and new points between the design's
+    tp = refined["tipping"]
+    assert tp.found and abs(tp.estimate - 0.52) < 0.05
+    assert refined["stopped"].startswith(("tipping point known", "budget"))
+    if refined["stopped"].startswith("tipping"):
+        assert tp.high - tp.low <= 0.08
+    # Seeds of refined runs are spawned like the design's: same (point, replicate), same seed.
+    row = new.iloc[0]
+    assert int(row["seed"]) == run_seed(sweep.seed, int(row["point"]), int(row["replicate"]))
+
+
+def test_refinement_stops_when_nothing_is_unsure_any_more(tmp_path, monkeypatch):
+    from dualpower_sim import sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "execute_run", fake_run)
+    body = "\n[parameters]\nlegitimacy = [0.0, 0.05]\n"  # council power never wins here
+    sweep = load_sweep(sweep_file(tmp_path, body))
+    run_sweep(sweep, tmp_path / "out")
+    refined = sweep_module.refine_sweep(sweep, tmp_path / "out", log=lambda _: None)
+    # Three runs a point cannot rule out one half (Wilson: 0 of 3 is 0 to 0.56); a few more
+    # can, and refinement stops there.
+    assert refined["rounds"] <= 2
+    assert "one half" in refined["stopped"]  # no interval straddles it any more
+    again = sweep_module.refine_sweep(sweep, tmp_path / "out", log=lambda _: None)
+    assert again["runs_added"] == 0

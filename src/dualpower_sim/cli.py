@@ -40,6 +40,8 @@ from .results import (
 __all__ = ["main"]
 
 PROG = "dualpower"
+#: Outcomes a sweep can be refined on (the ones a run can end in after dual power).
+REFINABLE = ("council_power", "state_restored", "co_opted", "unresolved", "no_dual_power")
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
@@ -195,6 +197,26 @@ def _parser() -> argparse.ArgumentParser:
         "--scheduler",
         metavar="ADDRESS",
         help="a running Dask scheduler, e.g. tcp://host:8786 (implies --executor dask)",
+    )
+    sweep.add_argument(
+        "--refine",
+        action="store_true",
+        help="then add runs where an outcome's probability is still unsure around one half",
+    )
+    sweep.add_argument(
+        "--target-width",
+        type=float,
+        default=0.1,
+        metavar="W",
+        help="refine until the tipping point's 95%% interval is narrower than W (default 0.1)",
+    )
+    sweep.add_argument(
+        "--budget", type=_positive_int(), metavar="N", help="refine with at most N new runs"
+    )
+    sweep.add_argument(
+        "--outcome",
+        metavar="OUTCOME",
+        help="refine on this outcome (default: council_power or state_restored)",
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -467,10 +489,20 @@ def _plot(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     import os
 
-    from .sweep import estimate_seconds_per_run, load_sweep, parse_shard, run_sweep
+    from .sweep import (
+        estimate_seconds_per_run,
+        load_sweep,
+        parse_shard,
+        refine_sweep,
+        run_sweep,
+    )
 
     sweep = load_sweep(args.file)
     shard = parse_shard(args.shard) if args.shard else None
+    if args.outcome is not None and args.outcome not in REFINABLE:
+        raise UsageError(f"--outcome {args.outcome!r}: allowed: " + ", ".join(map(repr, REFINABLE)))
+    if not args.target_width > 0:
+        raise UsageError(f"--target-width {args.target_width}: allowed: a number > 0")
     if args.time_limit is not None and not args.time_limit > 0:
         raise UsageError(f"--time-limit {args.time_limit}: allowed: a number of seconds > 0")
     workers = args.workers or os.cpu_count() or 1
@@ -502,6 +534,29 @@ def _sweep(args: argparse.Namespace) -> int:
         executor=args.executor,
         scheduler=args.scheduler,
     )
+    if args.refine:
+        refined = refine_sweep(
+            sweep,
+            out,
+            outcome=args.outcome,
+            target_width=args.target_width,
+            budget=args.budget,
+            workers=workers,
+            executor=args.executor,
+            scheduler=args.scheduler,
+            log=(lambda _: None) if args.quiet else print,
+        )
+        if not args.quiet:
+            tp = refined["tipping"]
+            found = (
+                f"; tipping point {tp.estimate:.3g} (95% interval {tp.low:.3g} to {tp.high:.3g})"
+                if tp is not None and tp.found
+                else ""
+            )
+            print(
+                f"refined: {refined['runs_added']} runs in {refined['rounds']} rounds, "
+                f"stopped: {refined['stopped']}{found}"
+            )
     if not args.quiet:
         print(
             f"{sweep.name}: {counts['done']} runs done, {counts['failed']} failed, "

@@ -467,6 +467,15 @@ class SweepStore:
 
     # -- writing ------------------------------------------------------------------------------
 
+    def replace_design(self, design: pd.DataFrame) -> None:
+        """Write the design anew (atomically), e.g. with runs added by refinement."""
+        try:
+            _atomic_parquet(self.folder / SWEEP_FILES["design"], design)
+        except OSError as exc:
+            raise ResultsError(
+                f"{self.folder}: cannot be written ({exc.strerror or exc})"
+            ) from None
+
     def recorded(self) -> set[int]:
         """Ids of the runs already recorded (done or failed)."""
         return set(int(r) for r in _read_parts(self.parts, columns=["run"])["run"])

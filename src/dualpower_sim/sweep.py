@@ -524,12 +524,16 @@ def _error_text(exc: BaseException) -> str:
 
 
 def tasks_for(sweep: Sweep, runs: pd.DataFrame, time_limit: float | None) -> list[dict]:
-    """The tasks of some runs of a sweep, ready to send to worker processes."""
+    """The tasks of some runs of a sweep, ready to send to worker processes.
+
+    Each run's parameter values are read from its row, so runs added by refinement (new
+    points between the design's) run the same way as the design's own.
+    """
     config = sweep.experiment.config
     out = []
-    for run, point, replicate, seed in runs[["run", "point", "replicate", "seed"]].itertuples(
-        index=False
-    ):  # runs, not workers: a few thousand at most
+    columns = ["run", "point", "replicate", "seed", *sweep.parameters]
+    for row in runs[columns].itertuples(index=False):  # runs, not workers: thousands at most
+        run, point, replicate, seed, *values = row
         out.append(
             {
                 "run": int(run),
@@ -537,7 +541,9 @@ def tasks_for(sweep: Sweep, runs: pd.DataFrame, time_limit: float | None) -> lis
                 "replicate": int(replicate),
                 "seed": int(seed),
                 "config": config,
-                "overrides": sweep.overrides(int(point)),
+                "overrides": {
+                    k: _plain_number(v) for k, v in zip(sweep.parameters, values, strict=True)
+                },
                 "indicators": sweep.indicators,
                 "at": sweep.at,
                 "time_limit": time_limit,
@@ -895,3 +901,182 @@ def run_sweep(
             store.append(buffer)  # whatever finished, even on Ctrl-C
             store.log("stop", done=counts["done"], failed=counts["failed"])
     return counts
+
+
+# --------------------------------------------------------------------------------------------
+# Adaptive refinement
+# --------------------------------------------------------------------------------------------
+
+#: Outcomes whose 0.5 crossing refinement looks for, in this order, unless one is named.
+REFINE_OUTCOMES = ("council_power", "state_restored")
+
+
+def refine_sweep(
+    sweep: Sweep,
+    folder: Path,
+    *,
+    outcome: str | None = None,
+    target_width: float = 0.1,
+    budget: int | None = None,
+    workers: int = 1,
+    executor: str = "local",
+    scheduler: str | None = None,
+    progress: bool = False,
+    log=print,
+) -> dict[str, Any]:
+    """Add runs where an outcome's probability is still unsure around one half.
+
+    Round after round: the points whose Wilson interval of P(outcome) straddles 0.5 get as many
+    new replicates as the sweep has; in a one-parameter sweep, the tipping point is fitted, a
+    new point is added halfway between the two design values around it (while they are more
+    than ``target_width`` apart), and refinement stops once the tipping point's interval is
+    narrower than ``target_width``. It also stops when no point straddles 0.5 or the budget of
+    new runs is spent. New runs get seeds spawned by (point, replicate) like the others and are
+    recorded in the same folder, so a refined sweep stays reproducible.
+
+    Args:
+        sweep: The sweep (already run into ``folder``).
+        folder: Its results folder.
+        outcome: The outcome to refine on (default: the first of council_power and
+            state_restored whose probability comes near one half).
+        target_width: Width of the tipping point's interval to reach, in parameter units.
+        budget: Most new runs (default: as many as the sweep has).
+        workers: Processes.
+        executor: ``"local"`` or ``"dask"``.
+        scheduler: A Dask scheduler's address.
+        progress: Progress bars.
+        log: Where to say what each round does.
+
+    Returns:
+        ``runs_added``, ``rounds``, ``outcome``, ``stopped`` (why), and the last ``tipping``
+        point (one-parameter sweeps).
+    """
+    from .analysis import outcome_table, tipping_point
+    from .results import SweepStore, load_results
+
+    store = SweepStore(folder)
+    store.open(sweep.sweep_hash)
+    budget = sweep.n_runs if budget is None else budget
+    added, rounds, tipping = 0, 0, None
+    params = list(sweep.parameters)
+    one_numeric = len(params) == 1 and pd.api.types.is_numeric_dtype(sweep.points[params[0]])
+    while True:
+        results = load_results(folder)
+        done = results.runs[results.runs["status"] == "done"]
+        chosen = outcome or _outcome_near_half(done, params)
+        if chosen is None:
+            stopped = "no outcome's probability comes near one half"
+            break
+        table = outcome_table(done, params, [chosen])
+        straddling = table[(table["low"] < 0.5) & (table["high"] > 0.5)]
+        new_points: list[float] = []
+        if one_numeric:
+            tipping = tipping_point(done, params[0], chosen, n_boot=200, seed=rounds)
+            if tipping.found and tipping.high - tipping.low <= target_width:
+                stopped = f"tipping point known to within {target_width}"
+                break
+            if tipping.found:
+                new_points = _midpoint(results.design[params[0]].unique(), tipping, target_width)
+        if straddling.empty and not new_points:
+            stopped = "no point's interval straddles one half"
+            break
+        if added >= budget:
+            stopped = f"budget of {budget} new runs spent"
+            break
+        new = _new_runs(sweep, results.design, straddling, new_points, budget - added)
+        if new.empty:
+            stopped = f"budget of {budget} new runs spent"
+            break
+        store.replace_design(pd.concat([results.design, new], ignore_index=True))
+        store.log("refine", round=rounds + 1, outcome=chosen, runs=len(new))
+        log(
+            f"refine round {rounds + 1}: {len(new)} runs at {new['point'].nunique()} points "
+            f"where P({chosen}) is unsure"
+        )
+        _run_rows(sweep, store, new, workers, executor, scheduler, progress)
+        added += len(new)
+        rounds += 1
+    store.log("refined", rounds=rounds, runs=added, stopped=stopped)
+    return {
+        "runs_added": added,
+        "rounds": rounds,
+        "outcome": outcome,
+        "stopped": stopped,
+        "tipping": tipping,
+    }
+
+
+def _outcome_near_half(runs: pd.DataFrame, params: list[str]) -> str | None:
+    from .analysis import outcome_table
+
+    for outcome in REFINE_OUTCOMES:
+        table = outcome_table(runs, params, [outcome])
+        if ((table["low"] < 0.5) & (table["high"] > 0.5)).any() or (
+            table["p"].min() < 0.5 < table["p"].max()
+        ):
+            return outcome
+    return None
+
+
+def _midpoint(values, tipping, target_width: float) -> list[float]:
+    xs = np.sort(np.asarray(values, dtype=float))
+    right = np.searchsorted(xs, tipping.estimate)
+    if right == 0 or right >= xs.size:
+        return []
+    lo, hi = xs[right - 1], xs[right]
+    return [round(float((lo + hi) / 2), 12)] if hi - lo > target_width else []
+
+
+def _new_runs(
+    sweep: Sweep, design: pd.DataFrame, straddling: pd.DataFrame, new_points: list, room: int
+) -> pd.DataFrame:
+    params = list(sweep.parameters)
+    per_point = design.groupby("point")["replicate"].max() + 1
+    rows = []
+    next_run = int(design["run"].max()) + 1
+    next_point = int(design["point"].max()) + 1
+    targets: list[tuple[int, dict]] = []
+    for _, row in straddling.iterrows():
+        match = design
+        for p in params:
+            match = match[match[p] == row[p]]
+        point = int(match["point"].iloc[0])
+        targets.append((point, {p: row[p] for p in params}))
+    for value in new_points:
+        targets.append((next_point, {params[0]: value}))
+        per_point.loc[next_point] = 0
+        next_point += 1
+    for r in range(sweep.replicates):  # replicate by replicate: a stopped round stays balanced
+        for point, values in targets:
+            if len(rows) >= room:
+                break
+            replicate = int(per_point.loc[point]) + r
+            rows.append(
+                {
+                    "run": next_run,
+                    "point": point,
+                    "replicate": replicate,
+                    "seed": run_seed(sweep.seed, point, replicate),
+                    **values,
+                }
+            )
+            next_run += 1
+    new = pd.DataFrame(rows, columns=list(design.columns))
+    return new.astype({"seed": "uint64"}) if not new.empty else new
+
+
+def _run_rows(sweep, store, runs, workers, executor, scheduler, progress) -> None:
+    tasks = tasks_for(sweep, runs, None)
+    if executor == "dask" or scheduler is not None:
+        rows = dask_results(tasks, scheduler, workers, prefix=f"dualpower-{sweep.sweep_hash[:12]}")
+    elif workers <= 1:
+        rows = serial_results(tasks)
+    else:
+        rows = local_results(tasks, workers)
+    buffer = []
+    for row in rows:
+        buffer.append(row)
+        if len(buffer) >= 20:
+            store.append(buffer)
+            buffer = []
+    store.append(buffer)
