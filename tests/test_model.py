@@ -238,3 +238,21 @@ def test_a_shock_moves_small_and_large_cities_alike():
     ]
     assert peaks[0] > 0.3
     assert abs(peaks[0] - peaks[1]) < 0.1
+
+
+def test_every_indicator_is_a_float():
+    from dualpower_sim import DualPowerModel, HardshipShock
+
+    for dual_power in (True, False):
+        m = DualPowerModel(
+            n_workers=3000,
+            seed=2,
+            dual_power=dual_power,
+            shocks=[HardshipShock(start=2, duration=20, magnitude=0.3)],
+        )
+        m.run(8)
+        row = m._measure(m.world)
+        assert all(isinstance(v, float) for v in row.values()), {
+            k: type(v) for k, v in row.items() if not isinstance(v, float)
+        }
+        assert (m.indicators().dtypes == "float64").all()

@@ -145,25 +145,25 @@ class Indicators:
             members = member_mask(
                 table, world.workplace_unit, world.population.neighbourhood, mobilized
             )
-            federation = world.memory.get("councils.federation", {})
+            federation = world.memory.get("councils.federation", {})  # floats
             out.update(
-                councils=work + home,
-                workplace_councils=work,
-                assemblies=home,
+                councils=float(work + home),
+                workplace_councils=float(work),
+                assemblies=float(home),
                 council_members=np.count_nonzero(members) / n,
-                federation_councils=int(table.federated.sum()),
+                federation_councils=float(table.federated.sum()),
                 federation_members=federation.get("members", 0.0) / n,
                 cohesion=federation.get("cohesion", 0.0),
                 revolutionary_share=federation.get("revolutionary", 0.0),
             )
         power = world.power
         for key in ("council_power", "state_power", "production", "territory", "supply"):
-            out[key] = power.get(key, 0.0)
+            out[key] = float(power.get(key, 0.0))
         s = world.soldiers
-        out["soldiers_loyalty"] = s.loyal_mean() if s is not None and s.n else 0.0
-        out["defected"] = s.defected_share() if s is not None else 0.0
-        out["repression"] = world.levels.repression
-        out["concession"] = world.levels.concession
+        out["soldiers_loyalty"] = float(s.loyal_mean()) if s is not None and s.n else 0.0
+        out["defected"] = float(s.defected_share()) if s is not None else 0.0
+        out["repression"] = float(world.levels.repression)
+        out["concession"] = float(world.levels.concession)
         out["offensive"] = float(world.levels.on_offensive(world.step))
         out["dual_power"] = float(world.verdict.dual_power)
         for key in _COUNCIL_KEYS:  # zero when there are no councils (dual_power=False)
@@ -206,7 +206,7 @@ class Indicators:
             out["occupying"] = np.dot(occupied, self._campus_size) / self._student_ids.size
         else:
             out["occupying"] = 0.0
-        out["hardship"] = float(world.hardship.mean())
+        out["hardship"] = float(world.hardship.sum()) / n
         out["legitimacy"] = float(world.legitimacy)
         out.update(self._powers(world, mob_mask))
         # Bands and sectors are properties of firms: aggregate the firm counts, not the workers.
@@ -216,4 +216,4 @@ class Indicators:
         )
         out.update(zip(self._band_names, (band_mob * self._inv_band).tolist(), strict=True))
         out.update(zip(self._sector_names, (sector_mob * self._inv_sector).tolist(), strict=True))
-        return {k: float(v) for k, v in out.items()}
+        return out  # every value a float already (numpy scalars are floats too)
