@@ -581,7 +581,7 @@ def _failed(task: Mapping[str, Any], why: str) -> dict[str, Any]:
     return row
 
 
-def local_results(tasks: list[dict], workers: int, batch: int = 25):
+def local_results(tasks: list[dict], workers: int, batch: int = 100):
     """Run tasks in pools of fresh processes and yield each run's row as it finishes.
 
     Processes are spawned (not forked), and a new pool is started for every round of
@@ -814,7 +814,7 @@ def run_sweep(
     flush_every: int = 20,
     flush_seconds: float = 10.0,
     progress: bool = False,
-    batch: int = 25,
+    batch: int = 100,
     executor: str = "local",
     scheduler: str | None = None,
 ) -> dict[str, int]:
