@@ -470,3 +470,36 @@ def test_refinement_stops_when_nothing_is_unsure_any_more(tmp_path, monkeypatch)
     assert "one half" in refined["stopped"]  # no interval straddles it any more
     again = sweep_module.refine_sweep(sweep, tmp_path / "out", log=lambda _: None)
     assert again["runs_added"] == 0
+
+
+def _pool_children() -> list[int]:
+    """Process ids of this process's multiprocessing workers (not its resource tracker)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"spawn_main" in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_a_pool_process_killed_mid_sweep_is_replaced_and_its_runs_retried(tmp_path):
+    from dualpower_sim.sweep import local_results, tasks_for
+
+    body = GRID.replace("horizon = 12", "horizon = 40")
+    sweep = load_sweep(sweep_file(tmp_path, body))
+    tasks = tasks_for(sweep, sweep.runs(), None)
+    rows = []
+    for row in local_results(tasks, workers=2, batch=100):
+        rows.append(row)
+        if len(rows) == 1:
+            children = _pool_children()
+            assert children, "the pool's processes were found"
+            os.kill(children[0], signal.SIGKILL)
+    assert sorted(r["run"] for r in rows) == list(range(sweep.n_runs))  # each exactly once
+    assert all(r["status"] == "done" for r in rows)
