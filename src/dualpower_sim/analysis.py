@@ -50,6 +50,9 @@ def outcome_table(
     if method not in ("wilson", "exact"):
         raise ValueError(f"method = {method!r} is not allowed; allowed: 'wilson', 'exact'")
     by = list(by)
+    for column in by:  # a table- or list-valued parameter is grouped by its text
+        if runs[column].map(lambda v: isinstance(v, dict | list | np.ndarray)).any():
+            runs = runs.assign(**{column: runs[column].map(str)})
     status = runs["status"] if "status" in runs else pd.Series("done", index=runs.index)
     finished = runs[status != "failed"]
     failed = runs[status == "failed"]
@@ -206,6 +209,16 @@ def tipping_point(
     low, high = np.quantile(crossings, [tail, 1 - tail]) if crossings else (math.nan, math.nan)
     if not np.isfinite(estimate):
         low = high = math.nan
+    else:
+        # With every point all one way or all the other (complete separation), each resample
+        # puts the crossing at the same place, but the data say only that it lies between the
+        # two design values around it: the interval is at least that bracket.
+        shares = pd.Series(y).groupby(points).mean()
+        if shares.isin([0.0, 1.0]).all():
+            xs = np.unique(x)
+            right = int(np.searchsorted(xs, estimate))
+            if 0 < right < xs.size:
+                low, high = min(low, xs[right - 1]), max(high, xs[right])
     return TippingPoint(
         parameter, outcome, level, estimate, float(low), float(high), float(b), len(x), float(a)
     )

@@ -19,6 +19,7 @@ import argparse
 import datetime as _dt
 import difflib
 import platform
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -275,7 +276,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+        if getattr(locals().get("args"), "command", None) == "sweep":
+            print(
+                "interrupted; the finished runs are recorded: rerun with --resume to go on",
+                file=sys.stderr,
+            )
+        else:
+            print("interrupted; nothing was written", file=sys.stderr)
         return 130
 
 
@@ -499,6 +506,13 @@ def _sweep(args: argparse.Namespace) -> int:
 
     sweep = load_sweep(args.file)
     shard = parse_shard(args.shard) if args.shard else None
+    if args.refine and args.shard:
+        raise UsageError("--refine with --shard: refine once, after every shard has finished")
+    if args.scheduler is not None and not re.match(r"^[a-z]+://\S+$|^[\w.-]+:\d+$", args.scheduler):
+        raise UsageError(
+            f"--scheduler {args.scheduler!r}: allowed: a Dask scheduler's address, "
+            "e.g. tcp://host:8786"
+        )
     if args.outcome is not None and args.outcome not in REFINABLE:
         raise UsageError(f"--outcome {args.outcome!r}: allowed: " + ", ".join(map(repr, REFINABLE)))
     if not args.target_width > 0:
@@ -538,6 +552,7 @@ def _sweep(args: argparse.Namespace) -> int:
         refined = refine_sweep(
             sweep,
             out,
+            time_limit=args.time_limit,
             outcome=args.outcome,
             target_width=args.target_width,
             budget=args.budget,

@@ -429,16 +429,31 @@ class SweepStore:
                 f"{self.folder}: already exists and is not empty; pass --resume to finish the "
                 "sweep recorded there, or choose another folder with --out"
             )
+        # Everything is written into a hidden folder beside it, then renamed into place: a
+        # crash while creating leaves no half-made sweep folder, and of shards starting at once
+        # exactly one creates it (the others find it whole and open it).
         try:
-            self.parts.mkdir(parents=True, exist_ok=True)
-            _atomic_text(self.folder / SWEEP_FILES["spec"], spec_text)
-            _atomic_text(self.folder / SWEEP_FILES["config"], config_text)
-            _atomic_parquet(self.folder / SWEEP_FILES["design"], design)
+            self.folder.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(
+                tempfile.mkdtemp(prefix=f".{self.folder.name}.creating-", dir=self.folder.parent)
+            )
+            staging.chmod(0o777 & ~_umask())
+            (staging / SWEEP_FILES["parts"]).mkdir()
+            _atomic_text(staging / SWEEP_FILES["spec"], spec_text)
+            _atomic_text(staging / SWEEP_FILES["config"], config_text)
+            _atomic_parquet(staging / SWEEP_FILES["design"], design)
             text = json.dumps(dict(manifest), indent=2, default=_json_default) + "\n"
-            _atomic_text(self.folder / SWEEP_FILES["manifest"], text)  # last: marks it complete
+            _atomic_text(staging / SWEEP_FILES["manifest"], text)
         except OSError as exc:
             raise ResultsError(
                 f"{self.folder}: cannot be written ({exc.strerror or exc})"
+            ) from None
+        try:
+            os.rename(staging, self.folder)  # replaces an empty folder; fails on a full one
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise ResultsError(
+                f"{self.folder}: was created by another process meanwhile; pass --resume"
             ) from None
         self.log("created", runs=len(design))
 
@@ -461,9 +476,24 @@ class SweepStore:
                 f"{str(manifest.get('sweep_hash'))[:12]} is not this one's {sweep_hash[:12]}); "
                 "it is never overwritten: choose another folder with --out"
             )
+        # Temporary parts left by a process killed while writing are ignored by readers; those
+        # over a day old are cleared (a live shard's part in progress is seconds old).
         for leftover in self.parts.glob(".part-*.tmp"):
-            leftover.unlink(missing_ok=True)
+            try:
+                if time.time() - leftover.stat().st_mtime > 86_400:
+                    leftover.unlink(missing_ok=True)
+            except OSError:
+                pass
         return manifest
+
+    def design(self) -> pd.DataFrame:
+        """The recorded design (the sweep's runs, and any added by refinement)."""
+        try:
+            return pd.read_parquet(self.folder / SWEEP_FILES["design"])
+        except Exception as exc:  # pyarrow raises several kinds on a damaged file
+            raise ResultsError(
+                f"{self.folder / SWEEP_FILES['design']}: not readable ({exc})"
+            ) from None
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -546,7 +576,8 @@ def _atomic_text(path: Path, text: str) -> None:
 
 
 def _atomic_parquet(path: Path, frame: pd.DataFrame, tmp_prefix: str | None = None) -> None:
-    tmp = path.with_name(f"{tmp_prefix or '.'}{path.stem}.tmp")
+    # The process id in the name: two processes never write the same temporary file.
+    tmp = path.with_name(f"{tmp_prefix or '.'}{path.stem}.{os.getpid()}.tmp")
     frame.to_parquet(tmp, index=False)
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())

@@ -43,6 +43,7 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 import time
 import traceback
 from collections.abc import Mapping
@@ -297,6 +298,11 @@ def load_sweep(source: str | Path) -> Sweep:
     unknown_metrics = set(metrics) - {"indicators", "at"}
     if unknown_metrics:
         raise spec.fail("metrics", sorted(unknown_metrics)[0], "keys indicators and at")
+    if bool(indicators) != bool(at):
+        raise spec.fail("metrics", metrics, "both indicators and at (the days to keep them on)")
+    for key in ("name", "description"):
+        if not isinstance(data.get(key, ""), str):
+            raise spec.fail(key, data[key], "text")
     sweep = Sweep(
         name=data.get("name") or path.stem,
         source=label,
@@ -346,7 +352,8 @@ def _values(spec: _Spec, key: str, value: Any) -> list[Any]:
             raise spec.fail(where, value, "steps = a whole number >= 1")
         grid = np.linspace(low, high, steps) if steps > 1 else np.array([low])
         # Rounded to 12 digits, so that 0.1 to 0.5 in 3 steps gives 0.3, not 0.30000000000000004.
-        return [int(np.rint(v)) if value.get("integer") else round(float(v), 12) for v in grid]
+        values = [int(np.rint(v)) if value.get("integer") else round(float(v), 12) for v in grid]
+        return list(dict.fromkeys(values))  # whole numbers may repeat on a fine grid
     raise spec.fail(where, value, "a non-empty list of values, or { low, high, steps }")
 
 
@@ -357,6 +364,10 @@ def _ranges(spec: _Spec, parameters: Mapping[str, Any]) -> tuple[np.ndarray, np.
         if not isinstance(value, dict) or not {"low", "high"} <= set(value):
             raise spec.fail(where, value, "{ low = number, high = number } for this design")
         low, high = value["low"], value["high"]
+        if set(value) - {"low", "high", "integer"} or not isinstance(
+            value.get("integer", False), bool
+        ):
+            raise spec.fail(where, value, "{ low = number, high = number, integer = true/false }")
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
             raise spec.fail(where, value, "numbers for low and high")
         if high <= low:
@@ -450,10 +461,10 @@ def _design_points(
             unit = qmc.Halton(d=d, scramble=True, rng=rng).random(samples)
         scaled = qmc.scale(unit, lows, highs)
         frame = pd.DataFrame(scaled, columns=list(parameters))
-        for key, whole in zip(parameters, integer, strict=True):
-            if whole:
-                frame[key] = np.floor(frame[key]).clip(upper=highs[list(parameters).index(key)])
-                frame[key] = frame[key].astype(int)
+        for i, (key, whole) in enumerate(zip(parameters, integer, strict=True)):
+            if whole:  # low..high inclusive, each whole number an equal share of the cube
+                lo, hi = math.ceil(lows[i]), math.floor(highs[i])
+                frame[key] = np.minimum(np.floor(lo + unit[:, i] * (hi - lo + 1)), hi).astype(int)
     frame.insert(0, "point", np.arange(len(frame)))
     return frame
 
@@ -585,11 +596,12 @@ def local_results(tasks: list[dict], workers: int, batch: int = 100):
     """Run tasks in pools of fresh processes and yield each run's row as it finishes.
 
     Processes are spawned (not forked), and a new pool is started for every round of
-    ``workers x batch`` runs, so memory stays flat (Mesa 3.3.1 keeps every model an agent was
-    created in alive in its process). Python 3.11's own ``max_tasks_per_child`` would do this
-    within one pool, but it deadlocks once a worker retires (CPython gh-115634, fixed only in
-    later releases), so rounds it is. A run whose process dies is retried up to
-    :data:`MAX_RETRIES` times, then recorded as failed.
+    ``workers x batch`` runs, so memory stays flat. Python 3.11's own ``max_tasks_per_child``
+    would do this within one pool, but it deadlocks once a worker retires (CPython gh-115634,
+    fixed only in later releases), so rounds it is. At most ``workers`` runs are in flight at
+    once, so when a process dies only the runs that were running can be to blame: they are
+    retried alone, one at a time (so a second death is the run's own), up to
+    :data:`MAX_RETRIES` times, then recorded as failed; the runs still waiting are resubmitted.
 
     Args:
         tasks: Tasks from :func:`tasks_for`.
@@ -600,7 +612,7 @@ def local_results(tasks: list[dict], workers: int, batch: int = 100):
         One row per task (see :func:`execute_run`), in the order they finish.
     """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")
@@ -609,37 +621,51 @@ def local_results(tasks: list[dict], workers: int, batch: int = 100):
     round_size = max(1, workers * batch)
     while pending:
         current, pending = pending[:round_size], pending[round_size:]
+        waiting = list(reversed(current))  # pop() from the end keeps the runs' order
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-        futures = {pool.submit(execute_run, task): task for task in current}
-        yielded: set[int] = set()
-        retry: list[dict] = []
+        in_flight: dict = {}
         try:
-            for future in as_completed(futures):
-                task = futures[future]
-                try:
-                    row = future.result()
-                except BrokenProcessPool:
-                    raise
-                except Exception as exc:  # pickling trouble and the like: record, go on
-                    row = _failed(task, f"{type(exc).__name__}: {exc}")
-                yielded.add(task["run"])
-                yield row
+            while waiting or in_flight:
+                while waiting and len(in_flight) < workers:
+                    # A run that was in flight when a process died runs alone, so that a
+                    # second death can only be its own.
+                    if in_flight and (
+                        _suspect(waiting[-1], tries)
+                        or any(_suspect(t, tries) for t in in_flight.values())
+                    ):
+                        break
+                    task = waiting.pop()
+                    in_flight[pool.submit(execute_run, task)] = task
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    task = in_flight.pop(future)
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        in_flight[future] = task  # settled below with the others running
+                    except Exception as exc:  # pickling trouble and the like: record, go on
+                        yield _failed(task, f"{type(exc).__name__}: {exc}")
+                if broken:
+                    raise BrokenProcessPool("a worker process died")
         except BrokenProcessPool:
-            for future, task in futures.items():
-                if task["run"] in yielded:
-                    continue
+            for future, task in in_flight.items():
                 if future.done() and not future.cancelled() and future.exception() is None:
-                    yielded.add(task["run"])
-                    yield future.result()
+                    yield future.result()  # finished before the pool broke
                     continue
                 tries[task["run"]] = tries.get(task["run"], 0) + 1
                 if tries[task["run"]] > MAX_RETRIES:
                     yield _failed(task, "the worker process died (retried twice)")
                 else:
-                    retry.append(task)
+                    waiting.append(task)
+            pending = list(reversed(waiting)) + pending
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-        pending = retry + pending
+
+
+def _suspect(task: Mapping[str, Any], tries: Mapping[int, int]) -> bool:
+    return tries.get(task["run"], 0) > 0
 
 
 def dask_results(
@@ -678,7 +704,7 @@ def dask_results(
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout=30)
-    except OSError as exc:
+    except (OSError, ValueError, TypeError) as exc:
         if cluster is not None:
             cluster.close()
         raise ConfigError(f"--scheduler {scheduler}: cannot be reached ({exc})") from None
@@ -847,24 +873,16 @@ def run_sweep(
 
     store = SweepStore(folder)
     design = sweep.runs()
-    exists = (folder / "sweep.json").is_file()
-    if resume or (shard is not None and exists):
+    if resume or (shard is not None and (folder / "sweep.json").is_file()):
         store.open(sweep.sweep_hash)
-    elif shard is not None and folder.exists() and any(folder.iterdir()):
-        # Another shard may be creating the folder right now: give it a moment.
-        for _ in range(50):
-            if (folder / "sweep.json").is_file():
-                break
-            time.sleep(0.1)
-        store.open(sweep.sweep_hash)
+        design = store.design()  # with any runs refinement added, even if it was cut short
     else:
         try:
             store.create(manifest_for(sweep), sweep.text, sweep.experiment.to_toml(), design)
         except ResultsError:
-            if shard is not None and (folder / "sweep.json").is_file():
-                store.open(sweep.sweep_hash)
-            else:
+            if shard is None or not (folder / "sweep.json").is_file():
                 raise
+            store.open(sweep.sweep_hash)  # another shard created it first: join it
     mine = design if shard is None else design[design["run"] % shard[1] == shard[0]]
     recorded = store.recorded()
     todo = mine[~mine["run"].isin(recorded)]
@@ -922,6 +940,7 @@ def refine_sweep(
     executor: str = "local",
     scheduler: str | None = None,
     progress: bool = False,
+    time_limit: float | None = None,
     log=print,
 ) -> dict[str, Any]:
     """Add runs where an outcome's probability is still unsure around one half.
@@ -945,6 +964,7 @@ def refine_sweep(
         executor: ``"local"`` or ``"dask"``.
         scheduler: A Dask scheduler's address.
         progress: Progress bars.
+        time_limit: Seconds a run may take before it is recorded as failed.
         log: Where to say what each round does.
 
     Returns:
@@ -957,12 +977,15 @@ def refine_sweep(
     store = SweepStore(folder)
     store.open(sweep.sweep_hash)
     budget = sweep.n_runs if budget is None else budget
-    added, rounds, tipping = 0, 0, None
+    added, rounds, tipping, chosen = 0, 0, None, None
     params = list(sweep.parameters)
     one_numeric = len(params) == 1 and pd.api.types.is_numeric_dtype(sweep.points[params[0]])
     while True:
         results = load_results(folder)
         done = results.runs[results.runs["status"] == "done"]
+        if done.empty:
+            stopped = "no finished run to learn from"
+            break
         chosen = outcome or _outcome_near_half(done, params)
         if chosen is None:
             stopped = "no outcome's probability comes near one half"
@@ -993,14 +1016,14 @@ def refine_sweep(
             f"refine round {rounds + 1}: {len(new)} runs at {new['point'].nunique()} points "
             f"where P({chosen}) is unsure"
         )
-        _run_rows(sweep, store, new, workers, executor, scheduler, progress)
+        _run_rows(sweep, store, new, workers, executor, scheduler, time_limit)
         added += len(new)
         rounds += 1
     store.log("refined", rounds=rounds, runs=added, stopped=stopped)
     return {
         "runs_added": added,
         "rounds": rounds,
-        "outcome": outcome,
+        "outcome": outcome or chosen,
         "stopped": stopped,
         "tipping": tipping,
     }
@@ -1019,12 +1042,19 @@ def _outcome_near_half(runs: pd.DataFrame, params: list[str]) -> str | None:
 
 
 def _midpoint(values, tipping, target_width: float) -> list[float]:
-    xs = np.sort(np.asarray(values, dtype=float))
+    values = np.asarray(values)
+    integer = values.dtype.kind in "iu"
+    xs = np.sort(values.astype(float))
     right = np.searchsorted(xs, tipping.estimate)
     if right == 0 or right >= xs.size:
         return []
     lo, hi = xs[right - 1], xs[right]
-    return [round(float((lo + hi) / 2), 12)] if hi - lo > target_width else []
+    if hi - lo <= target_width:
+        return []
+    if integer:  # a whole-number parameter gets a whole-number point, if there is room
+        mid = int(np.floor((lo + hi) / 2))
+        return [mid] if lo < mid < hi else []
+    return [round(float((lo + hi) / 2), 12)]
 
 
 def _new_runs(
@@ -1062,11 +1092,12 @@ def _new_runs(
             )
             next_run += 1
     new = pd.DataFrame(rows, columns=list(design.columns))
-    return new.astype({"seed": "uint64"}) if not new.empty else new
+    # Keep the design's column types (an integer parameter stays integer).
+    return new.astype(design.dtypes.to_dict()) if not new.empty else new
 
 
-def _run_rows(sweep, store, runs, workers, executor, scheduler, progress) -> None:
-    tasks = tasks_for(sweep, runs, None)
+def _run_rows(sweep, store, runs, workers, executor, scheduler, time_limit) -> None:
+    tasks = tasks_for(sweep, runs, time_limit)
     if executor == "dask" or scheduler is not None:
         rows = dask_results(tasks, scheduler, workers, prefix=f"dualpower-{sweep.sweep_hash[:12]}")
     elif workers <= 1:
