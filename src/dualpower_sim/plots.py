@@ -123,19 +123,33 @@ def _days(df: pd.DataFrame) -> np.ndarray:
     return np.asarray(df.index, dtype=float)
 
 
-def _shade_dual_power(ax, df: pd.DataFrame) -> bool:
-    """Shade the days when dual power held; True if there were any."""
-    if "dual_power" not in df:
+def _shade_days(ax, df: pd.DataFrame, column: str, colour: str, alpha: float) -> bool:
+    """Shade the days when a 0/1 indicator held; True if it ever did."""
+    if column not in df:
         return False
-    held = df["dual_power"].to_numpy() > 0.5
+    held = df[column].to_numpy() > 0.5
     if not held.any():
         return False
     days = _days(df)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], held.astype(int), [0]])))
     for start, stop in zip(edges[::2], edges[1::2], strict=True):
         # A day's state holds from that day to the next: shade [first day, last day + 1).
-        ax.axvspan(days[start], days[stop - 1] + 1, color=PALETTE[4], alpha=0.18, lw=0)
+        ax.axvspan(days[start], days[stop - 1] + 1, color=colour, alpha=alpha, lw=0)
     return True
+
+
+def _line_panel(ax, df: pd.DataFrame, lines, title: str, ylabel: str, share: bool = True) -> None:
+    """Draw ``(column, label, colour, style)`` lines on a titled, gridded panel."""
+    days = _days(df)
+    for col, label, colour, style in lines:
+        ax.plot(days, df[col], color=colour, lw=1.8, ls=style, label=label)
+    if share:
+        ax.set_ylim(-0.02, 1.02)
+    else:
+        ax.set_ylim(bottom=0)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.grid(alpha=0.3)
 
 
 def _mark_events(ax, events: pd.DataFrame | None, y: float, dy: float = 0.03) -> list:
@@ -229,7 +243,7 @@ def plot_powers(
     if thresholds is not None:
         for value, colour, who in zip(thresholds, PALETTE[:2], ("council", "state"), strict=True):
             lines.append(ax.axhline(value, color=colour, lw=1, ls="--", label=f"{who} threshold"))
-    if _shade_dual_power(ax, df):
+    if _shade_days(ax, df, "dual_power", PALETTE[4], 0.18):
         lines.append(ax.fill_between([], [], color=PALETTE[4], alpha=0.3, lw=0, label="dual power"))
     marks = _mark_events(ax, events, 1.04)
     lines += marks
@@ -266,28 +280,24 @@ def plot_councils(
     Returns:
         The figure.
     """
-    df = indicators
-    days = _days(df)
     fig = Figure(figsize=(11, 8), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
-    for col, label, colour in (
-        ("workplace_councils", "workplace councils (soviets)", PALETTE[0]),
-        ("assemblies", "neighbourhood assemblies", PALETTE[2]),
-        ("federation_councils", "in the city-wide federation", PALETTE[3]),
-    ):
-        top.plot(days, df[col], color=colour, lw=1.8, label=label)
-    top.set_ylabel("councils sitting")
-    top.set_title("Councils and their federation", fontsize=10, loc="left")
-    top.set_ylim(bottom=0)
-    top.grid(alpha=0.3)
+    councils = (
+        ("workplace_councils", "workplace councils (soviets)", PALETTE[0], "-"),
+        ("assemblies", "neighbourhood assemblies", PALETTE[2], "-"),
+        ("federation_councils", "in the city-wide federation", PALETTE[3], "-"),
+    )
+    _line_panel(
+        top, indicators, councils, "Councils and their federation", "councils sitting", False
+    )
     _legend_below(top)
-    for col, label, colour, style in (
+    inside = (
         ("cohesion", "federation cohesion (cuts across trade, union, allegiance)", PALETTE[3], "-"),
         ("revolutionary_share", "revolutionary share in the federation", PALETTE[1], "-"),
         ("federation_members", "federation members (share of workers)", PALETTE[5], "-"),
         ("council_members", "council members (share of workers)", PALETTE[0], ":"),
-    ):
-        bottom.plot(days, df[col], color=colour, lw=1.8, ls=style, label=label)
+    )
+    _line_panel(bottom, indicators, inside, "Inside the federation", "share (0 to 1)")
     if majority is not None:
         bottom.axhline(
             majority,
@@ -296,11 +306,7 @@ def plot_councils(
             ls="--",
             label="revolutionary majority needed to take power",
         )
-    bottom.set_ylim(-0.02, 1.02)
-    bottom.set_ylabel("share (0 to 1)")
     bottom.set_xlabel("day")
-    bottom.set_title("Inside the federation", fontsize=10, loc="left")
-    bottom.grid(alpha=0.3)
     _legend_below(bottom, ncol=2)
     fig.suptitle(title or "The councils", fontsize=12)
     _footer(fig, footer)
@@ -320,37 +326,23 @@ def plot_state(
     Returns:
         The figure.
     """
-    df = indicators
-    days = _days(df)
     fig = Figure(figsize=(11, 8), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
-    for col, label, colour in (
-        ("legitimacy", "legitimacy", PALETTE[0]),
-        ("soldiers_loyalty", "soldiers' mean loyalty (those still loyal)", PALETTE[2]),
-        ("defected", "soldiers gone over (share)", PALETTE[1]),
-    ):
-        top.plot(days, df[col], color=colour, lw=1.8, label=label)
-    top.set_ylim(-0.02, 1.02)
-    top.set_ylabel("share (0 to 1)")
-    top.set_title("Legitimacy and the army", fontsize=10, loc="left")
-    top.grid(alpha=0.3)
+    army = (
+        ("legitimacy", "legitimacy", PALETTE[0], "-"),
+        ("soldiers_loyalty", "soldiers' mean loyalty (those still loyal)", PALETTE[2], "-"),
+        ("defected", "soldiers gone over (share)", PALETTE[1], "-"),
+    )
+    _line_panel(top, indicators, army, "Legitimacy and the army", "share (0 to 1)")
     _legend_below(top)
-    for col, label, colour in (
-        ("repression", "repression", PALETTE[7]),
-        ("concession", "concessions", PALETTE[5]),
-    ):
-        bottom.plot(days, df[col], color=colour, lw=1.8, label=label)
-    if "offensive" in df and (df["offensive"] > 0.5).any():
-        on = df["offensive"].to_numpy() > 0.5
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(int), [0]])))
-        for start, stop in zip(edges[::2], edges[1::2], strict=True):
-            bottom.axvspan(days[start], days[stop - 1] + 1, color=PALETTE[1], alpha=0.2, lw=0)
+    levers = (
+        ("repression", "repression", PALETTE[7], "-"),
+        ("concession", "concessions", PALETTE[5], "-"),
+    )
+    _line_panel(bottom, indicators, levers, "The state's strategy", "level (0 to 1)")
+    if _shade_days(bottom, indicators, "offensive", PALETTE[1], 0.2):
         bottom.fill_between([], [], color=PALETTE[1], alpha=0.3, lw=0, label="on the offensive")
-    bottom.set_ylim(-0.02, 1.02)
-    bottom.set_ylabel("level (0 to 1)")
     bottom.set_xlabel("day")
-    bottom.set_title("The state's strategy", fontsize=10, loc="left")
-    bottom.grid(alpha=0.3)
     _legend_below(bottom)
     fig.suptitle(title or "The state", fontsize=12)
     _footer(fig, footer)
