@@ -888,13 +888,51 @@ def run_sweep(
     todo = mine[~mine["run"].isin(recorded)]
     counts = {"total": len(mine), "skipped": len(mine) - len(todo), "done": 0, "failed": 0}
     store.log("start", runs=len(todo), workers=workers, shard=shard, resume=resume)
-    tasks = tasks_for(sweep, todo, time_limit)
+    counts.update(
+        _execute(
+            sweep,
+            store,
+            todo,
+            workers=workers,
+            batch=batch,
+            executor=executor,
+            scheduler=scheduler,
+            time_limit=time_limit,
+            flush_every=flush_every,
+            flush_seconds=flush_seconds,
+            progress=progress,
+        )
+    )
+    return counts
+
+
+def _execute(
+    sweep: Sweep,
+    store,
+    runs: pd.DataFrame,
+    *,
+    workers: int,
+    batch: int = 100,
+    executor: str = "local",
+    scheduler: str | None = None,
+    time_limit: float | None = None,
+    flush_every: int = 20,
+    flush_seconds: float = 10.0,
+    progress: bool = False,
+) -> dict[str, int]:
+    """Run some runs of a sweep on the chosen executor and record them in batches.
+
+    Returns:
+        ``done`` and ``failed`` counts.
+    """
+    tasks = tasks_for(sweep, runs, time_limit)
     if executor == "dask" or scheduler is not None:
         rows = dask_results(tasks, scheduler, workers, prefix=f"dualpower-{sweep.sweep_hash[:12]}")
     elif workers <= 1:
         rows = serial_results(tasks)
     else:
         rows = local_results(tasks, workers, batch)
+    counts = {"done": 0, "failed": 0}
     buffer: list[dict] = []
     last = time.monotonic()
     from tqdm import tqdm
@@ -1016,7 +1054,16 @@ def refine_sweep(
             f"refine round {rounds + 1}: {len(new)} runs at {new['point'].nunique()} points "
             f"where P({chosen}) is unsure"
         )
-        _run_rows(sweep, store, new, workers, executor, scheduler, time_limit)
+        _execute(
+            sweep,
+            store,
+            new,
+            workers=workers,
+            executor=executor,
+            scheduler=scheduler,
+            time_limit=time_limit,
+            progress=progress,
+        )
         added += len(new)
         rounds += 1
     store.log("refined", rounds=rounds, runs=added, stopped=stopped)
@@ -1094,20 +1141,3 @@ def _new_runs(
     new = pd.DataFrame(rows, columns=list(design.columns))
     # Keep the design's column types (an integer parameter stays integer).
     return new.astype(design.dtypes.to_dict()) if not new.empty else new
-
-
-def _run_rows(sweep, store, runs, workers, executor, scheduler, time_limit) -> None:
-    tasks = tasks_for(sweep, runs, time_limit)
-    if executor == "dask" or scheduler is not None:
-        rows = dask_results(tasks, scheduler, workers, prefix=f"dualpower-{sweep.sweep_hash[:12]}")
-    elif workers <= 1:
-        rows = serial_results(tasks)
-    else:
-        rows = local_results(tasks, workers)
-    buffer = []
-    for row in rows:
-        buffer.append(row)
-        if len(buffer) >= 20:
-            store.append(buffer)
-            buffer = []
-    store.append(buffer)
