@@ -6,6 +6,9 @@
     dualpower scenarios
     dualpower config show CONFIG [--set key=value ...]
     dualpower plot DIR
+    dualpower sweep FILE [--workers N] [--resume] [--dry-run] ...
+    dualpower report DIR
+    dualpower app [CONFIG] [--host HOST] [--port PORT]
 
 ``CONFIG`` is a TOML file or a preset's name (``dualpower scenarios`` lists them).
 :func:`main` takes the arguments as a list and returns the exit code, so tests call it directly:
@@ -18,8 +21,11 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import difflib
+import os
 import platform
 import re
+import socket
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -239,6 +245,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("folder", type=Path, metavar="DIR", help="a run's results folder")
     plot.add_argument("--format", choices=FIGURE_FORMATS, default="png", help="figure format")
+
+    app = sub.add_parser(
+        "app",
+        help="open the interactive app in the browser (needs the app extra)",
+        description=(
+            "Serve the interactive app (Mesa's SolaraViz) on this machine: pick a scenario, move "
+            "the sliders, press Reset, then Step or Play, and watch the two powers, the city's "
+            "map and the councils. Needs the app extra: python -m pip install "
+            "'dualpower_sim[app]'."
+        ),
+    )
+    app.add_argument(
+        "config",
+        nargs="?",
+        default="petrograd_1917",
+        metavar="CONFIG",
+        help="the scenario or .toml file the app opens with (default: petrograd_1917)",
+    )
+    app.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 for all)",
+    )
+    app.add_argument(
+        "--port",
+        type=_positive_int(0),
+        default=8765,
+        metavar="PORT",
+        help="port to listen on (default 8765; 0 picks a free one)",
+    )
     return p
 
 
@@ -268,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "plot": _plot,
             "sweep": _sweep,
             "report": _report,
+            "app": _app,
         }
         return handler[args.command](args)
     except SystemExit as exc:  # --help and --version exit 0 through argparse
@@ -610,3 +647,65 @@ def _report(args: argparse.Namespace) -> int:
     out = write_report(args.folder, args.out)
     print(f"wrote {out}/report.md, outcomes.csv and the figures")
     return 0
+
+
+def _free_port(host: str, port: int) -> int:
+    """``port`` if it can be listened on at ``host`` (a free one for 0), else a UsageError."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As the server will: a port whose last connections are still closing is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except (OSError, OverflowError) as exc:  # OverflowError: a port above 65535
+            why = getattr(exc, "strerror", None) or exc
+            raise UsageError(
+                f"{PROG} app: cannot listen on {host}:{port} ({why}); "
+                "pick another with --port (0 picks a free one)"
+            ) from None
+        return int(probe.getsockname()[1])
+
+
+def _app(args: argparse.Namespace) -> int:
+    try:
+        from . import app
+    except ImportError as exc:
+        raise UsageError(
+            f"{PROG} app needs the app extra (missing: {exc.name}); install it with: "
+            "python -m pip install 'dualpower_sim[app]'"
+        ) from None
+    source = args.config
+    if source.endswith(".toml") or Path(source).exists():
+        source = str(Path(source).resolve())
+    experiment = app.check_config(source)
+    port = _free_port(args.host, args.port)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(
+        f"{PROG} app: {experiment.name} at http://{shown}:{port}/ (open it in a browser; "
+        "Ctrl-C stops the app)",
+        flush=True,
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "dualpower_sim.app",
+        "--host",
+        args.host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+        "--log-level",
+        "warning",
+    ]
+    try:
+        # Solara warns, on every page load, that its session cookie falls back to SameSite=Lax
+        # over plain http: expected on localhost, and noise in the user's terminal.
+        quiet = "ignore:Cookies with samesite=none require https:UserWarning"
+        warnings = ",".join(w for w in (os.environ.get("PYTHONWARNINGS"), quiet) if w)
+        env = {**os.environ, app.CONFIG_ENV: source, "PYTHONWARNINGS": warnings}
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        print("app stopped", file=sys.stderr)
+        return 0
