@@ -384,33 +384,22 @@ def city_tables(model: DualPowerModel) -> dict[str, pd.DataFrame]:
         }
     )
     table = world.councils
-    rows = []
-    if table is not None:
-        units = np.flatnonzero(table.alive)
-        work = units < table.n_firms
-        x = np.where(work, 0.0, 0.0)
-        y = np.zeros(units.size)
-        x[work], y[work] = firms["x"].to_numpy()[units[work]], firms["y"].to_numpy()[units[work]]
-        nb = units[~work] - table.n_firms
-        x[~work], y[~work] = xy[nb, 0], xy[nb, 1]
-        rows = pd.DataFrame(
-            {
-                "x": x,
-                "y": y,
-                "kind": np.where(work, "workplace", "territorial"),
-                "federated": table.federated[units],
-                "members": table.members[units],
-                "revolutionary": table.revolutionary[units],
-            },
-            index=pd.Index(units, name="unit"),
-        )
-    councils = (
-        rows
-        if len(rows)
-        else pd.DataFrame(
-            {"x": [], "y": [], "kind": [], "federated": [], "members": [], "revolutionary": []},
-            index=pd.Index([], name="unit", dtype=int),
-        )
+    units = np.flatnonzero(table.alive) if table is not None else np.zeros(0, dtype=np.int64)
+    n_firms = city.n_firms
+    work = units < n_firms
+    # A workplace council sits at its firm, an assembly at its neighbourhood's centre.
+    place = np.concatenate([firms[["x", "y"]].to_numpy(), xy.astype(float)])
+    x, y = place[units].T if units.size else (np.zeros(0), np.zeros(0))
+    councils = pd.DataFrame(
+        {
+            "x": x,
+            "y": y,
+            "kind": np.where(work, "workplace", "territorial").astype(object),
+            "federated": table.federated[units] if table is not None else np.zeros(0, bool),
+            "members": table.members[units] if table is not None else np.zeros(0),
+            "revolutionary": table.revolutionary[units] if table is not None else np.zeros(0),
+        },
+        index=pd.Index(units, name="unit"),
     )
     return {"neighbourhoods": neighbourhoods, "firms": firms, "councils": councils}
 
@@ -455,8 +444,7 @@ def _figure(fig) -> Any:
     return solara.FigureMatplotlib(fig, format="png", dpi=80)
 
 
-def _banner(model: DualPowerModel) -> None:
-    s = run_summary(model)
+def _banner(model: DualPowerModel, s: Mapping[str, Any]) -> None:
     outcome = s["outcome"].replace("_", " ")
     if s["resolved"]:
         when = f" on day {s['resolved_step']}" if s["resolved_step"] is not None else ""
@@ -479,9 +467,9 @@ def _banner(model: DualPowerModel) -> None:
 
 def PowersView(model: DualPowerModel) -> Any:  # noqa: N802 - a Solara component
     """The two powers with the dual-power interval and events, under the outcome banner."""
+    s = run_summary(model)
     with solara.Column() as main:
-        _banner(model)
-        s = run_summary(model)
+        _banner(model, s)
         _figure(
             plots.plot_powers(
                 model.indicators(),
