@@ -559,3 +559,28 @@ def test_outcome_tables_group_table_valued_parameters_by_their_text():
     )
     table = outcome_table(runs, ["h"], ["co_opted"])
     assert len(table) == 2 and (table["p"] == 0.5).all()
+
+
+def test_duckdb_queries_the_store_as_it_is(tmp_path):
+    import duckdb
+
+    sweep = load_sweep(sweep_file(tmp_path, GRID))
+    run_sweep(sweep, tmp_path / "out", workers=1, flush_every=5)
+    out = tmp_path / "out"
+    got = duckdb.sql(
+        f"SELECT d.legitimacy, r.outcome, count(*) AS n "
+        f"FROM read_parquet('{out / 'runs' / '*.parquet'}') AS r "
+        f"JOIN read_parquet('{out / 'design.parquet'}') AS d USING (run) "
+        "GROUP BY ALL ORDER BY ALL"
+    ).df()
+    runs = load_results(out).runs
+    expected = (
+        runs.groupby(["legitimacy", "outcome"])
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values(["legitimacy", "outcome"])
+        .reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert got["n"].sum() == 18
