@@ -296,3 +296,45 @@ def test_the_app_renders_responds_to_a_slider_and_steps(served_app, tmp_path):
     assert not errors, errors
     assert not [a for a in alerts if "error in" in a.lower()], alerts
     assert (shots / "app-after-step.png").stat().st_size > 10_000
+
+
+def _alerts(view, model) -> list[str]:
+    import ipyvuetify as v
+    import solara
+
+    @solara.component
+    def Show():  # noqa: N802 - a Solara component
+        view(model)
+
+    _, rc = solara.render(Show(), handle_error=False)
+    return [" ".join(map(str, w.children)) for w in rc.find(v.Alert).widgets]
+
+
+def test_the_banner_says_the_day_then_the_outcome_and_why():
+    from dualpower_sim.app import PowersView
+
+    model = AppModel(scenario="st_petersburg_1905")
+    (running,) = _alerts(PowersView, model)
+    assert running.startswith("Day 0 of 365: no dual power yet")
+    model.run()
+    assert model.outcome == "state_restored" and not model.running
+    (done,) = _alerts(PowersView, model)
+    assert done.startswith(f"Outcome: state restored on day {model.steps}.")
+    assert run_summary(model)["explanation"].capitalize() in done
+
+
+def test_a_big_city_shows_no_hairball_but_says_why():
+    from dualpower_sim import app
+    from dualpower_sim.app import FederationView
+
+    model = AppModel(scenario="el_alto_2003").run(30)
+    sitting = model.world.councils.count
+    assert sitting > 10
+    original = app.FEDERATION_MAX
+    try:
+        app.FEDERATION_MAX = 10
+        (note,) = _alerts(FederationView, model)
+    finally:
+        app.FEDERATION_MAX = original
+    assert note.startswith(f"{sitting} councils sit: too many to draw")
+    assert _alerts(FederationView, model) == []  # drawn as a network again
