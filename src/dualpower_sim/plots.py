@@ -15,7 +15,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 __all__ = [
     "EVENT_MARKS",
@@ -28,7 +31,9 @@ __all__ = [
     "plot_federation",
     "plot_mobilization",
     "plot_outcome_curves",
+    "plot_outcome_shares",
     "plot_phase_diagram",
+    "plot_power_trajectories",
     "plot_powers",
     "plot_state",
     "run_figures",
@@ -819,3 +824,165 @@ def _edges(centres: np.ndarray) -> np.ndarray:
         return np.array([centres[0] - 0.5, centres[0] + 0.5])
     mids = (centres[1:] + centres[:-1]) / 2
     return np.concatenate([[2 * centres[0] - mids[0]], mids, [2 * centres[-1] - mids[-1]]])
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing experiments (scenarios, cities): outcomes and trajectories side by side
+# --------------------------------------------------------------------------------------------
+
+
+def _text_colour(colour: str) -> str:
+    """Black or white, whichever reads better on ``colour``."""
+    r, g, b = to_rgb(colour)
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+
+
+def plot_outcome_shares(
+    table: pd.DataFrame,
+    by: str,
+    *,
+    title: str | None = None,
+    footer: str | None = None,
+) -> Figure:
+    """How each experiment's runs ended: one bar per experiment, split by outcome.
+
+    Each bar is stacked from the outcomes' shares of that experiment's runs, in the table's
+    order of outcomes, and each piece is labelled with its number of runs; the bar's label says
+    how many runs it holds. The table's ``low`` and ``high`` columns (the intervals) are not
+    drawn: with a few runs an experiment's shares are known only roughly, and the run counts
+    say so.
+
+    Args:
+        table: An outcome table by ``by`` (``analysis.outcome_table(runs, [by], outcomes)``):
+            columns ``by``, ``outcome``, ``k`` (runs that ended so), ``n`` (runs) and ``p``.
+        by: The column naming the experiments (e.g. ``"scenario"``); bars run top to bottom in
+            the order the experiments first appear in the table.
+        title: Figure title; default names the number of runs per experiment.
+        footer: A line of small print at the bottom.
+
+    Returns:
+        The figure.
+    """
+    groups = list(dict.fromkeys(table[by]))
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    reached = [o for o in outcomes if (table.loc[table["outcome"] == o, "k"] > 0).any()]
+    fig = Figure(figsize=(9, 0.5 * len(groups) + 1.9), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(groups))
+    left = np.zeros(len(groups))
+    indexed = table.set_index([by, "outcome"])
+    n = table.groupby(by, sort=False)["n"].max().reindex(groups).to_numpy()
+    for outcome in reached:
+        rows = indexed.xs(outcome, level="outcome").reindex(groups)
+        share = rows["p"].fillna(0.0).to_numpy(float)
+        k = rows["k"].fillna(0).to_numpy(int)
+        colour = _outcome_colour(outcome)
+        bars = ax.barh(y, share, left=left, color=colour, edgecolor="white", lw=0.8, label=outcome)
+        ax.bar_label(
+            bars,
+            labels=[str(v) if v else "" for v in k],
+            label_type="center",
+            fontsize=8,
+            color=_text_colour(colour),
+        )
+        left += share
+    ax.set_yticks(y, [f"{g} ({m} runs)" for g, m in zip(groups, n, strict=True)])
+    ax.invert_yaxis()  # the first experiment on top
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of runs (numbers: runs ending so)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    _legend_below(ax, ncol=len(reached) or 1)
+    runs = f"{int(n.min())} runs each" if len(n) and n.min() == n.max() else "runs"
+    ax.set_title(title or f"How the runs ended ({runs})", fontsize=11, loc="left")
+    _footer(fig, footer)
+    return fig
+
+
+def plot_power_trajectories(
+    trajectories: pd.DataFrame,
+    by: str,
+    run: str = "seed",
+    *,
+    columns: int = 4,
+    thresholds: tuple[float, float] | None = None,
+    title: str | None = None,
+    footer: str | None = None,
+) -> Figure:
+    """Council and state power over time, one panel per experiment, one pair of lines per run.
+
+    Each run's council power and state power are drawn as thin lines and the days it held dual
+    power are shaded; where several runs held dual power on the same days the shading is darker.
+    A run's lines stop on the day it resolved. With an ``outcome`` column, each panel's title
+    also counts how its runs ended.
+
+    Args:
+        trajectories: A long table, one row per run and day: ``by`` (the experiment), ``run``
+            (the run within it), ``step`` (the day), ``council_power`` and ``state_power``
+            (0 to 1), and optionally ``dual_power`` (1 on days it held, else 0) and ``outcome``.
+        by: The column naming the experiments; panels follow their order of first appearance.
+        run: The column telling runs of one experiment apart (e.g. ``"seed"``).
+        columns: Panels per row.
+        thresholds: The council and state power thresholds of dual power, drawn dashed in
+            every panel (when every experiment has the same ones).
+        title: Figure title.
+        footer: A line of small print at the bottom.
+
+    Returns:
+        The figure.
+    """
+    groups = list(dict.fromkeys(trajectories[by]))
+    cols = max(1, min(columns, len(groups)))
+    rows_n = math.ceil(len(groups) / cols)
+    fig = Figure(figsize=(3.4 * cols + 0.6, 2.7 * rows_n + 1.2), layout="constrained")
+    axes = fig.subplots(rows_n, cols, squeeze=False, sharey=True).ravel()
+    for ax, group in zip(axes, groups, strict=False):
+        in_group = trajectories[trajectories[by] == group]
+        runs = list(dict.fromkeys(in_group[run]))
+        # Each run adds its share of shade, so days every run held dual power reach 0.45.
+        alpha = 0.45 / len(runs)
+        for key in runs:
+            df = in_group[in_group[run] == key].sort_values("step").set_index("step")
+            _shade_days(ax, df, "dual_power", PALETTE[4], alpha)
+            days = _days(df)
+            ax.plot(days, df["council_power"], color=PALETTE[0], lw=1.1, alpha=0.85)
+            ax.plot(days, df["state_power"], color=PALETTE[1], lw=1.1, alpha=0.85)
+        for value, colour in zip(thresholds or (), PALETTE[:2], strict=False):
+            ax.axhline(value, color=colour, lw=0.9, ls="--")
+        heading = str(group)
+        if "outcome" in in_group:
+            ends = in_group.groupby(run, sort=False)["outcome"].last().value_counts(sort=False)
+            heading += "\n" + ", ".join(f"{o.replace('_', ' ')} {c}" for o, c in ends.items())
+        ax.set_title(heading, fontsize=9, loc="left")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlim(left=0)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(groups) :]:
+        ax.set_visible(False)
+    for ax in axes[::cols]:
+        ax.set_ylabel("power (0 to 1)")
+    for ax in axes[: len(groups)][-cols:]:
+        ax.set_xlabel("day")
+    handles = [
+        Line2D([], [], color=PALETTE[0], lw=1.6, label="council power (a line per run)"),
+        Line2D([], [], color=PALETTE[1], lw=1.6, label="state power"),
+        Patch(color=PALETTE[4], alpha=0.3, lw=0, label="dual power (darker: more runs)"),
+    ]
+    if thresholds is not None:
+        handles[2:2] = [
+            Line2D([], [], color=colour, lw=0.9, ls="--", label=f"{who} threshold")
+            for colour, who in zip(PALETTE[:2], ("council", "state"), strict=True)
+        ]
+    # The legend goes above the panels, under the title (as its own title: constrained layout
+    # would put a suptitle on top of an outside legend), where it never meets the footer.
+    fig.legend(
+        handles=handles,
+        loc="outside upper center",
+        ncol=len(handles),
+        fontsize=8,
+        frameon=False,
+        title=title or "Council power against state power",
+        title_fontsize=12,
+    )
+    _footer(fig, footer)
+    return fig
