@@ -145,7 +145,7 @@ def test_run_summary_explains_the_outcome():
     s = run_summary(AppModel(scenario="petrograd_1917").run(20))
     assert s["resolved"] is False
     assert isinstance(s["explanation"], str) and s["explanation"]
-    assert s["thresholds"] == [0.2, 0.1]
+    assert s["thresholds"] == (0.2, 0.1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from . import plots
 from .config import Experiment, load_experiment, scenario_names
 from .firm_sizes import REPORT_BANDS
 from .model import DualPowerModel
-from .results import explain_outcome
 
 __all__ = [
     "CONFIG_ENV",
@@ -326,25 +325,16 @@ class AppModel(DualPowerModel):
 
 
 def run_summary(model: DualPowerModel) -> dict[str, Any]:
-    """The model's summary with what :func:`~dualpower_sim.results.explain_outcome` needs.
+    """The model's summary, and whether its outcome is final.
 
     Args:
         model: A model.
 
     Returns:
-        :meth:`DualPowerModel.summary` plus ``thresholds``, ``majority``, ``dual_power``,
-        ``resolved`` (the outcome is final) and ``explanation``.
+        :meth:`DualPowerModel.summary` (outcome, thresholds, explanation, ...) plus
+        ``resolved``: the run has ended, at resolution or its horizon.
     """
-    resolution = model._resolution
-    out = {
-        **model.summary(),
-        "thresholds": [resolution.council_threshold, resolution.state_threshold],
-        "majority": resolution.majority,
-        "dual_power": model.dual_power,
-        "resolved": not model.running,
-    }
-    out["explanation"] = explain_outcome(out, model.indicators())
-    return out
+    return {**model.summary(), "resolved": not model.running}
 
 
 def _golden(i: np.ndarray, a: float) -> np.ndarray:

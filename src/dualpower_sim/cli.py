@@ -38,7 +38,6 @@ from .results import (
     ResultsError,
     RunRecord,
     check_out_dir,
-    explain_outcome,
     load_run,
     save_figures,
     write_run,
@@ -467,7 +466,6 @@ def _config_file(experiment: Experiment) -> str:
 def _summary(model: Any, experiment: Experiment, started: str) -> dict[str, Any]:
     s = model.summary()
     df = model.indicators()
-    resolution = experiment.kwargs["resolution"]
     out: dict[str, Any] = {
         "name": experiment.name,
         "description": experiment.description,
@@ -486,9 +484,9 @@ def _summary(model: Any, experiment: Experiment, started: str) -> dict[str, Any]
         "councils": s["councils"],
         "offensives": s["offensives"],
         "defected": s["defected"],
-        "dual_power": bool(experiment.kwargs["dual_power"]),
-        "thresholds": [resolution.council_threshold, resolution.state_threshold],
-        "majority": resolution.majority,
+        "dual_power": s["dual_power"],
+        "thresholds": s["thresholds"],
+        "majority": s["majority"],
         "config_hash": experiment.config_hash,
         "config_source": experiment.source,
         "version": __version__,
@@ -496,7 +494,7 @@ def _summary(model: Any, experiment: Experiment, started: str) -> dict[str, Any]
         "started_at": started,
         "finished_at": _now(),
     }
-    out["explanation"] = explain_outcome(out, df)
+    out["explanation"] = s["explanation"]
     return out
 
 

@@ -22,6 +22,7 @@ from .councils import Council
 from .indicators import Indicators
 from .params import ParameterError, check
 from .population import WorkerView
+from .results import explain_outcome
 from .rng import make_streams
 from .rules import (
     MOBILIZATION_RULES,
@@ -298,11 +299,15 @@ class DualPowerModel(mesa.Model):
             ``outcome``, ``seed``, ``steps``, ``resolved_step``, ``dual_power_began``,
             ``dual_power_ended`` (the last day dual power held: today, while it still holds),
             ``peak_council_power``, ``peak_mobilized``, ``councils``, ``offensives``,
-            ``defected``.
+            ``defected``, the ``thresholds`` of council and state power and the revolutionary
+            ``majority`` the outcome is judged by, ``dual_power`` (False for the mobilization
+            model alone), and ``explanation``: one sentence on why the run ended as it did
+            (or stands as it does, before the end).
         """
         df = self.indicators()
         v = self.world.verdict
-        return {
+        resolution = self._resolution
+        out = {
             "outcome": self.outcome,
             "seed": self.seed,
             "steps": self.steps,
@@ -314,7 +319,12 @@ class DualPowerModel(mesa.Model):
             "councils": int(self.world.councils.count) if self.world.councils is not None else 0,
             "offensives": int(self.world.levels.offensives),
             "defected": float(df["defected"].iloc[-1]),
+            "thresholds": (resolution.council_threshold, resolution.state_threshold),
+            "majority": resolution.majority,
+            "dual_power": self.dual_power,
         }
+        out["explanation"] = explain_outcome(out, df)
+        return out
 
     def indicators(self) -> pd.DataFrame:
         """The per-step indicators as a DataFrame indexed by step (0 is the initial state).
