@@ -452,7 +452,8 @@ def _banner(model: DualPowerModel, s: Mapping[str, Any]) -> None:
             if began is not None and s["outcome"] == "unresolved"
             else "no dual power yet"
         )
-        solara.Info(f"Day {model.steps} of {model.horizon}: {status}. Press Step or Play.")
+        hint = " Press Step or ▶ to start." if model.steps == 0 else ""
+        solara.Info(f"Day {model.steps} of {model.horizon}: {status}.{hint}")
 
 
 def PowersView(model: DualPowerModel) -> Any:  # noqa: N802 - a Solara component
