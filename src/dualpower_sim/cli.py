@@ -25,7 +25,6 @@ import os
 import platform
 import re
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -458,8 +457,9 @@ def _step_with_progress(model: Any, name: str, quiet: bool) -> None:
 
 def _config_file(experiment: Experiment) -> str:
     return (
-        f"# {experiment.name}: the resolved config of this run (loadable: dualpower run "
-        f"config.toml)\n# config_hash: {experiment.config_hash}\n\n" + experiment.to_toml()
+        f"# {experiment.name}: the resolved config of this run (run it again: dualpower run "
+        f"config.toml --out ANOTHER_DIR)\n# config_hash: {experiment.config_hash}\n\n"
+        + experiment.to_toml()
     )
 
 
@@ -697,13 +697,12 @@ def _app(args: argparse.Namespace) -> int:
         "--log-level",
         "warning",
     ]
-    try:
-        # Solara warns, on every page load, that its session cookie falls back to SameSite=Lax
-        # over plain http: expected on localhost, and noise in the user's terminal.
-        quiet = "ignore:Cookies with samesite=none require https:UserWarning"
-        warnings = ",".join(w for w in (os.environ.get("PYTHONWARNINGS"), quiet) if w)
-        env = {**os.environ, app.CONFIG_ENV: source, "PYTHONWARNINGS": warnings}
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        print("app stopped", file=sys.stderr)
-        return 0
+    # Solara warns, on every page load, that its session cookie falls back to SameSite=Lax over
+    # plain http: expected on localhost, and noise in the user's terminal.
+    quiet = "ignore:Cookies with samesite=none require https:UserWarning"
+    warnings = ",".join(w for w in (os.environ.get("PYTHONWARNINGS"), quiet) if w)
+    env = {**os.environ, app.CONFIG_ENV: source, "PYTHONWARNINGS": warnings}
+    # The server replaces this process, so Ctrl-C, a kill or a job scheduler's signal reach it
+    # directly and never leave an orphaned server holding the port.
+    os.execve(sys.executable, command, env)
+    return 0  # pragma: no cover - execve does not return
