@@ -320,7 +320,7 @@ def test_a_dask_worker_killed_mid_sweep_loses_no_run(tmp_path):
     out = tmp_path / "out"
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

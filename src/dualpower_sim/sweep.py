@@ -698,8 +698,10 @@ def dask_results(
     cluster = None
     try:
         if scheduler is None:
+            # The scheduler serves HTTP even without a dashboard, on port 8787 unless told
+            # otherwise; a free port lets two local sweeps (or a notebook's cluster) coexist.
             cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
             )
             client = Client(cluster)
         else:
