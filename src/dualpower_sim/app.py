@@ -206,7 +206,8 @@ def _override(name: str, value: Any, experiment: Experiment) -> Any:
     if name == "big_firms":
         # The scenario's own mix of firm sizes in Smith's bands, with the share of workers in
         # firms of 1,000+ set to the slider's value and the smaller bands scaled to the rest.
-        shares = _band_shares(_size_sample(experiment))
+        sample = _size_sample(experiment)
+        shares = _band_shares(sample)
         small = shares[:-1] if shares[:-1].sum() > 0 else np.ones(len(shares) - 1)
         weights = np.append(small / small.sum() * (1.0 - value), value)
         lows = np.array([lo for lo, _ in REPORT_BANDS], dtype=float)
@@ -214,7 +215,8 @@ def _override(name: str, value: Any, experiment: Experiment) -> Any:
         # (a 10,000-worker city has no room for 3% of its workers in firms of 1,000+).
         weights[weights * experiment.kwargs["n_workers"] < lows] = 0.0
         weights /= weights.sum()
-        top = max(5 * BIG_FIRM, int(c["city"]["workplaces"]["sizes"].get("max_size", 0) or 0))
+        # The biggest firms as big as the scenario's own (Petrograd's reach 30,000 workers).
+        top = max(5 * BIG_FIRM, int(sample.max()))
         bands = [
             [int(lo), int(hi) if np.isfinite(hi) else top, float(w)]
             for (lo, hi), w in zip(REPORT_BANDS, weights, strict=True)
