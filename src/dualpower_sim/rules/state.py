@@ -145,7 +145,7 @@ class StateStrategy(Rule):
                 dissolve(table, broken)
                 world.log("councils_broken_up", int(broken.sum()), "by the state")
 
-        mean_hardship = float(world.hardship.mean())
+        mean_hardship = float(world.hardship.sum()) / world.hardship.size  # = .mean(), cheaper
         d_legitimacy = (
             -self.hardship_erosion * max(0.0, mean_hardship - self.hardship_tolerance)
             - self.repression_cost * levels.repression
