@@ -151,4 +151,5 @@ class StateStrategy(Rule):
             - self.repression_cost * levels.repression
             + self.concession_gain * levels.concession
         )
-        world.legitimacy = float(np.clip(world.legitimacy + d_legitimacy, 0.0, 1.0))
+        # min/max of Python floats: what np.clip gives a scalar, without its array round trip
+        world.legitimacy = min(max(float(world.legitimacy + d_legitimacy), 0.0), 1.0)
