@@ -54,16 +54,19 @@ LAYERS: tuple[str, ...] = ("workplace", "territorial", "campus")
 #: Largest network :meth:`SocialNetwork.to_networkx` will export.
 NETWORKX_MAX_NODES = 50_000
 
-#: From this many ties on, :meth:`SocialNetwork.neighbour_share_of` gathers rows by scipy's
-#: sparse row slicing (compiled, one sequential pass) rather than numpy index arithmetic, whose
-#: fixed cost is lower but whose reads cost more per entry. Measured break-even on this
-#: project's machine: about 15,000 entries at 10^4 to 10^6 workers.
+#: Only without scipy's row-gather kernel (see :func:`_gather_rows`, which is used whenever it
+#: imports): from this many ties on, :meth:`SocialNetwork.neighbour_share_of` gathers rows by
+#: scipy's sparse row slicing (compiled, one sequential pass) rather than numpy index
+#: arithmetic, whose fixed cost is lower but whose reads cost more per entry. Measured
+#: break-even on this project's machine: about 15,000 entries at 10^4 to 10^6 workers.
 SCIPY_ROWS_FROM = 20_000
 
 #: The same for :class:`ShareTracker`'s scatter, whose scipy form also allocates and adds an
 #: n-long vector: scipy from this many entries or ``n / SCIPY_SCATTER_N_RATIO``, whichever is
-#: more. Measured break-even: about 5 x 10^4 entries at 10^5 workers, 1.7 x 10^5 at 10^6
-#: (scipy is 1.6x faster at 7 x 10^5 entries, 2x at 2.3 x 10^6).
+#: more. Measured break-even against numpy index arithmetic: about 5 x 10^4 entries at 10^5
+#: workers, 1.7 x 10^5 at 10^6 (scipy is 1.6x faster at 7 x 10^5 entries, 2x at 2.3 x 10^6);
+#: below it the entries are now gathered by :func:`_gather_rows` (not re-measured since: it is
+#: cheaper than the arithmetic, so the break-even can only have moved up).
 SCIPY_SCATTER_FROM = 60_000
 SCIPY_SCATTER_N_RATIO = 5
 
