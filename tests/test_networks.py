@@ -154,12 +154,16 @@ def test_mixed_weights_lie_on_the_exactness_grid(rng):
     np.testing.assert_allclose(rows[rows > 0], 1.0, atol=1e-9)
 
 
-@pytest.mark.parametrize("scipy_from", [0, 10**12], ids=["scipy slicing", "numpy gathers"])
-def test_both_ways_of_gathering_ties_give_the_same_bits(monkeypatch, scipy_from):
-    # Large updates go through scipy's row slicing, small ones through numpy gathers: both must
-    # give a full product's exact result (the shares must not depend on how many changed).
+@pytest.mark.parametrize("kernel", [True, False], ids=["row-gather kernel", "no kernel"])
+@pytest.mark.parametrize("scipy_from", [0, 10**12], ids=["scipy slicing", "gathers"])
+def test_every_way_of_gathering_ties_gives_the_same_bits(monkeypatch, scipy_from, kernel):
+    # Large updates go through scipy's row slicing, small ones through scipy's row-gather kernel
+    # or, without it, numpy gathers: all must give a full product's exact result (the shares
+    # must not depend on how many changed).
     from dualpower_sim import CityParams, build_city, networks
 
+    if not kernel:
+        monkeypatch.setattr(networks, "csr_row_index", None)
     monkeypatch.setattr(networks, "SCIPY_ROWS_FROM", scipy_from)
     monkeypatch.setattr(networks, "SCIPY_SCATTER_FROM", scipy_from)
     monkeypatch.setattr(networks, "SCIPY_SCATTER_N_RATIO", 10**9)

@@ -37,7 +37,9 @@ KIND_NAMES = ("workplace", "territorial")
 
 def blau(counts) -> float:
     """Gini-Simpson (Blau) diversity ``1 - sum p_k^2`` of category counts (0 if empty)."""
-    counts = [float(c) for c in counts]
+    # Plain Python floats (tolist is one call, float() per numpy element is not), summed in
+    # order: numpy's pairwise sums would round differently.
+    counts = np.asarray(counts, dtype=np.float64).tolist()
     total = sum(counts)
     if total <= 0:
         return 0.0
@@ -55,7 +57,7 @@ def cohesion(member_counts, population_counts) -> float:
     Returns:
         Cohesion in [0, 1]; 0 when the federation has no members.
     """
-    if not sum(float(c) for c in member_counts[0]):
+    if not sum(np.asarray(member_counts[0], dtype=np.float64).tolist()):
         return 0.0
     ratios = []
     for members, everyone in zip(member_counts, population_counts, strict=True):

@@ -238,10 +238,10 @@ class DualPowerModel(mesa.Model):
         if table is None:
             return
         agents = self._council_agents
-        changed = np.flatnonzero(
-            (table.alive != self._alive_before) | (table.formed != self._formed_before)
-        )
-        for unit in changed.tolist():  # councils that changed today, not workers
+        changed = (table.alive != self._alive_before) | (table.formed != self._formed_before)
+        if not changed.any():  # most days
+            return
+        for unit in changed.nonzero()[0].tolist():  # councils that changed today, not workers
             if unit in agents:
                 agents.pop(unit).remove()
             if table.alive[unit]:

@@ -48,12 +48,14 @@ class Soldiers:
 
     def defected_share(self) -> float:
         """Share of soldiers who have defected (0 with no soldiers)."""
-        return float(self.defected.mean()) if self.n else 0.0
+        # count / n is exactly what ndarray.mean() gives for booleans, without its wrapper
+        return np.count_nonzero(self.defected) / self.n if self.n else 0.0
 
     def loyal_mean(self) -> float:
         """Mean loyalty of the soldiers still with the state (0 if none)."""
-        stay = ~self.defected
-        return float(self.loyalty[stay].mean()) if stay.any() else 0.0
+        stay = self.loyalty[~self.defected]
+        # sum / size is what ndarray.mean() computes (the same pairwise sum), without its wrapper
+        return float(stay.sum()) / stay.size if stay.size else 0.0
 
 
 @dataclasses.dataclass(eq=False)

@@ -216,17 +216,20 @@ class MaskCounter:
     def __call__(self, mask: np.ndarray) -> np.ndarray:
         """Counts of ``mask`` per group (a read-only array valid until the next call)."""
         if self._mask is not None:
-            flipped = np.flatnonzero(mask != self._mask)
-            if flipped.size * 4 < mask.size:
-                if flipped.size:
+            # Most calls come after a rule that changed nobody's mark: count before listing.
+            diff = mask != self._mask
+            n_flipped = np.count_nonzero(diff)
+            if n_flipped * 4 < mask.size:
+                if n_flipped:
+                    flipped = diff.nonzero()[0]
                     sign = np.where(mask[flipped], 1.0, -1.0)
                     counts = self._counts
                     counts.flags.writeable = True
                     counts += np.bincount(
                         self.groups[flipped], weights=sign, minlength=self.n_groups
                     )
+                    counts.flags.writeable = False
                     self._mask = mask.copy()
-                self._counts.flags.writeable = False
                 return self._counts
         self._counts = np.bincount(self.groups, weights=mask, minlength=self.n_groups)
         self._mask = mask.copy()
@@ -262,7 +265,7 @@ class KeyCounter:
         """
         old = self._key
         if old is not None and old.shape == key.shape:
-            changed = np.flatnonzero(key != old)
+            changed = (key != old).nonzero()[0]
             if changed.size * 4 < key.size:
                 if changed.size:
                     now, before = key[changed], old[changed]
@@ -307,6 +310,6 @@ class Groups:
         Returns:
             Worker ids (int64).
         """
-        ids = np.flatnonzero(which) if which.dtype == bool else which
+        ids = which.nonzero()[0] if which.dtype == bool else which
         starts = self.indptr[ids]
         return self.order[concatenated_ranges(starts, self.indptr[ids + 1] - starts)]

@@ -5,6 +5,10 @@ A rule is a frozen :class:`~dualpower_sim.params.ParamGroup` (its parameters) wi
 model's dynamics generator; per-worker state a rule needs between steps goes in ``world.memory``
 under keys that start with the rule's name. Rules change arrays in place and never loop over
 workers in Python.
+
+At 10^4 workers a step is a few hundred numpy calls on small arrays, so each call's fixed cost
+counts: hot paths write ``mask.nonzero()[0]`` for ``np.flatnonzero(mask)`` and ``x.sum() / x.size``
+for ``x.mean()``, which give the same results without the wrappers.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ class CouncilRule(Rule):
         share = table.members / np.maximum(table.size, 1.0)
 
         fell_away = table.alive & (share < self.dissolve_share)
-        for unit in np.flatnonzero(fell_away):  # a handful a day, not workers
+        for unit in fell_away.nonzero()[0]:  # a handful a day, not workers
             world.log(
                 "council_dissolved", table.members[unit], f"{table.kind(unit)} {unit}: fell away"
             )
@@ -142,7 +142,7 @@ class CouncilRule(Rule):
         new = eligible & (rng.random(eligible.size) < p)
         table.alive |= new
         table.formed[new] = world.step
-        for unit in np.flatnonzero(new):
+        for unit in new.nonzero()[0]:
             world.log("council_formed", table.members[unit], f"{table.kind(unit)} {unit}")
 
         table.revolutionary[:] = np.divide(
@@ -171,6 +171,8 @@ class CouncilRule(Rule):
             (world.unit_groups, world.workplace_unit, 0, waiting[:nf]),
             (world.neighbourhood_groups, world.population.neighbourhood, nf, waiting[nf:]),
         ):  # two kinds of council, not workers
+            if not units.any():  # no council of this kind meets today
+                continue
             who = groups.members(units)
             who = who[mob[who]]
             share = world.network.neighbour_share_of(who, x)

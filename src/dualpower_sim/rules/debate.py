@@ -113,7 +113,7 @@ class Debate(Rule):
             table.alive[:nf][world.workplace_unit[cohort]]
             | table.alive[nf:][pop.neighbourhood[cohort]]
         )
-        members = first + k * np.flatnonzero(sitting)
+        members = first + k * sitting.nonzero()[0]
         if not members.size:
             return
         allegiance = pop.allegiance[members]
@@ -130,7 +130,7 @@ class Debate(Rule):
         # Reuse the same uniform, rescaled to [0, 1) within the taking-side band, for the side.
         side = u / max(p_side, 1e-12)
         new[taking_side] = np.where(side[taking_side] < balance[taking_side], _REV, _MOD)
-        moderate = np.flatnonzero(allegiance == _MOD)
+        moderate = (allegiance == _MOD).nonzero()[0]
         up_hazard = k * (
             self.persuasion * world.memory["debate.exposure"][members[moderate]]
             + self.radicalisation * levels.repression

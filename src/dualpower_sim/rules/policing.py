@@ -44,7 +44,7 @@ class Policing(Rule):
         # Jail terms end on an exact day: look only at today's cohort, and only while some
         # term the police handed out has still to end.
         if world.step <= world.memory.get("policing.last_release", 0):
-            due = np.flatnonzero(pop.jail_release == world.step)
+            due = (pop.jail_release == world.step).nonzero()[0]
             status[due[status[due] == JAILED]] = PASSIVE
 
         if self.arrest_rate == 0:
@@ -65,7 +65,7 @@ class Policing(Rule):
         # in place of Epstein's one-by-one arrests: same expectation, no sort). Random numbers
         # are drawn only for the mobilized of neighbourhoods where the police make arrests.
         take = np.divide(arrests, mobilized, out=np.zeros(arrests.size), where=mobilized > 0)
-        candidates = np.flatnonzero(status == MOBILIZED)
+        candidates = (status == MOBILIZED).nonzero()[0]
         # Single-precision uniforms (steps of 2^-24) are ample for a probability and cheaper.
         u = rng.random(candidates.size, dtype=np.float32)
         arrested = candidates[u < take[pop.neighbourhood[candidates]]]

@@ -145,10 +145,11 @@ class StateStrategy(Rule):
                 dissolve(table, broken)
                 world.log("councils_broken_up", int(broken.sum()), "by the state")
 
-        mean_hardship = float(world.hardship.mean())
+        mean_hardship = float(world.hardship.sum()) / world.hardship.size  # = .mean(), cheaper
         d_legitimacy = (
             -self.hardship_erosion * max(0.0, mean_hardship - self.hardship_tolerance)
             - self.repression_cost * levels.repression
             + self.concession_gain * levels.concession
         )
-        world.legitimacy = float(np.clip(world.legitimacy + d_legitimacy, 0.0, 1.0))
+        # min/max of Python floats: what np.clip gives a scalar, without its array round trip
+        world.legitimacy = min(max(float(world.legitimacy + d_legitimacy), 0.0), 1.0)
