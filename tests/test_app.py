@@ -183,7 +183,7 @@ def test_app_command_refuses_a_port_in_use_or_out_of_range(capsys):
 
 @pytest.fixture
 def served_app(tmp_path):
-    """``dualpower app`` on a free port; yields its address and stops it afterwards."""
+    """``dualpower app`` on a free port; yields its address and log, and stops it afterwards."""
     log = (tmp_path / "server.log").open("w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "dualpower_sim", "app", "--port", "0"],
@@ -206,7 +206,7 @@ def served_app(tmp_path):
                 assert proc.poll() is None, f"the server stopped: {Path(log.name).read_text()}"
                 assert time.monotonic() < deadline, "the server did not answer in 120 s"
                 time.sleep(0.5)
-        yield url
+        yield url, Path(log.name)
     finally:
         proc.terminate()
         try:
@@ -248,7 +248,8 @@ def test_the_app_renders_responds_to_a_slider_and_steps(served_app, tmp_path):
         )
         page = browser.new_page(viewport={"width": 1600, "height": 1200})
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(served_app)
+        url, server_log = served_app
+        page.goto(url)
         step = page.get_by_role("button", name="Step", exact=True)
         step.wait_for(timeout=120_000)
         banner = page.get_by_text(re.compile(r"Day 0 of 365"))
@@ -294,6 +295,7 @@ def test_the_app_renders_responds_to_a_slider_and_steps(served_app, tmp_path):
         alerts = page.locator(".v-alert.error").all_inner_texts()
         browser.close()
     assert not errors, errors
+    assert "Traceback" not in server_log.read_text(), server_log.read_text()
     assert not [a for a in alerts if "error in" in a.lower()], alerts
     assert (shots / "app-after-step.png").stat().st_size > 10_000
 
