@@ -174,6 +174,9 @@ def test_app_command_refuses_a_port_in_use_or_out_of_range(capsys):
     assert main(["app", "--port", "70000"]) == 2
     assert "--port" in capsys.readouterr().err
     assert main(["app", "--port", "-1"]) == 2
+    assert main(["app", "--host", "no-such-host.invalid"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot find host 'no-such-host.invalid'" in err and "--host" in err
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,7 +325,8 @@ def test_the_banner_says_the_day_then_the_outcome_and_why():
     assert model.outcome == "state_restored" and not model.running
     (done,) = _alerts(PowersView, model)
     assert done.startswith(f"Outcome: state restored on day {model.steps}.")
-    assert run_summary(model)["explanation"].capitalize() in done
+    explanation = run_summary(model)["explanation"]
+    assert explanation[:1].upper() + explanation[1:] in done
 
 
 def test_a_big_city_shows_no_hairball_but_says_why():

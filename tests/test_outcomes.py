@@ -7,6 +7,7 @@ tests are deterministic; the intervals say how far the counts could move with ot
 import collections
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import binomtest, fisher_exact
 
@@ -166,3 +167,14 @@ def test_power_formulas():
     assert success_probability(1.0, 2.0) == pytest.approx(0.5)
     assert success_probability(2.0, 2.0) == pytest.approx(0.8)
     assert success_probability(np.inf, 2.0) == 1.0
+
+
+def test_a_run_stepped_by_hand_stops_at_its_horizon_like_run():
+    # The mobilization model never resolves, so only the horizon can stop it: Mesa's Play button
+    # steps in batches and must not carry a run past its last day.
+    by_hand = DualPowerModel(n_workers=1_500, seed=3, horizon=12, dual_power=False)
+    for _ in range(20):
+        by_hand.step()
+    assert by_hand.steps == 12 and not by_hand.running
+    whole = DualPowerModel(n_workers=1_500, seed=3, horizon=12, dual_power=False).run()
+    pd.testing.assert_frame_equal(by_hand.indicators(), whole.indicators())

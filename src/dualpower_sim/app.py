@@ -440,7 +440,7 @@ def _banner(model: DualPowerModel, s: Mapping[str, Any]) -> None:
     outcome = s["outcome"].replace("_", " ")
     if s["resolved"]:
         when = f" on day {s['resolved_step']}" if s["resolved_step"] is not None else ""
-        text = f"Outcome: {outcome}{when}. {s['explanation'].capitalize()}."
+        text = f"Outcome: {outcome}{when}. {s['explanation'][:1].upper()}{s['explanation'][1:]}."
         if s["outcome"] == "council_power":
             solara.Success(text)
         elif s["outcome"] == "state_restored":
@@ -463,12 +463,15 @@ def PowersView(model: DualPowerModel) -> Any:  # noqa: N802 - a Solara component
     s = run_summary(model)
     with solara.Column() as main:
         _banner(model, s)
+        # Shorter than the run figure, so that the banner and the figure fit their grid cell
+        # together even when the banner explains the outcome at length.
         _figure(
             plots.plot_powers(
                 model.indicators(),
                 model.events(),
                 thresholds=tuple(s["thresholds"]),
                 outcome=s["outcome"] if s["resolved"] else None,
+                figsize=(10.0, 4.2),
             )
         )
     return main
@@ -606,7 +609,8 @@ def Page() -> None:  # noqa: N802
         components=list(VIEWS),
         model_params=model_params(scenario, defaults),
         name=f"Dual power: {base.name}",
-        play_interval=50,
+        # Mesa's Play Interval slider moves in tens from 1 ms; redrawing takes far longer anyway.
+        play_interval=1,
         render_interval=5,
     ).key(f"viz-{scenario}")
 

@@ -654,6 +654,11 @@ def _free_port(host: str, port: int) -> int:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
+        except socket.gaierror as exc:
+            raise UsageError(
+                f"{PROG} app: cannot find host {host!r} ({exc.strerror}); "
+                "--host takes an address such as 127.0.0.1 or 0.0.0.0"
+            ) from None
         except (OSError, OverflowError) as exc:  # OverflowError: a port above 65535
             why = getattr(exc, "strerror", None) or exc
             raise UsageError(

@@ -214,9 +214,11 @@ class DualPowerModel(mesa.Model):
     def step(self) -> None:
         """Advance one day: run every rule of the pipeline, then record the indicators.
 
-        A run that has resolved stays as it is (outcomes are absorbing): stepping it does nothing.
+        A run that has resolved or reached its horizon stays as it is (outcomes are absorbing):
+        stepping it does nothing, so a loop of ``step()`` calls (Mesa's Play button, a user's
+        own loop) stops at the same day as :meth:`run`.
         """
-        if self.world.verdict.outcome is not None:
+        if self.world.verdict.outcome is not None or self.steps >= self.horizon:
             self.running = False
             return
         self.steps += 1  # what Mesa's step wrapper does (see __init__)

@@ -254,6 +254,7 @@ def plot_powers(
     outcome: str | None = None,
     title: str | None = None,
     footer: str | None = None,
+    figsize: tuple[float, float] = (10.0, 5.2),
 ) -> Figure:
     """The two powers over time, with the dual-power interval shaded and key events marked.
 
@@ -264,12 +265,13 @@ def plot_powers(
         outcome: The run's outcome, for the title.
         title: Figure title; by default it names the outcome.
         footer: A line of small print at the bottom.
+        figsize: Figure size in inches.
 
     Returns:
         The figure.
     """
     df = indicators
-    fig = Figure(figsize=(10, 5.2), layout="constrained")
+    fig = Figure(figsize=figsize, layout="constrained")
     ax = fig.subplots()
     days = _days(df)
     lines = [
@@ -494,7 +496,11 @@ def plot_city_map(
         interpolation="nearest",
     )
     fig.colorbar(image, ax=ax, shrink=0.85, label="mobilized share of residents")
+    # Grid cells with no neighbourhood show the background: grey, not the white of "nobody out".
+    ax.set_facecolor("0.82")
     handles = []
+    if np.isnan(grid).any():
+        handles.append(Rectangle((0, 0), 1, 1, fc="0.82", ec="none", label="no neighbourhood"))
     blocked = neighbourhoods[neighbourhoods["blockading"].to_numpy(bool)]
     if len(blocked):
         boxes = [
