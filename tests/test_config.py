@@ -218,10 +218,18 @@ def test_malformed_toml_names_the_line(tmp_path):
 def test_missing_files_and_scenarios_are_named(tmp_path):
     with pytest.raises(ConfigError, match="no such file"):
         load_experiment(tmp_path / "nope.toml")
-    with pytest.raises(ConfigError, match=r"no such file or scenario; scenarios: .*petrograd_1917"):
+    with pytest.raises(
+        ConfigError,
+        match=r"no such file or scenario \(did you mean petrograd_1917\?\); scenarios: .*paris",
+    ):
         load_experiment("petrograd_1918")
+    with pytest.raises(ConfigError, match=r"no such file or scenario; scenarios: .*petrograd_1917"):
+        load_experiment("zzz")
     path = write(tmp_path, 'extends = "nowhere"\n')
     with pytest.raises(ConfigError, match=r"nowhere.* \(extended by .*exp.toml\)"):
+        load_experiment(path)
+    path = write(tmp_path, 'extends = "el_alto_203"\n', "typo.toml")
+    with pytest.raises(ConfigError, match=r"did you mean el_alto_2003\?.*extended by .*typo.toml"):
         load_experiment(path)
 
 

@@ -210,7 +210,9 @@ def _read(path: Path, label: str) -> dict[str, Any]:
         known = scenario_names()
         hint = f"; scenarios: {', '.join(known)}" if known else ""
         if path.parent == experiments_dir() and not path.exists():  # a name, not a path
-            raise ConfigError(f"{path.stem}: no such file or scenario{hint}")
+            close = difflib.get_close_matches(path.stem, known, n=1, cutoff=0.6)
+            meant = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"{path.stem}: no such file or scenario{meant}{hint}")
         raise ConfigError(f"{label}: no such file")
     try:
         text = path.read_text(encoding="utf-8")
