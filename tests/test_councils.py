@@ -64,7 +64,7 @@ def test_councils_form_only_past_the_threshold_and_dissolve_when_members_fall_aw
     formed = m.world.councils.count
     assert formed > 0
     m.city.population.status[:] = 0  # everybody goes home
-    m.pipeline[3].step(m.world, m.rng)
+    m.pipeline.councils.step(m.world, m.rng)
     assert m.world.councils.count == 0
     assert (m.events()["event"] == "council_dissolved").sum() >= formed
 
@@ -102,14 +102,12 @@ def test_soldiers_count_once_in_the_state_coercion():
     s.defected[: s.n // 2] = True
     m.world.levels.deployed = 1.0
     police = m.world.officers().sum()
-    m.pipeline[-2]._measure(m.world)  # the resolution rule
+    m.pipeline.resolution._measure(m.world)
     p = m.world.power
     expected_coercion = (police + s.n - s.n // 2) / (police + s.n)
     loyalty = s.loyalty[~s.defected].mean()
-    supply = p["supply"]
-    assert p["state_power"] == pytest.approx(
-        expected_coercion * loyalty * m.world.legitimacy * supply
-    )
+    supply = p.supply
+    assert p.state_power == pytest.approx(expected_coercion * loyalty * m.world.legitimacy * supply)
 
 
 def test_the_horizon_settles_runs_whose_councils_have_fallen():

@@ -203,7 +203,7 @@ def test_bad_arguments_raise_clear_errors():
     with pytest.raises(ParameterError, match="sample"):
         DualPowerModel(n_workers=100).network_stats(sample=0)
     one = DualPowerModel(n_workers=100, shocks=HardshipShock(start=2, duration=3, magnitude=0.1))
-    assert len(one.pipeline[0].shocks) == 1
+    assert len(one.pipeline.hardship.shocks) == 1
     with pytest.raises(ParameterError, match="city"):
         DualPowerModel(n_workers=100, city={"territorial_share": 0.5})
 

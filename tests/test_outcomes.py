@@ -161,9 +161,9 @@ def test_power_formulas():
         loyalty=0.75,
         legitimacy=0.6,
     )
-    assert p["council_power"] == pytest.approx(0.5 * 0.4 + 0.3 * 0.5 + 0.2 * 0.25)
-    assert p["supply"] == pytest.approx(0.75)
-    assert p["state_power"] == pytest.approx(0.8 * 0.75 * 0.6 * 0.75)
+    assert p.council_power == pytest.approx(0.5 * 0.4 + 0.3 * 0.5 + 0.2 * 0.25)
+    assert p.supply == pytest.approx(0.75)
+    assert p.state_power == pytest.approx(0.8 * 0.75 * 0.6 * 0.75)
     assert success_probability(1.0, 2.0) == pytest.approx(0.5)
     assert success_probability(2.0, 2.0) == pytest.approx(0.8)
     assert success_probability(np.inf, 2.0) == 1.0

@@ -29,7 +29,7 @@ import numpy as np
 
 from .agents import CityAgent
 
-__all__ = ["Council", "CouncilTable", "blau", "cohesion", "member_mask"]
+__all__ = ["Council", "CouncilTable", "Federation", "blau", "cohesion", "member_mask"]
 
 WORKPLACE, TERRITORIAL = 0, 1
 KIND_NAMES = ("workplace", "territorial")
@@ -65,6 +65,23 @@ def cohesion(member_counts, population_counts) -> float:
         if base > 0:
             ratios.append(min(1.0, blau(members) / base))
     return sum(ratios) / len(ratios) if ratios else 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Federation:
+    """The city-wide federation of councils as measured today (all zero before it is founded).
+
+    Attributes:
+        members: Mobilized workers in federated councils.
+        revolutionary: Revolutionary share ``(R + D) / (Mod + R + D)`` of its members with an
+            allegiance, counting defected soldiers ``D`` as revolutionaries.
+        cohesion: How far it cuts across the divisions of the class, in [0, 1] (see
+            :func:`cohesion`).
+    """
+
+    members: float = 0.0
+    revolutionary: float = 0.0
+    cohesion: float = 0.0
 
 
 @dataclasses.dataclass(eq=False)

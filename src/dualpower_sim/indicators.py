@@ -145,20 +145,23 @@ class Indicators:
             members = member_mask(
                 table, world.workplace_unit, world.population.neighbourhood, mobilized
             )
-            federation = world.memory.get("councils.federation", {})  # floats
+            federation = world.federation
             out.update(
                 councils=float(work + home),
                 workplace_councils=float(work),
                 assemblies=float(home),
                 council_members=np.count_nonzero(members) / n,
                 federation_councils=float(table.federated.sum()),
-                federation_members=federation.get("members", 0.0) / n,
-                cohesion=federation.get("cohesion", 0.0),
-                revolutionary_share=federation.get("revolutionary", 0.0),
+                federation_members=federation.members / n,
+                cohesion=federation.cohesion,
+                revolutionary_share=federation.revolutionary,
             )
         power = world.power
-        for key in ("council_power", "state_power", "production", "territory", "supply"):
-            out[key] = float(power.get(key, 0.0))
+        out["council_power"] = power.council_power
+        out["state_power"] = power.state_power
+        out["production"] = power.production
+        out["territory"] = power.territory
+        out["supply"] = power.supply
         s = world.soldiers
         out["soldiers_loyalty"] = float(s.loyal_mean()) if s is not None and s.n else 0.0
         out["defected"] = float(s.defected_share()) if s is not None else 0.0

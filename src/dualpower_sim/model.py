@@ -30,6 +30,7 @@ from .rules import (
     Debate,
     HardshipShock,
     HardshipShocks,
+    Pipeline,
     Policing,
     Resolution,
     Rule,
@@ -97,7 +98,7 @@ class DualPowerModel(mesa.Model):
     Attributes:
         city: The drawn city (population, networks, firms, neighbourhoods).
         world: The state the rules act on.
-        pipeline: The rules run each step, in order.
+        pipeline: The rules run each step, by name (iterating gives them in order).
         workers: Per-worker views (``model.workers[i]``), for inspection.
         state: The state, a Mesa agent.
         datacollector: Mesa's collector; the per-step indicators are its table
@@ -161,21 +162,21 @@ class DualPowerModel(mesa.Model):
         self.horizon = check("horizon", horizon, kind=int, low=1)
         self.council_rule = _rule("councils", councils, CouncilRule)
         self.dual_power = check("dual_power", dual_power, kind=bool)
-        self.pipeline: list[Rule] = [
-            HardshipShocks(shocks=_shock_tuple(shocks)),
-            self._mobilization_rule(mobilization),
-            _rule("policing", policing, Policing),
-        ]
-        struggle = [
-            self.council_rule,
-            _rule("debate", debate, Debate),
-            _rule("soldiers", soldiers, SoldierRule),
-            _rule("resolution", resolution, Resolution),
-            _rule("state", state, StateStrategy),
-        ]
-        self._resolution = struggle[3]
-        if self.dual_power:
-            self.pipeline += struggle
+        mobilizing = {
+            "hardship": HardshipShocks(shocks=_shock_tuple(shocks)),
+            "mobilization": self._mobilization_rule(mobilization),
+            "policing": _rule("policing", policing, Policing),
+        }
+        struggle = {
+            "councils": self.council_rule,
+            "debate": _rule("debate", debate, Debate),
+            "soldiers": _rule("soldiers", soldiers, SoldierRule),
+            "resolution": _rule("resolution", resolution, Resolution),
+            "state": _rule("state", state, StateStrategy),
+        }
+        # The resolution rule's thresholds describe the run even when it does not run.
+        self._resolution: Resolution = struggle["resolution"]
+        self.pipeline = Pipeline(**mobilizing, **(struggle if self.dual_power else {}))
         for rule in self.pipeline:
             rule.setup(self.world, self.rng)
         self.state = State(self)
@@ -206,7 +207,7 @@ class DualPowerModel(mesa.Model):
     @property
     def mobilization(self) -> Rule:
         """The mobilization rule in force."""
-        return self.pipeline[1]
+        return self.pipeline.mobilization
 
     def _collect(self) -> None:
         self.datacollector.add_table_row("indicators", self._measure(self.world))

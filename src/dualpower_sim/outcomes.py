@@ -46,7 +46,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["OUTCOMES", "Verdict", "power_balance", "success_probability"]
+__all__ = ["OUTCOMES", "Power", "Verdict", "power_balance", "success_probability"]
 
 #: The five outcomes, in a fixed order.
 OUTCOMES: tuple[str, ...] = (
@@ -74,6 +74,32 @@ def success_probability(ratio: float, steepness: float) -> float:
     return float(x / (1.0 + x))
 
 
+@dataclasses.dataclass(frozen=True)
+class Power:
+    """Today's balance of the two powers and their parts (all zero before it is first measured).
+
+    Attributes:
+        council_power: Council power in [0, 1].
+        state_power: State power in [0, 1].
+        production: Share of the workforce in councils' hands and on strike.
+        territory: Share of residents in assembly-held, blockaded neighbourhoods.
+        armed: Share of soldiers who defected.
+        supply: Share of the state's supply still reaching it.
+    """
+
+    council_power: float = 0.0
+    state_power: float = 0.0
+    production: float = 0.0
+    territory: float = 0.0
+    armed: float = 0.0
+    supply: float = 0.0
+
+    @property
+    def ratio(self) -> float:
+        """Council power over state power (state power floored at 10^-12)."""
+        return self.council_power / max(self.state_power, 1e-12)
+
+
 def power_balance(
     weights: tuple[float, float, float],
     blockade_effect: float,
@@ -83,7 +109,7 @@ def power_balance(
     coercion_share: float,
     loyalty: float,
     legitimacy: float,
-) -> dict[str, float]:
+) -> Power:
     """Council power, state power and their parts (formulas in the module docstring).
 
     Args:
@@ -97,19 +123,19 @@ def power_balance(
         legitimacy: The state's legitimacy.
 
     Returns:
-        ``council_power``, ``state_power``, ``supply`` and the inputs.
+        The balance: both powers, the supply and the inputs.
     """
     council = weights[0] * production + weights[1] * territory + weights[2] * defected
     supply = 1.0 - blockade_effect * territory
     state = coercion_share * loyalty * legitimacy * supply
-    return {
-        "council_power": float(council),
-        "state_power": float(state),
-        "production": float(production),
-        "territory": float(territory),
-        "armed": float(defected),
-        "supply": float(supply),
-    }
+    return Power(
+        council_power=float(council),
+        state_power=float(state),
+        production=float(production),
+        territory=float(territory),
+        armed=float(defected),
+        supply=float(supply),
+    )
 
 
 @dataclasses.dataclass(eq=False)

@@ -15,9 +15,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .city import City
-from .councils import CouncilTable
+from .councils import CouncilTable, Federation
 from .networks import ShareTracker, SocialNetwork, concatenated_ranges
-from .outcomes import Verdict
+from .outcomes import Power, Verdict
 from .population import Population
 from .state import Soldiers, StateLevels
 
@@ -39,15 +39,18 @@ class World:
             citizens is about 0.04 / 0.7 = 0.057).
         hardship: Current hardship of each worker in [0, 1]: the base trait plus active shocks.
         step: Number of completed steps (days).
-        memory: State owned by rules, keyed ``"<rule>.<name>"``: per-worker arrays (e.g.
-            thresholds), counters and small summaries.
+        memory: State private to one rule, keyed ``"<rule>.<name>"``: per-worker arrays (e.g.
+            thresholds), counters and caches that no other rule reads. What one rule writes and
+            another reads is a typed attribute below (``federation``, ``power``, ``levels``,
+            ``verdict``...), never a key here.
         councils: Every unit's council (None until the council rule sets up).
         workplace_unit: Each worker's workplace organising unit (their firm, or the lead firm it
             subcontracts for).
         soldiers: The state's soldiers (None until the soldiers rule sets up).
         levels: The state's levers (repression, concession, offensive).
         relief: Hardship removed from every worker by the state's concessions.
-        power: Today's balance of power (see :func:`dualpower_sim.outcomes.power_balance`).
+        federation: The federation as the council rule measured it today.
+        power: Today's balance of power, measured by the resolution rule.
         verdict: Dual power so far and the outcome once resolved.
         events: The event log, one dict per event (step, event, magnitude, detail).
     """
@@ -63,7 +66,8 @@ class World:
     soldiers: Soldiers | None = None
     levels: StateLevels = dataclasses.field(default_factory=StateLevels)
     relief: float = 0.0
-    power: dict[str, float] = dataclasses.field(default_factory=dict)
+    federation: Federation = dataclasses.field(default_factory=Federation)
+    power: Power = dataclasses.field(default_factory=Power)
     verdict: Verdict = dataclasses.field(default_factory=Verdict)
     events: list[dict] = dataclasses.field(default_factory=list)
 

@@ -15,6 +15,7 @@ from .councils import CouncilRule
 from .debate import Debate
 from .hardship import HardshipShock, HardshipShocks
 from .mobilization import CombinedRule, DeterrenceRule, ThresholdRule
+from .pipeline import Pipeline
 from .policing import Policing
 from .resolution import Resolution
 from .soldiers import SoldierRule
@@ -29,6 +30,7 @@ __all__ = [
     "DeterrenceRule",
     "HardshipShock",
     "HardshipShocks",
+    "Pipeline",
     "Policing",
     "Resolution",
     "Rule",

@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..councils import CouncilTable, cohesion, member_mask
+from ..councils import CouncilTable, Federation, cohesion, member_mask
 from ..params import ParameterError, param
 from ..population import Allegiance
 from ..world import KeyCounter, World
@@ -106,11 +106,7 @@ class CouncilRule(Rule):
         world.memory["councils.unit_sector"] = np.concatenate(
             [city.firm_sector.astype(np.int64), np.full(city.n_neighbourhoods, -1)]
         )
-        world.memory["councils.federation"] = {
-            "members": 0.0,
-            "revolutionary": 0.0,
-            "cohesion": 0.0,
-        }
+        world.federation = Federation()
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         table = world.councils
@@ -230,11 +226,11 @@ class CouncilRule(Rule):
         # With no workers in it there is no federation for soldiers to sit in.
         revolutionary = allegiance[2] + soldiers if allegiance.sum() > 0 else 0.0
         aligned = allegiance[1] + revolutionary
-        world.memory["councils.federation"] = {
-            "members": float(allegiance.sum()),
-            "revolutionary": float(revolutionary / aligned) if aligned else 0.0,
-            "cohesion": cohesion(counts, world.memory["councils.population_counts"]),
-        }
+        world.federation = Federation(
+            members=float(allegiance.sum()),
+            revolutionary=float(revolutionary / aligned) if aligned else 0.0,
+            cohesion=cohesion(counts, world.memory["councils.population_counts"]),
+        )
 
 
 def city_weights(world: World) -> tuple[float, float]:

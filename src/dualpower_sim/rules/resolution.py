@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..outcomes import power_balance, success_probability
+from ..outcomes import Power, power_balance, success_probability
 from ..params import ParameterError, param
 from ..world import World
 from .base import Rule
@@ -71,7 +71,7 @@ class Resolution(Rule):
         if verdict.outcome is not None:
             return
         power = self._measure(world)
-        council, state = power["council_power"], power["state_power"]
+        council, state = power.council_power, power.state_power
         dual = council >= self.council_threshold and state >= self.state_threshold
         if dual and not verdict.dual_power:
             if verdict.dual_power_began < 0:
@@ -89,9 +89,8 @@ class Resolution(Rule):
         if verdict.dual_power_began < 0:
             return
 
-        federation = world.memory.get("councils.federation", {})
         table = world.councils
-        revolutionary = federation.get("revolutionary", 0.0)
+        revolutionary = world.federation.revolutionary
         founded = table is not None and table.federation_founded >= 0 and table.federated.any()
         ratio = council / state if state > 0 else np.inf
         ready = world.step - verdict.last_insurrection >= self.insurrection_cooldown
@@ -129,7 +128,7 @@ class Resolution(Rule):
             return self._resolve(world, "co_opted" if coopted else "state_restored")
         return None
 
-    def _measure(self, world: World) -> dict[str, float]:
+    def _measure(self, world: World) -> Power:
         table = world.councils
         n = world.population.n
         if table is None:
@@ -157,7 +156,6 @@ class Resolution(Rule):
             loyalty,
             world.legitimacy,
         )
-        world.power["ratio"] = world.power["council_power"] / max(world.power["state_power"], 1e-12)
         return world.power
 
     def close(self, world: World) -> None:

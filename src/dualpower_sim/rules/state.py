@@ -94,7 +94,7 @@ class StateStrategy(Rule):
         levels = world.levels
         table = world.councils
         power = world.power
-        council, state = power.get("council_power", 0.0), power.get("state_power", 1.0)
+        council, state = power.council_power, power.state_power
         history = world.memory["state.mobilized"]
         history.append(world.mobilized_by_neighbourhood().sum() / world.population.n)
 
@@ -104,10 +104,8 @@ class StateStrategy(Rule):
                 len(history) == history.maxlen
                 and history[-1] < (1 - self.hesitation_drop) * history[0]
             )
-            federation = world.memory.get("councils.federation", {})
             divided = (
-                table.federation_founded >= 0
-                and federation.get("cohesion", 1.0) < self.division_cohesion
+                table.federation_founded >= 0 and world.federation.cohesion < self.division_cohesion
             )
             strong = state >= self.offensive_ratio * council
             if (hesitating or divided) and strong and rng.random() < self.offensive_readiness:
