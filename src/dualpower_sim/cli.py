@@ -483,6 +483,7 @@ def _summary(model: Any, experiment: Experiment, started: str) -> dict[str, Any]
         "peak_mobilized": s["peak_mobilized"],
         "councils": s["councils"],
         "offensives": s["offensives"],
+        "regime_changed": s["regime_changed"],
         "defected": s["defected"],
         "dual_power": s["dual_power"],
         "thresholds": s["thresholds"],

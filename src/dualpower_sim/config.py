@@ -59,6 +59,7 @@ import math
 import re
 import textwrap
 import tomllib
+import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -494,6 +495,10 @@ def _build_choice(
 
 def _convert(hint: Any, value: Any, where: str, origins: _Origins) -> Any:
     """A TOML value for a field of type ``hint``, built into the field's Python type."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):  # X | None
+        inner = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if len(inner) == 1 and isinstance(inner[0], type) and issubclass(inner[0], ParamGroup):
+            hint = inner[0]
     if isinstance(hint, type):
         if issubclass(hint, Distribution):
             return _build_choice(DISTRIBUTIONS, value, where, origins, "a distribution")

@@ -96,6 +96,8 @@ class CouncilTable:
         members: Mobilized workers of the unit (members, when a council sits).
         size: Workers (workplace units) or residents (neighbourhoods) of the unit.
         revolutionary: Revolutionary share among the members with an allegiance.
+        holding: The council holds its unit's production or territory (a strike or blockade it
+            called and still keeps; see :class:`~dualpower_sim.rules.Resolution`).
         federation_founded: Step at which the federation was founded (-1 if not yet).
     """
 
@@ -106,6 +108,7 @@ class CouncilTable:
     members: np.ndarray
     size: np.ndarray
     revolutionary: np.ndarray
+    holding: np.ndarray
     federation_founded: int = -1
 
     @classmethod
@@ -120,6 +123,7 @@ class CouncilTable:
             members=np.zeros(n),
             size=np.asarray(size, dtype=np.float64),
             revolutionary=np.zeros(n),
+            holding=np.zeros(n, dtype=bool),
         )
 
     def kind(self, unit: int) -> str:

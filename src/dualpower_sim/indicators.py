@@ -43,6 +43,7 @@ _COUNCIL_KEYS = (
     "federation_members",
     "cohesion",
     "revolutionary_share",
+    "cadres",
 )
 
 
@@ -155,6 +156,7 @@ class Indicators:
                 federation_members=federation.members / n,
                 cohesion=federation.cohesion,
                 revolutionary_share=federation.revolutionary,
+                cadres=np.count_nonzero(world.cadre) / n if world.cadre is not None else 0.0,
             )
         power = world.power
         out["council_power"] = power.council_power

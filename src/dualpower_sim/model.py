@@ -290,7 +290,8 @@ class DualPowerModel(mesa.Model):
         ``councils_broken_up`` (councils), ``repression_wave`` (level), ``concession`` (level),
         ``offensive`` (state-to-council power ratio), ``defections`` (soldiers that day),
         ``dual_power_began`` / ``dual_power_ended`` (council-to-state power ratio),
-        ``insurrection`` (success probability; detail: succeeded or failed), ``outcome``.
+        ``insurrection`` (success probability; detail: succeeded or failed),
+        ``offensive_repelled`` (council power), ``regime_change`` (state power), ``outcome``.
         """
         df = pd.DataFrame(self.world.events, columns=["step", "event", "magnitude", "detail"])
         return df.astype({"step": "int64", "event": "str", "magnitude": "float64", "detail": "str"})
@@ -302,7 +303,8 @@ class DualPowerModel(mesa.Model):
             ``outcome``, ``seed``, ``steps``, ``resolved_step``, ``dual_power_began``,
             ``dual_power_ended`` (the last day dual power held: today, while it still holds),
             ``peak_council_power``, ``peak_mobilized``, ``councils``, ``offensives``,
-            ``defected``, the ``thresholds`` of council and state power and the revolutionary
+            ``regime_changed`` (the day the government last gave way, or None) and
+            ``regime_changes``, ``defected``, the ``thresholds`` of council and state power and the revolutionary
             ``majority`` the outcome is judged by, ``dual_power`` (False for the mobilization
             model alone), and ``explanation``: one sentence on why the run ended as it did
             (or stands as it does, before the end).
@@ -321,6 +323,8 @@ class DualPowerModel(mesa.Model):
             "peak_mobilized": float(df["mobilized"].max()),
             "councils": int(self.world.councils.count) if self.world.councils is not None else 0,
             "offensives": int(self.world.levels.offensives),
+            "regime_changed": v.regime_changed if v.regime_changed >= 0 else None,
+            "regime_changes": v.regime_changes,
             "defected": float(df["defected"].iloc[-1]),
             "thresholds": (resolution.council_threshold, resolution.state_threshold),
             "majority": resolution.majority,

@@ -11,9 +11,12 @@ Petrograd Soviet rested "on the armed people and soldiers"):
   share has reached the quorum (a blockade);
 - arms: the share of the soldiers who have defected.
 
-**State power** (in [0, 1]) is ``coercion x loyalty x legitimacy x supply``: the share of the
-armed forces (police and soldiers, counted equally per head) still with the state, the mean
-loyalty of its soldiers, its legitimacy, and the supply reaching it, ``1 - blockade_effect x
+**State power** (in [0, 1]) is ``supply x (c x legitimacy + (1 - c) x coercion x loyalty)``:
+consent and coercion combine (a state rules by consent armoured by coercion, so a regime with a
+loyal army and little legitimacy still has power, and one whose soldiers will not fire can still
+rule while it is believed), with ``c`` the consent weight; coercion is the share of the armed
+forces (police and soldiers, counted equally per head) still with the state, loyalty the mean
+loyalty of its soldiers, and supply the share reaching it, ``1 - blockade_effect x
 territory``.
 
 Every sitting council counts: a factory committee outside the federation still stops its
@@ -109,6 +112,7 @@ def power_balance(
     coercion_share: float,
     loyalty: float,
     legitimacy: float,
+    consent_weight: float = 0.5,
 ) -> Power:
     """Council power, state power and their parts (formulas in the module docstring).
 
@@ -121,13 +125,16 @@ def power_balance(
         coercion_share: Share of the armed forces (police and soldiers) still with the state.
         loyalty: Mean loyalty of the state's soldiers (1 if it has none).
         legitimacy: The state's legitimacy.
+        consent_weight: Weight of consent (legitimacy) against coercion (armed forces still
+            with the state times their loyalty) in state power, in [0, 1].
 
     Returns:
         The balance: both powers, the supply and the inputs.
     """
     council = weights[0] * production + weights[1] * territory + weights[2] * defected
     supply = 1.0 - blockade_effect * territory
-    state = coercion_share * loyalty * legitimacy * supply
+    force = coercion_share * loyalty
+    state = supply * (consent_weight * legitimacy + (1.0 - consent_weight) * force)
     return Power(
         council_power=float(council),
         state_power=float(state),
@@ -151,6 +158,9 @@ class Verdict:
         weak_days: Consecutive days council power has been below its threshold since dual power.
         coopted_days: Consecutive days the sitting councils have been co-opted.
         last_insurrection: Step of the last failed insurrection, or a large negative number.
+        fallen_days: Consecutive days state power has been below its threshold.
+        regime_changed: Step of the last regime change (the government gave way), or -1.
+        regime_changes: Regime changes so far.
     """
 
     outcome: str | None = None
@@ -161,6 +171,9 @@ class Verdict:
     weak_days: int = 0
     coopted_days: int = 0
     last_insurrection: int = -(10**9)
+    fallen_days: int = 0
+    regime_changed: int = -1
+    regime_changes: int = 0
 
     def provisional(self) -> str:
         """The outcome if the run stopped now."""

@@ -296,9 +296,15 @@ def explain_outcome(summary: Mapping[str, Any], indicators: pd.DataFrame) -> str
     peak_council = float(indicators["council_power"].max())
     last = indicators.iloc[-1]
     rev = float(indicators.get("revolutionary_share", pd.Series([0.0])).max())
+    regime = summary.get("regime_changed")
     if outcome == "no_dual_power":
         if not summary.get("dual_power", True):
             return "the mobilization model alone (dual_power = false) has no councils or outcome"
+        if regime is not None:
+            return (
+                f"the government gave way on day {regime} before the councils stood as a power "
+                f"(peak council power {peak_council:.2f}): a change of regime without dual power"
+            )
         if peak_council < council_t:
             return (
                 f"the councils never stood as a power (peak council power {peak_council:.2f}, "
@@ -329,8 +335,18 @@ def explain_outcome(summary: Mapping[str, Any], indicators: pd.DataFrame) -> str
     if outcome == "council_power":
         return "an insurrection succeeded: the councils took power"
     if outcome == "state_restored":
-        return "council power fell below its threshold and stayed there: crushed or melted away"
+        if summary.get("offensives", 0):
+            return (
+                "council power fell below its threshold and stayed there after the state's "
+                "offensive: the councils were crushed"
+            )
+        return "council power fell below its threshold and stayed there: the councils melted away"
     if outcome == "co_opted":
+        if regime is not None and float(last.get("revolutionary_share", 0.0)) >= 0.1:
+            return (
+                f"the government gave way on day {regime} and the councils, who had not taken "
+                "power, melted away under its successor"
+            )
         return (
             "the federation sat on with its revolutionaries gone: a reformist body inside the "
             "state order"
@@ -543,6 +559,7 @@ _INTEGER_COLUMNS = (
     "dual_power_began",
     "dual_power_ended",
     "offensives",
+    "regime_changed",
 )
 _TEXT_COLUMNS = ("status", "outcome", "error")
 

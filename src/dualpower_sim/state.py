@@ -24,21 +24,46 @@ class Soldiers:
 
     Attributes:
         loyalty: Loyalty to the state in [0, 1].
-        barracks: Neighbourhood where each soldier is quartered.
+        barracks: Neighbourhood where each soldier is quartered (for a soldier outside the
+            city, where it goes when the state sends it in).
         defected: Has gone over to the councils ("the armed people and soldiers").
+        outside: Stands outside the city (Thiers's army at Versailles, 1871): it neither meets
+            the crowds nor polices the streets until the state sends it in on an offensive.
     """
 
     loyalty: np.ndarray
     barracks: np.ndarray
     defected: np.ndarray
+    outside: np.ndarray
 
     @classmethod
-    def draw(cls, n: int, loyalty, n_neighbourhoods: int, rng) -> Soldiers:
-        """Draw ``n`` soldiers, loyalty from the Distribution ``loyalty``, quartered at random."""
+    def draw(
+        cls,
+        n: int,
+        loyalty,
+        n_neighbourhoods: int,
+        rng,
+        outside: int = 0,
+        outside_loyalty=None,
+    ) -> Soldiers:
+        """Draw ``n`` soldiers quartered at random, the last ``outside`` of them outside the city.
+
+        Args:
+            n: Number of soldiers.
+            loyalty: Distribution of the loyalty of the soldiers in the city.
+            n_neighbourhoods: Neighbourhoods to quarter them in.
+            rng: Generator.
+            outside: How many of the ``n`` stand outside the city.
+            outside_loyalty: Distribution of their loyalty (None: ``loyalty``).
+        """
+        inside = n - outside
+        outside_loyalty = loyalty if outside_loyalty is None else outside_loyalty
+        drawn = np.concatenate([loyalty.sample(rng, inside), outside_loyalty.sample(rng, outside)])
         return cls(
-            loyalty=np.clip(loyalty.sample(rng, n), 0.0, 1.0),
+            loyalty=np.clip(drawn, 0.0, 1.0),
             barracks=rng.integers(0, n_neighbourhoods, n),
             defected=np.zeros(n, dtype=bool),
+            outside=np.arange(n) >= inside,
         )
 
     @property
@@ -69,6 +94,8 @@ class StateLevels:
         offensive_until: Last day of the current offensive (-1 if none).
         offensives: Offensives launched so far.
         base_coercion: Police per resident before any surge.
+        offensive_began: Day the last offensive began (-1 if none).
+        repelled: Day the last offensive ended with the councils still standing (-1 if none).
     """
 
     repression: float = 0.0
@@ -77,6 +104,14 @@ class StateLevels:
     offensive_until: int = -1
     offensives: int = 0
     base_coercion: float = 0.0
+    offensive_began: int = -1
+    repelled: int = -1
+
+    def launch(self, step: int, days: int) -> None:
+        """Begin an offensive on ``step`` lasting ``days`` days."""
+        self.offensive_until = step + days
+        self.offensive_began = step
+        self.offensives += 1
 
     def on_offensive(self, step: int) -> bool:
         """Whether an offensive is under way on ``step``."""

@@ -109,6 +109,7 @@ RUN_COLUMNS = (
     "peak_state_power",
     "peak_mobilized",
     "offensives",
+    "regime_changed",
     "defected",
     "seconds",
     "error",
@@ -515,6 +516,7 @@ def execute_run(task: Mapping[str, Any]) -> dict[str, Any]:
             peak_state_power=float(df["state_power"].max()),
             peak_mobilized=s["peak_mobilized"],
             offensives=s["offensives"],
+            regime_changed=s["regime_changed"],
             defected=s["defected"],
             error="",
         )

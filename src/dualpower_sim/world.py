@@ -47,6 +47,7 @@ class World:
         workplace_unit: Each worker's workplace organising unit (their firm, or the lead firm it
             subcontracts for).
         soldiers: The state's soldiers (None until the soldiers rule sets up).
+        cadre: Party cadres (a mask over workers; none until the debate rule sets up).
         levels: The state's levers (repression, concession, offensive).
         relief: Hardship removed from every worker by the state's concessions.
         federation: The federation as the council rule measured it today.
@@ -64,6 +65,7 @@ class World:
     councils: CouncilTable | None = None
     workplace_unit: np.ndarray | None = None
     soldiers: Soldiers | None = None
+    cadre: np.ndarray | None = None
     levels: StateLevels = dataclasses.field(default_factory=StateLevels)
     relief: float = 0.0
     federation: Federation = dataclasses.field(default_factory=Federation)
@@ -125,12 +127,16 @@ class World:
         """The state's forces in each neighbourhood now.
 
         Police officers (density x residents, rounded) plus the loyal soldiers quartered there
-        whom the state has sent into the streets (a share ``levels.deployed`` of them).
+        whom the state has sent into the streets (a share ``levels.deployed`` of them); soldiers
+        outside the city come in only on an offensive.
         """
         forces = self.officers()
         s = self.soldiers
         if s is not None and s.n and self.levels.deployed > 0:
-            loyal = np.bincount(s.barracks, weights=~s.defected, minlength=forces.size)
+            present = ~s.defected
+            if not self.levels.on_offensive(self.step):
+                present &= ~s.outside
+            loyal = np.bincount(s.barracks, weights=present, minlength=forces.size)
             forces += np.rint(self.levels.deployed * loyal)
         return forces
 

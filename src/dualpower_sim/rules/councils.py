@@ -252,6 +252,7 @@ def dissolve(table: CouncilTable, units: np.ndarray) -> None:
     """Dissolve the councils of ``units`` (a mask): they leave the federation too."""
     table.alive[units] = False
     table.federated[units] = False
+    table.holding[units] = False
     table.formed[units] = -1
 
 

@@ -12,7 +12,14 @@ interval). At a meeting:
   ("the Bolshevik party ... won the debate within the soviets", the article) and ``repression``
   the state's repression level (repression radicalises);
 - revolutionaries become moderates with probability ``1 - exp(-moderation x concession)``
-  (concessions moderate).
+  (concessions moderate);
+- after an offensive that the councils survived (``levels.repelled``), moderates meeting within
+  the next ``meeting_interval`` days turn revolutionary with probability ``backlash`` (Kornilov's
+  failed coup of late August 1917 turned the Petrograd Soviet Bolshevik within days);
+- the party recruits: a revolutionary member becomes a cadre with probability
+  ``1 - exp(-recruitment x c)`` per day (the Bolsheviks' Petrograd membership grew roughly
+  tenfold between February and the summer of 1917), so that the party's reach grows with the
+  movement rather than hanging on its size in February.
 
 Party cadres are revolutionaries who argue inside councils; ``cadres`` of them are placed in the
 largest workplaces (``placement="workplace"``), in a few neighbourhoods (``"territorial"``) or
@@ -55,6 +62,10 @@ class Debate(Rule):
         meeting_interval: Days between a member's council meetings; each day a different
             cohort of members meets and the hazards are compounded over the interval (weekly
             meetings by default, which also spares a full pass over the workers every day).
+        backlash: Probability that a moderate member meeting in the days after a repelled
+            offensive turns revolutionary.
+        recruitment: Daily hazard that a revolutionary member becomes a party cadre, per unit
+            cadre share of their ties.
     """
 
     name: ClassVar[str] = "debate"
@@ -62,11 +73,13 @@ class Debate(Rule):
     cadres: int = param(0, kind=int, low=0)
     cadre_share: float | None = param(None, kind=float, low=0.0, high=1.0, optional=True)
     placement: str = param("workplace", kind=str, choices=("workplace", "territorial", "random"))
-    persuasion: float = param(1.0, kind=float, low=0.0, high=100.0)
+    persuasion: float = param(0.1, kind=float, low=0.0, high=100.0)
     radicalisation: float = param(0.005, kind=float, low=0.0, high=10.0)
     moderation: float = param(0.1, kind=float, low=0.0, high=10.0)
     politicisation: float = param(0.05, kind=float, low=0.0, high=1.0)
     meeting_interval: int = param(7, kind=int, low=1, high=365)
+    backlash: float = param(0.5, kind=float, low=0.0, high=1.0)
+    recruitment: float = param(0.05, kind=float, low=0.0, high=100.0)
 
     def validate(self) -> None:  # noqa: D102
         if self.cadre_share is not None and self.cadres:
@@ -97,8 +110,8 @@ class Debate(Rule):
         if k:
             cadre[rng.choice(pool, size=min(k, pool.size), replace=False)] = True
         pop.allegiance[cadre] = _REV
-        world.memory["debate.cadre"] = cadre
-        world.memory["debate.exposure"] = world.network.neighbour_share(cadre)
+        world.cadre = cadre
+        world.memory["debate.exposure"] = world.network.share_tracker()
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
@@ -130,12 +143,23 @@ class Debate(Rule):
         # Reuse the same uniform, rescaled to [0, 1) within the taking-side band, for the side.
         side = u / max(p_side, 1e-12)
         new[taking_side] = np.where(side[taking_side] < balance[taking_side], _REV, _MOD)
+        exposure = world.memory["debate.exposure"](world.cadre)[members]
         moderate = (allegiance == _MOD).nonzero()[0]
         up_hazard = k * (
-            self.persuasion * world.memory["debate.exposure"][members[moderate]]
-            + self.radicalisation * levels.repression
+            self.persuasion * exposure[moderate] + self.radicalisation * levels.repression
         )
-        new[moderate[u[moderate] < 1.0 - np.exp(-up_hazard)]] = _REV
+        up = 1.0 - np.exp(-up_hazard)
+        if levels.repelled >= 0 and world.step - levels.repelled <= k:
+            up = 1.0 - (1.0 - up) * (1.0 - self.backlash)  # the backlash after a failed attack
+        new[moderate[u[moderate] < up]] = _REV
+        cadre = world.cadre[members]
         down = 1.0 - np.exp(-k * self.moderation * levels.concession)
-        new[(allegiance == _REV) & (u < down) & ~world.memory["debate.cadre"][members]] = _MOD
+        new[(allegiance == _REV) & (u < down) & ~cadre] = _MOD
         pop.allegiance[members] = new
+        if self.recruitment > 0:
+            # Revolutionaries who stayed so are recruited, on a draw of their own.
+            join = (new == _REV) & ~cadre
+            p_join = 1.0 - np.exp(-k * self.recruitment * exposure)
+            recruits = members[join & (rng.random(members.size) < p_join)]
+            if recruits.size:
+                world.cadre[recruits] = True

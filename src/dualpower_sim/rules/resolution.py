@@ -19,6 +19,13 @@ __all__ = ["Resolution"]
 class Resolution(Rule):
     """Measure both powers, track dual power, attempt insurrections, and resolve the run.
 
+    A state whose power stays below its threshold for ``settle_days`` days without being
+    overthrown gives way to a successor government (a regime change, logged as
+    ``regime_change``): before dual power has arisen this ends the run ``no_dual_power`` (the
+    revolutions of 1989 "changed only the political regime", the article); after, the councils
+    stand beside the new government (the Provisional Government beside the Soviet), and if they
+    then melt away without an offensive they count as ``co_opted``.
+
     Attributes:
         production_weight: Weight of production paralysed in council power.
         territory_weight: Weight of territorial control (blockades).
@@ -35,6 +42,12 @@ class Resolution(Rule):
         coopt_share: Revolutionary share below which a sitting federation counts as co-opted.
         settle_days: Days a resolving condition must hold before the run resolves.
         counter_offensive_days: Length of the offensive that follows a failed insurrection.
+        consent_weight: Weight of legitimacy (consent) against armed force (coercion x loyalty)
+            in state power (Gramsci's consent armoured by coercion; our guess of its size).
+        quorum_hysteresis: A council that holds its unit keeps holding it until the mobilized
+            share falls below ``action_quorum - quorum_hysteresis``.
+        successor_legitimacy: Least legitimacy of the government that takes office when the
+            old one gives way (a new government's credit; a guess).
     """
 
     name: ClassVar[str] = "resolution"
@@ -53,6 +66,9 @@ class Resolution(Rule):
     coopt_share: float = param(0.1, kind=float, low=0.0, high=1.0)
     settle_days: int = param(14, kind=int, low=1)
     counter_offensive_days: int = param(14, kind=int, low=1)
+    consent_weight: float = param(0.5, kind=float, low=0.0, high=1.0)
+    quorum_hysteresis: float = param(0.1, kind=float, low=0.0, high=1.0)
+    successor_legitimacy: float = param(0.5, kind=float, low=0.0, high=1.0)
 
     def validate(self) -> None:  # noqa: D102
         total = self.production_weight + self.territory_weight + self.arms_weight
@@ -86,8 +102,7 @@ class Resolution(Rule):
         verdict.dual_power = dual
         if dual:
             verdict.dual_power_ended = world.step
-        if verdict.dual_power_began < 0:
-            return
+        verdict.fallen_days = verdict.fallen_days + 1 if state < self.state_threshold else 0
 
         table = world.councils
         revolutionary = world.federation.revolutionary
@@ -99,7 +114,8 @@ class Resolution(Rule):
         # balance allows.
         strong = council >= self.council_threshold
         if (
-            strong
+            verdict.dual_power_began >= 0
+            and strong
             and founded
             and revolutionary > self.majority
             and ratio >= self.insurrection_ratio
@@ -111,10 +127,16 @@ class Resolution(Rule):
                 return self._resolve(world, "council_power")
             world.log("insurrection", p, "failed")
             verdict.last_insurrection = world.step
-            levels = world.levels
-            levels.offensive_until = world.step + self.counter_offensive_days
-            levels.offensives += 1
+            world.levels.launch(world.step, self.counter_offensive_days)
             world.log("offensive", state / max(council, 1e-9), "after a failed insurrection")
+
+        if verdict.fallen_days >= self.settle_days:
+            # Nobody took power from a state that can no longer rule: the government gives way.
+            self._change_regime(world)
+            if verdict.dual_power_began < 0:
+                return self._resolve(world, "no_dual_power")
+        if verdict.dual_power_began < 0:
+            return None
 
         sitting = table is not None and table.federated.any()
         coopted = sitting and revolutionary < self.coopt_share
@@ -124,9 +146,39 @@ class Resolution(Rule):
             return self._resolve(world, "co_opted")
         if verdict.weak_days >= self.settle_days:
             # The councils no longer stand as a power: absorbed if their federation still sits
-            # with its revolutionaries gone, crushed or melted away otherwise.
-            return self._resolve(world, "co_opted" if coopted else "state_restored")
+            # with its revolutionaries gone or they melted away under a new government they did
+            # not make, crushed or melted away under the old order otherwise.
+            return self._resolve(world, "co_opted" if self._absorbed(world) else "state_restored")
         return None
+
+    def _change_regime(self, world: World) -> None:
+        """The government gives way to a successor (1989; El Alto's presidents; February 1917).
+
+        The successor takes office with at least ``successor_legitimacy`` and calls off the old
+        government's repression and offensive; the soldiers, police and the councils stay.
+        """
+        verdict = world.verdict
+        verdict.regime_changed = world.step
+        verdict.regime_changes += 1
+        verdict.fallen_days = 0
+        world.log(
+            "regime_change",
+            world.power.state_power,
+            f"the government gave way (legitimacy {world.legitimacy:.2f} -> "
+            f"{max(world.legitimacy, self.successor_legitimacy):.2f})",
+        )
+        world.legitimacy = max(world.legitimacy, self.successor_legitimacy)
+        levels = world.levels
+        levels.repression = 0.0
+        levels.offensive_until = -1
+
+    def _absorbed(self, world: World) -> bool:
+        """Whether councils that no longer stand as a power were co-opted rather than crushed."""
+        verdict = world.verdict
+        if verdict.coopted_days > 0:
+            return True
+        # Melted away under a new government they did not make, with no offensive since.
+        return verdict.regime_changed >= 0 and world.levels.offensive_began < verdict.regime_changed
 
     def _measure(self, world: World) -> Power:
         table = world.councils
@@ -134,8 +186,13 @@ class Resolution(Rule):
         if table is None:
             production = territory = 0.0
         else:
-            holding = table.alive & (table.members >= self.action_quorum * table.size)
-            held = np.where(holding, table.size, 0.0)
+            # A council holds its unit once a quorum is out, and keeps holding until the unit
+            # falls below the quorum less the hysteresis: a strike or blockade, once called,
+            # is not called off and on again by a day's headcount.
+            share = table.members / np.maximum(table.size, 1.0)
+            keep = table.holding & (share >= self.action_quorum - self.quorum_hysteresis)
+            table.holding[:] = table.alive & ((share >= self.action_quorum) | keep)
+            held = np.where(table.holding, table.size, 0.0)
             production = float(held[: table.n_firms].sum()) / n
             territory = float(held[table.n_firms :].sum()) / n
         s = world.soldiers
@@ -155,6 +212,7 @@ class Resolution(Rule):
             coercion_share,
             loyalty,
             world.legitimacy,
+            self.consent_weight,
         )
         return world.power
 
@@ -169,7 +227,7 @@ class Resolution(Rule):
         if verdict.outcome is not None or verdict.dual_power_began < 0:
             return
         if verdict.weak_days > 0:
-            self._resolve(world, "co_opted" if verdict.coopted_days > 0 else "state_restored")
+            self._resolve(world, "co_opted" if self._absorbed(world) else "state_restored")
 
     @staticmethod
     def _resolve(world: World, outcome: str) -> None:

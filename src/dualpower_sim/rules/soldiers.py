@@ -31,7 +31,10 @@ class SoldierRule(Rule):
     Attributes:
         per_worker: Soldiers per worker (a guess; Petrograd's garrison of 1917 was large against
             its 392,000 industrial workers).
-        loyalty: Distribution of initial loyalty in [0, 1].
+        loyalty: Distribution of initial loyalty in [0, 1] of the soldiers in the city.
+        outside_share: Share of the garrison standing outside the city (Versailles, 1871):
+            out of reach of the crowds, sent in only on an offensive.
+        outside_loyalty: Distribution of their loyalty (None: the same as ``loyalty``).
         fraternisation: Daily loyalty loss per unit mobilized share where councils are near.
         crowd_erosion: Daily loyalty loss per unit mobilized share when ordered against crowds.
         defection: Loyalty below which a soldier defects.
@@ -41,17 +44,32 @@ class SoldierRule(Rule):
 
     per_worker: float = param(0.1, kind=float, low=0.0, high=10.0)
     loyalty: Distribution = dataclasses.field(default_factory=lambda: Beta(8.0, 2.0))
+    outside_share: float = param(0.0, kind=float, low=0.0, high=1.0)
+    outside_loyalty: Distribution | None = None
     fraternisation: float = param(0.002, kind=float, low=0.0, high=1.0)
-    crowd_erosion: float = param(0.006, kind=float, low=0.0, high=1.0)
+    crowd_erosion: float = param(0.06, kind=float, low=0.0, high=1.0)
     defection: float = param(0.3, kind=float, low=0.0, high=1.0)
 
     def validate(self) -> None:  # noqa: D102
         if not isinstance(self.loyalty, Distribution):
             raise ParameterError("SoldierRule.loyalty", self.loyalty, "allowed: a Distribution")
+        if self.outside_loyalty is not None and not isinstance(self.outside_loyalty, Distribution):
+            raise ParameterError(
+                "SoldierRule.outside_loyalty",
+                self.outside_loyalty,
+                "allowed: a Distribution, or None for the same as loyalty",
+            )
 
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         n = round(self.per_worker * world.population.n)
-        world.soldiers = Soldiers.draw(n, self.loyalty, world.city.n_neighbourhoods, rng)
+        world.soldiers = Soldiers.draw(
+            n,
+            self.loyalty,
+            world.city.n_neighbourhoods,
+            rng,
+            outside=round(self.outside_share * n),
+            outside_loyalty=self.outside_loyalty,
+        )
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         s = world.soldiers
@@ -65,6 +83,10 @@ class SoldierRule(Rule):
         near = (assembly | (mob_share > 0.5))[s.barracks]
         local = mob_share[s.barracks]
         deployed = rng.random(s.n) < world.levels.deployed
+        if s.outside.any() and not world.levels.on_offensive(world.step):
+            # Soldiers outside the city meet no crowds until they are sent in.
+            near &= ~s.outside
+            deployed &= ~s.outside
         loss = self.fraternisation * local * near + self.crowd_erosion * local * deployed
         active = ~s.defected
         s.loyalty[active] = np.clip(s.loyalty[active] - loss[active], 0.0, 1.0)

@@ -15,8 +15,10 @@ sets its levers for the next day:
   ``hesitation_drop`` over ``hesitation_window`` days) or divides (federation cohesion below
   ``division_cohesion``), and the state's power is at least ``offensive_ratio`` times the
   councils', the state attacks with daily probability ``offensive_readiness``: for
-  ``offensive_days`` days repression is total and councils are broken up at
-  ``offensive_dissolve_rate`` a day.
+  ``offensive_days`` days repression is total, the soldiers outside the city come in, and
+  councils are broken up at ``offensive_dissolve_rate x r^s / (1 + r^s)`` a day, ``r`` the
+  state-to-council power ratio and ``s`` the ``offensive_steepness``. An offensive that ends
+  with the councils still standing is logged as repelled (the debate rule's backlash).
 
 Legitimacy also erodes by ``hardship_erosion`` per unit of mean hardship above
 ``hardship_tolerance`` a day.
@@ -30,6 +32,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..outcomes import success_probability
 from ..params import param
 from ..world import World
 from .base import Rule
@@ -54,6 +57,9 @@ class StateStrategy(Rule):
         dissolve_rate: Daily probability that a sitting council is broken up at full repression.
         offensive_dissolve_rate: The same during an offensive.
         offensive_days: Length of an offensive, in days.
+        offensive_steepness: Steepness ``s`` of the offensive's success ``r^s / (1 + r^s)`` at
+            state-to-council power ratio ``r``: councils are broken up at
+            ``offensive_dissolve_rate`` times that a day.
         hesitation_window: Days over which a fall in mobilization is judged.
         hesitation_drop: Relative fall in mobilization over the window that counts as hesitation.
         division_cohesion: Federation cohesion below which the movement counts as divided.
@@ -76,6 +82,7 @@ class StateStrategy(Rule):
     dissolve_rate: float = param(0.01, kind=float, low=0.0, high=1.0)
     offensive_dissolve_rate: float = param(0.15, kind=float, low=0.0, high=1.0)
     offensive_days: int = param(14, kind=int, low=1)
+    offensive_steepness: float = param(2.0, kind=float, low=0.0, high=50.0)
     hesitation_window: int = param(7, kind=int, low=1)
     hesitation_drop: float = param(0.1, kind=float, low=0.0, high=1.0)
     division_cohesion: float = param(0.75, kind=float, low=0.0, high=1.0)
@@ -96,6 +103,14 @@ class StateStrategy(Rule):
         power = world.power
         council, state = power.council_power, power.state_power
         history = world.memory["state.mobilized"]
+        if (
+            levels.offensive_until == world.step - 1
+            and world.verdict.dual_power_began >= 0
+            and world.verdict.weak_days == 0
+        ):
+            # The offensive ended yesterday and the councils still stand (Kornilov, 1917).
+            levels.repelled = world.step
+            world.log("offensive_repelled", council, "the councils still stand")
         history.append(world.mobilized_by_neighbourhood().sum() / world.population.n)
 
         # The offensive: strike at a hesitating or divided movement when the balance allows.
@@ -109,8 +124,7 @@ class StateStrategy(Rule):
             )
             strong = state >= self.offensive_ratio * council
             if (hesitating or divided) and strong and rng.random() < self.offensive_readiness:
-                levels.offensive_until = world.step + self.offensive_days
-                levels.offensives += 1
+                levels.launch(world.step, self.offensive_days)
                 why = "hesitation" if hesitating else "division"
                 world.log("offensive", state / max(council, 1e-9), f"against a movement in {why}")
 
@@ -133,11 +147,16 @@ class StateStrategy(Rule):
         world.relief = self.concession_relief * levels.concession
 
         if table is not None and table.count:
-            rate = (
-                self.offensive_dissolve_rate
-                if offensive
-                else self.dissolve_rate * levels.repression
-            )
+            if offensive:
+                # An offensive breaks councils as far as the balance of force allows: at the
+                # rate of the contest function of the two powers (as an insurrection succeeds),
+                # so an offensive against councils that rest on a garrison gone over (1917)
+                # fails where one with a loyal army behind it (1905, 1871) crushes.
+                rate = self.offensive_dissolve_rate * success_probability(
+                    state / max(council, 1e-9), self.offensive_steepness
+                )
+            else:
+                rate = self.dissolve_rate * levels.repression
             broken = table.alive & (rng.random(table.alive.size) < rate)
             if broken.any():
                 dissolve(table, broken)
