@@ -107,7 +107,11 @@ def test_soldiers_count_once_in_the_state_coercion():
     expected_coercion = (police + s.n - s.n // 2) / (police + s.n)
     loyalty = s.loyalty[~s.defected].mean()
     supply = p.supply
-    assert p.state_power == pytest.approx(expected_coercion * loyalty * m.world.legitimacy * supply)
+    consent = m.pipeline.resolution.consent_weight
+    force = expected_coercion * loyalty
+    assert p.state_power == pytest.approx(
+        supply * (consent * m.world.legitimacy + (1 - consent) * force)
+    )
 
 
 def test_the_horizon_settles_runs_whose_councils_have_fallen():

@@ -163,7 +163,15 @@ def test_power_formulas():
     )
     assert p.council_power == pytest.approx(0.5 * 0.4 + 0.3 * 0.5 + 0.2 * 0.25)
     assert p.supply == pytest.approx(0.75)
-    assert p.state_power == pytest.approx(0.8 * 0.75 * 0.6 * 0.75)
+    # consent and coercion combine: 0.75 x (0.5 x 0.6 + 0.5 x 0.8 x 0.75)
+    assert p.state_power == pytest.approx(0.75 * (0.5 * 0.6 + 0.5 * 0.8 * 0.75))
+    # a loyal army keeps a state with no legitimacy in power; no army and no consent, none
+    loyal_army = power_balance((0.5, 0.3, 0.2), 0.5, 0, 0, 0, 1.0, 0.9, legitimacy=0.0)
+    assert loyal_army.state_power == pytest.approx(0.45)
+    assert power_balance((0.5, 0.3, 0.2), 0.5, 0, 0, 1.0, 0.0, 0.0, 0.0).state_power == 0.0
+    assert power_balance(
+        (0.5, 0.3, 0.2), 0.5, 0, 0, 0, 1.0, 1.0, 0.3, consent_weight=1.0
+    ).state_power == pytest.approx(0.3)
     assert success_probability(1.0, 2.0) == pytest.approx(0.5)
     assert success_probability(2.0, 2.0) == pytest.approx(0.8)
     assert success_probability(np.inf, 2.0) == 1.0

@@ -73,8 +73,8 @@ class Federation:
 
     Attributes:
         members: Mobilized workers in federated councils.
-        revolutionary: Revolutionary share ``(R + D) / (Mod + R + D)`` of its members with an
-            allegiance, counting defected soldiers ``D`` as revolutionaries.
+        revolutionary: Revolutionary share ``R / (Mod + R)`` of its worker members with an
+            allegiance.
         cohesion: How far it cuts across the divisions of the class, in [0, 1] (see
             :func:`cohesion`).
     """

@@ -11,13 +11,13 @@ Petrograd Soviet rested "on the armed people and soldiers"):
   share has reached the quorum (a blockade);
 - arms: the share of the soldiers who have defected.
 
-**State power** (in [0, 1]) is ``supply x (c x legitimacy + (1 - c) x coercion x loyalty)``:
+**State power** (in [0, 1]) is ``c x legitimacy x supply + (1 - c) x coercion x loyalty``:
 consent and coercion combine (a state rules by consent armoured by coercion, so a regime with a
 loyal army and little legitimacy still has power, and one whose soldiers will not fire can still
 rule while it is believed), with ``c`` the consent weight; coercion is the share of the armed
-forces (police and soldiers, counted equally per head) still with the state, loyalty the mean
-loyalty of its soldiers, and supply the share reaching it, ``1 - blockade_effect x
-territory``.
+forces (police and soldiers, counted equally per head) still with the state, those in the city
+counted at the supply that reaches them, loyalty the mean loyalty of its soldiers, and supply
+the share of the city's supply reaching the state, ``1 - blockade_effect x territory``.
 
 Every sitting council counts: a factory committee outside the federation still stops its
 plant. Only the federation, though, can move to take power (below). **Dual power** holds while
@@ -122,7 +122,8 @@ def power_balance(
         production: Share of the workforce in councils' hands and on strike.
         territory: Share of residents in assembly-held, blockaded neighbourhoods.
         defected: Share of soldiers who defected.
-        coercion_share: Share of the armed forces (police and soldiers) still with the state.
+        coercion_share: Share of the armed forces (police and soldiers) still with the state
+            and supplied (the caller cuts the forces in the city by the supply).
         loyalty: Mean loyalty of the state's soldiers (1 if it has none).
         legitimacy: The state's legitimacy.
         consent_weight: Weight of consent (legitimacy) against coercion (armed forces still
@@ -134,7 +135,7 @@ def power_balance(
     council = weights[0] * production + weights[1] * territory + weights[2] * defected
     supply = 1.0 - blockade_effect * territory
     force = coercion_share * loyalty
-    state = supply * (consent_weight * legitimacy + (1.0 - consent_weight) * force)
+    state = consent_weight * legitimacy * supply + (1.0 - consent_weight) * force
     return Power(
         council_power=float(council),
         state_power=float(state),

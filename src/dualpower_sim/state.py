@@ -66,6 +66,20 @@ class Soldiers:
             outside=np.arange(n) >= inside,
         )
 
+    def reinforce(self, n: int, loyalty, n_neighbourhoods: int, rng) -> None:
+        """Bring ``n`` soldiers from outside the city to stand outside it, beside the others.
+
+        Args:
+            n: Number of soldiers.
+            loyalty: Distribution of their loyalty.
+            n_neighbourhoods: Neighbourhoods they would be sent into.
+            rng: Generator.
+        """
+        self.loyalty = np.concatenate([self.loyalty, np.clip(loyalty.sample(rng, n), 0.0, 1.0)])
+        self.barracks = np.concatenate([self.barracks, rng.integers(0, n_neighbourhoods, n)])
+        self.defected = np.concatenate([self.defected, np.zeros(n, dtype=bool)])
+        self.outside = np.concatenate([self.outside, np.ones(n, dtype=bool)])
+
     @property
     def n(self) -> int:
         """Number of soldiers."""

@@ -220,11 +220,10 @@ class CouncilRule(Rule):
         (by_division,) = world.memory["councils.division_counter"](key)
         counts = _margins(by_division[:, : len(Allegiance)], len(pop.sector_names))
         allegiance = counts[2]
-        # Soldiers who went over sit in the federation as revolutionaries (the Petrograd Soviet
-        # of Workers' and Soldiers' Deputies).
-        soldiers = float(world.soldiers.defected.sum()) if world.soldiers is not None else 0.0
-        # With no workers in it there is no federation for soldiers to sit in.
-        revolutionary = allegiance[2] + soldiers if allegiance.sum() > 0 else 0.0
+        # Soldiers who went over bring their arms (council power), not a majority: the soldiers'
+        # section of the Petrograd Soviet followed the moderate socialists until the autumn of
+        # 1917, so they are counted as the workers beside them vote.
+        revolutionary = allegiance[2]
         aligned = allegiance[1] + revolutionary
         world.federation = Federation(
             members=float(allegiance.sum()),

@@ -75,11 +75,11 @@ class Debate(Rule):
     placement: str = param("workplace", kind=str, choices=("workplace", "territorial", "random"))
     persuasion: float = param(0.1, kind=float, low=0.0, high=100.0)
     radicalisation: float = param(0.005, kind=float, low=0.0, high=10.0)
-    moderation: float = param(0.1, kind=float, low=0.0, high=10.0)
+    moderation: float = param(0.05, kind=float, low=0.0, high=10.0)
     politicisation: float = param(0.05, kind=float, low=0.0, high=1.0)
     meeting_interval: int = param(7, kind=int, low=1, high=365)
     backlash: float = param(0.5, kind=float, low=0.0, high=1.0)
-    recruitment: float = param(0.05, kind=float, low=0.0, high=100.0)
+    recruitment: float = param(0.1, kind=float, low=0.0, high=100.0)
 
     def validate(self) -> None:  # noqa: D102
         if self.cadre_share is not None and self.cadres:

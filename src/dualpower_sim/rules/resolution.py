@@ -197,12 +197,17 @@ class Resolution(Rule):
             territory = float(held[table.n_firms :].sum()) / n
         s = world.soldiers
         police = float(world.officers().sum())  # soldiers are counted once, below
+        supply = 1.0 - self.blockade_effect * territory
         if s is not None and s.n:
-            loyal = s.n - int(s.defected.sum())
-            coercion_share = (police + loyal) / (police + s.n)
+            loyal = ~s.defected
+            outside = int(np.count_nonzero(loyal & s.outside))
+            inside = int(np.count_nonzero(loyal)) - outside
+            # Blockades starve the forces in the city; an army outside it is supplied from the
+            # rest of the country (Versailles, 1871).
+            coercion_share = ((police + inside) * supply + outside) / (police + s.n)
             loyalty, defected = s.loyal_mean(), s.defected_share()
         else:
-            coercion_share, loyalty, defected = (1.0 if police > 0 else 0.0), 1.0, 0.0
+            coercion_share, loyalty, defected = (supply if police > 0 else 0.0), 1.0, 0.0
         world.power = power_balance(
             (self.production_weight, self.territory_weight, self.arms_weight),
             self.blockade_effect,

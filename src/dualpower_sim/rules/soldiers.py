@@ -35,6 +35,12 @@ class SoldierRule(Rule):
         outside_share: Share of the garrison standing outside the city (Versailles, 1871):
             out of reach of the crowds, sent in only on an offensive.
         outside_loyalty: Distribution of their loyalty (None: the same as ``loyalty``).
+        reinforcement: Soldiers the state brings from the rest of the country each day dual
+            power stands, as a share of the initial garrison; they stand outside the city with
+            the outside loyalty (the guards sent to Moscow in December 1905, Versailles's army
+            rebuilt in April and May 1871, Kornilov's march in August 1917, martial law in
+            1981). A guess: plausible 0 to 0.03.
+        reinforcement_cap: Most reinforcements, as a multiple of the initial garrison.
         fraternisation: Daily loyalty loss per unit mobilized share where councils are near.
         crowd_erosion: Daily loyalty loss per unit mobilized share when ordered against crowds.
         defection: Loyalty below which a soldier defects.
@@ -46,6 +52,8 @@ class SoldierRule(Rule):
     loyalty: Distribution = dataclasses.field(default_factory=lambda: Beta(8.0, 2.0))
     outside_share: float = param(0.0, kind=float, low=0.0, high=1.0)
     outside_loyalty: Distribution | None = None
+    reinforcement: float = param(0.01, kind=float, low=0.0, high=1.0)
+    reinforcement_cap: float = param(1.0, kind=float, low=0.0, high=100.0)
     fraternisation: float = param(0.002, kind=float, low=0.0, high=1.0)
     crowd_erosion: float = param(0.06, kind=float, low=0.0, high=1.0)
     defection: float = param(0.3, kind=float, low=0.0, high=1.0)
@@ -75,6 +83,18 @@ class SoldierRule(Rule):
         s = world.soldiers
         if not s.n:
             return
+        if self.reinforcement > 0 and world.verdict.dual_power:
+            # The state, a national power, concentrates forces against a rival power in one city.
+            garrison = round(self.per_worker * world.population.n)
+            wanted = min(
+                self.reinforcement * garrison * (world.step - world.verdict.dual_power_began + 1),
+                self.reinforcement_cap * garrison,
+            )
+            new = int(wanted) - world.memory.get("soldiers.reinforced", 0)
+            if new > 0:
+                loyalty = self.loyalty if self.outside_loyalty is None else self.outside_loyalty
+                s.reinforce(new, loyalty, world.city.n_neighbourhoods, rng)
+                world.memory["soldiers.reinforced"] = int(wanted)
         table = world.councils
         mob_share = world.mobilized_by_neighbourhood() / np.maximum(world.residents, 1)
         assembly = (

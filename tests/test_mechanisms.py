@@ -1,0 +1,169 @@
+"""The mechanisms that make dual power resolve (issue 11), each tested alone on a small city.
+
+Consent and coercion in state power, a regime that gives way, forces outside the city, an
+offensive whose bite depends on the balance of force, the backlash after a repelled offensive,
+the party's recruitment, and hysteresis at the action quorum.
+"""
+
+import numpy as np
+import pytest
+
+from dualpower_sim import CityParams, Constant, DualPowerModel, HardshipShock, Traits
+from dualpower_sim.config import load_experiment
+from dualpower_sim.distributions import Beta
+from dualpower_sim.rules import Debate, Resolution, SoldierRule, StateStrategy
+
+SHOCK = [HardshipShock(start=5, duration=200, magnitude=0.3)]
+CALM = CityParams(traits=Traits(hardship=Constant(0.0)))
+
+
+def test_a_state_that_cannot_rule_gives_way_before_dual_power():
+    # No legitimacy, no police, no soldiers: state power 0 from the first day, nobody mobilized.
+    m = DualPowerModel(
+        n_workers=1_000,
+        seed=1,
+        city=CALM,
+        legitimacy=0.0,
+        coercion=0.0,
+        soldiers=SoldierRule(per_worker=0.0),
+    ).run()
+    settle = m.pipeline.resolution.settle_days
+    assert m.outcome == "no_dual_power" and m.steps == settle  # resolved, not the horizon
+    events = m.events()
+    change = events[events["event"] == "regime_change"]
+    assert change["step"].tolist() == [settle]
+    s = m.summary()
+    assert s["regime_changed"] == settle and s["regime_changes"] == 1
+    assert m.world.legitimacy == pytest.approx(m.pipeline.resolution.successor_legitimacy)
+    assert "gave way" in s["explanation"]
+
+
+def test_a_standing_state_never_gives_way():
+    m = DualPowerModel(n_workers=1_000, seed=1, city=CALM, horizon=60).run()
+    assert m.world.power.state_power >= m.pipeline.resolution.state_threshold
+    assert m.summary()["regime_changed"] is None and m.outcome == "no_dual_power"
+    assert m.steps == 60
+
+
+def test_councils_that_melt_away_under_a_successor_are_co_opted_unless_attacked():
+    m = DualPowerModel(n_workers=1_000, seed=1, city=CALM, horizon=30)
+    resolution, world = m.pipeline.resolution, m.world
+    world.verdict.dual_power_began = 2
+    world.verdict.regime_changed = 5
+    assert resolution._absorbed(world)  # no offensive since the new government
+    world.levels.launch(7, 14)
+    assert not resolution._absorbed(world)  # crushed by the successor's offensive
+    world.verdict.regime_changed = -1
+    world.levels.offensive_began = -1
+    assert not resolution._absorbed(world)  # melted away under the old order: restored
+
+
+def test_soldiers_outside_the_city_meet_no_crowds_and_police_nothing_until_an_offensive():
+    m = DualPowerModel(
+        n_workers=3_000,
+        seed=2,
+        shocks=SHOCK,
+        legitimacy=0.3,
+        soldiers=SoldierRule(per_worker=0.2, outside_share=1.0, loyalty=Beta(8, 2)),
+        state=StateStrategy(offensive_readiness=0.0),
+    )
+    s = m.world.soldiers
+    assert s.outside.all()
+    before = s.loyalty.copy()
+    m.run(40)
+    assert m.indicators()["mobilized"].max() > 0.3 and m.world.levels.deployed > 0
+    np.testing.assert_array_equal(s.loyalty, before)  # no fraternisation, no crowds
+    assert not s.defected.any()
+    np.testing.assert_array_equal(m.world.police(), m.world.officers())
+    m.world.levels.launch(m.world.step, 5)  # sent in: they now stand in the streets
+    assert m.world.police().sum() > m.world.officers().sum()
+
+
+def test_outside_share_splits_the_garrison_and_its_loyalty():
+    m = DualPowerModel(
+        n_workers=2_000,
+        seed=3,
+        soldiers=SoldierRule(
+            per_worker=0.5, loyalty=Constant(0.2), outside_share=0.3, outside_loyalty=Constant(0.9)
+        ),
+    )
+    s = m.world.soldiers
+    assert s.outside.sum() == round(0.3 * s.n)
+    np.testing.assert_allclose(s.loyalty[s.outside], 0.9)
+    np.testing.assert_allclose(s.loyalty[~s.outside], 0.2)
+
+
+def test_paris_preset_reads_the_army_at_versailles():
+    soldiers = load_experiment("paris_1871").kwargs["soldiers"]
+    assert soldiers.outside_share == 0.5 and isinstance(soldiers.outside_loyalty, Beta)
+
+
+def _offensive_breakups(state_power: float, council_power: float, seed: int = 0) -> int:
+    m = DualPowerModel(n_workers=2_000, seed=seed, city=CALM, horizon=30)
+    table, world = m.world.councils, m.world
+    table.alive[:] = True
+    world.power = type(world.power)(council_power=council_power, state_power=state_power)
+    world.levels.launch(world.step, 14)
+    rule = m.pipeline.state
+    before = table.count
+    rule.step(world, np.random.default_rng(seed))
+    return before - table.count
+
+
+def test_an_offensive_breaks_councils_as_far_as_the_balance_of_force_allows():
+    strong = sum(_offensive_breakups(0.8, 0.2, seed) for seed in range(5))
+    weak = sum(_offensive_breakups(0.2, 0.8, seed) for seed in range(5))
+    rate = StateStrategy().offensive_dissolve_rate
+    n = DualPowerModel(n_workers=2_000, seed=0, city=CALM).world.councils.alive.size
+    # ratio 4 -> 16/17 of the rate; ratio 1/4 -> 1/17 of it (steepness 2)
+    assert strong == pytest.approx(5 * n * rate * 16 / 17, rel=0.15)
+    assert weak == pytest.approx(5 * n * rate / 17, rel=0.4)
+    assert strong > 5 * weak
+
+
+def test_a_repelled_offensive_is_logged_and_radicalises_the_moderates():
+    kw = dict(n_workers=3_000, seed=4, shocks=SHOCK, legitimacy=0.3, horizon=60)
+    runs = []
+    for backlash in (0.0, 1.0):
+        m = DualPowerModel(**kw, debate=Debate(backlash=backlash, persuasion=0.0, recruitment=0))
+        m.run(20)
+        assert m.world.verdict.dual_power_began >= 0
+        m.world.levels.offensive_until = m.world.step  # an offensive ends today
+        m.world.levels.offensive_began = m.world.step - 14
+        m.run(8)
+        runs.append(m)
+    for m in runs:
+        assert "offensive_repelled" in set(m.events()["event"])
+    calm, backlash = (float(m.indicators()["revolutionary_share"].iloc[-1]) for m in runs)
+    assert backlash > calm + 0.1
+
+
+def test_the_party_recruits_revolutionaries_it_is_tied_to():
+    kw = dict(n_workers=3_000, seed=5, shocks=SHOCK, legitimacy=0.3, horizon=80)
+    grown = DualPowerModel(**kw, debate=Debate(cadre_share=0.01, recruitment=0.5)).run()
+    fixed = DualPowerModel(**kw, debate=Debate(cadre_share=0.01, recruitment=0.0)).run()
+    start = grown.indicators()["cadres"].iloc[0]
+    assert start == pytest.approx(0.01, abs=1e-3)
+    assert fixed.indicators()["cadres"].max() == pytest.approx(start)
+    assert grown.indicators()["cadres"].iloc[-1] > 1.5 * start
+    # cadres are revolutionaries
+    pop = grown.city.population
+    assert (pop.allegiance[grown.world.cadre] == 2).all()
+
+
+def test_a_holding_council_keeps_its_unit_until_the_quorum_less_the_hysteresis():
+    m = DualPowerModel(n_workers=2_000, seed=6, city=CALM, horizon=30)
+    table, world = m.world.councils, m.world
+    rule: Resolution = m.pipeline.resolution
+    unit = int(np.argmax(table.size))
+    table.alive[unit] = True
+    for share, holds in ((0.45, False), (0.55, True), (0.45, True), (0.39, False), (0.45, False)):
+        table.members[unit] = share * table.size[unit]
+        rule._measure(world)
+        assert bool(table.holding[unit]) is holds, share
+    no_memory = rule.replace(quorum_hysteresis=0.0)
+    table.members[unit] = 0.55 * table.size[unit]
+    no_memory._measure(world)
+    table.members[unit] = 0.45 * table.size[unit]
+    no_memory._measure(world)
+    assert not table.holding[unit]
