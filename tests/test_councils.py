@@ -104,13 +104,13 @@ def test_soldiers_count_once_in_the_state_coercion():
     police = m.world.officers().sum()
     m.pipeline.resolution._measure(m.world)
     p = m.world.power
-    expected_coercion = (police + s.n - s.n // 2) / (police + s.n)
-    loyalty = s.loyalty[~s.defected].mean()
     supply = p.supply
+    expected_coercion = (police + s.n - s.n // 2) * supply / (police + s.n)  # all in the city
+    loyalty = s.loyalty[~s.defected].mean()
     consent = m.pipeline.resolution.consent_weight
     force = expected_coercion * loyalty
     assert p.state_power == pytest.approx(
-        supply * (consent * m.world.legitimacy + (1 - consent) * force)
+        consent * m.world.legitimacy * supply + (1 - consent) * force
     )
 
 

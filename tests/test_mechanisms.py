@@ -64,7 +64,9 @@ def test_soldiers_outside_the_city_meet_no_crowds_and_police_nothing_until_an_of
         seed=2,
         shocks=SHOCK,
         legitimacy=0.3,
-        soldiers=SoldierRule(per_worker=0.2, outside_share=1.0, loyalty=Beta(8, 2)),
+        soldiers=SoldierRule(
+            per_worker=0.2, outside_share=1.0, loyalty=Beta(8, 2), reinforcement=0.0
+        ),
         state=StateStrategy(offensive_readiness=0.0),
     )
     s = m.world.soldiers
@@ -77,6 +79,24 @@ def test_soldiers_outside_the_city_meet_no_crowds_and_police_nothing_until_an_of
     np.testing.assert_array_equal(m.world.police(), m.world.officers())
     m.world.levels.launch(m.world.step, 5)  # sent in: they now stand in the streets
     assert m.world.police().sum() > m.world.officers().sum()
+
+
+def test_the_state_brings_reinforcements_while_dual_power_stands():
+    rule = SoldierRule(
+        per_worker=0.1, reinforcement=0.05, reinforcement_cap=0.5, outside_loyalty=Constant(0.95)
+    )
+    m = DualPowerModel(n_workers=3_000, seed=2, shocks=SHOCK, legitimacy=0.3, soldiers=rule)
+    s = m.world.soldiers
+    garrison = s.n
+    m.run(60)
+    began = m.world.verdict.dual_power_began
+    assert began >= 0
+    added = s.n - garrison
+    assert 0 < added <= 0.5 * garrison  # capped at half the garrison
+    assert s.outside[garrison:].all() and not s.outside[:garrison].any()
+    assert np.all((s.loyalty[garrison:] == 0.95) | s.defected[garrison:])
+    quiet = DualPowerModel(n_workers=3_000, seed=2, city=CALM, soldiers=rule).run(60)
+    assert quiet.world.soldiers.n == garrison  # no dual power, no reinforcements
 
 
 def test_outside_share_splits_the_garrison_and_its_loyalty():

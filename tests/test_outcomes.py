@@ -163,8 +163,8 @@ def test_power_formulas():
     )
     assert p.council_power == pytest.approx(0.5 * 0.4 + 0.3 * 0.5 + 0.2 * 0.25)
     assert p.supply == pytest.approx(0.75)
-    # consent and coercion combine: 0.75 x (0.5 x 0.6 + 0.5 x 0.8 x 0.75)
-    assert p.state_power == pytest.approx(0.75 * (0.5 * 0.6 + 0.5 * 0.8 * 0.75))
+    # consent (cut by the supply) and coercion combine: 0.5 x 0.6 x 0.75 + 0.5 x 0.8 x 0.75
+    assert p.state_power == pytest.approx(0.5 * 0.6 * 0.75 + 0.5 * 0.8 * 0.75)
     # a loyal army keeps a state with no legitimacy in power; no army and no consent, none
     loyal_army = power_balance((0.5, 0.3, 0.2), 0.5, 0, 0, 0, 1.0, 0.9, legitimacy=0.0)
     assert loyal_army.state_power == pytest.approx(0.45)

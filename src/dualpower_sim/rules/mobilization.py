@@ -215,8 +215,8 @@ class CombinedRule(Rule):
     threshold: float = param(0.1, kind=float, low=-1.0, high=1.0)
     example_weight: float = param(0.3, kind=float, low=0.0, high=10.0)
     ca_form: str = param("floor", kind=str, choices=CA_FORMS)
-    fatigue: float = param(0.002, kind=float, low=0.0, high=1.0)
-    recovery: float = param(0.02, kind=float, low=0.0, high=1.0)
+    fatigue: float = param(0.005, kind=float, low=0.0, high=1.0)
+    recovery: float = param(0.1, kind=float, low=0.0, high=1.0)
 
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         if self.fatigue > 0:

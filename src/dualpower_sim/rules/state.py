@@ -8,7 +8,8 @@ sets its levers for the next day:
   the loyal soldiers beside them (all during an offensive), councils broken up (daily
   probability ``dissolve_rate x level`` each), soldiers sent against crowds, and a backlash:
   legitimacy falls by ``repression_cost x level`` a day and members radicalise (debate rule);
-- **concessions** move toward ``min(1, concession_weight x council power)``: hardship falls by
+- **concessions** move toward ``min(1, concession_weight x max(council power, mobilized
+  share))``: hardship falls by
   ``concession_relief x level`` for everyone, legitimacy rises by ``concession_gain x level`` a
   day, and revolutionaries moderate (debate rule), which invites co-optation;
 - the **offensive**: when councils sit and the movement hesitates (mobilization fell by
@@ -137,7 +138,10 @@ class StateStrategy(Rule):
         if before < 0.5 <= levels.repression:
             world.log("repression_wave", levels.repression, "repression above half strength")
         old_c = levels.concession
-        target_c = min(1.0, self.concession_weight * council)
+        # A state concedes to the movement in the streets, councils or not (France withdrew the
+        # CPE in 2006 before any council sat): the target follows the larger of council power
+        # and the mobilized share.
+        target_c = min(1.0, self.concession_weight * max(council, history[-1]))
         levels.concession += self.response_rate * (target_c - levels.concession)
         if old_c < 0.25 <= levels.concession:
             world.log("concession", levels.concession, "concessions above a quarter strength")
