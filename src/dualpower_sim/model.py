@@ -304,10 +304,10 @@ class DualPowerModel(mesa.Model):
             ``dual_power_ended`` (the last day dual power held: today, while it still holds),
             ``peak_council_power``, ``peak_mobilized``, ``councils``, ``offensives``,
             ``regime_changed`` (the day the government last gave way, or None) and
-            ``regime_changes``, ``defected``, the ``thresholds`` of council and state power and the revolutionary
-            ``majority`` the outcome is judged by, ``dual_power`` (False for the mobilization
-            model alone), and ``explanation``: one sentence on why the run ended as it did
-            (or stands as it does, before the end).
+            ``regime_changes``, ``defected``, the ``thresholds`` of council and state power and
+            the revolutionary ``majority`` the outcome is judged by, ``dual_power`` (False for
+            the mobilization model alone), and ``explanation``: one sentence on why the run
+            ended as it did (or stands as it does, before the end).
         """
         df = self.indicators()
         v = self.world.verdict
