@@ -18,6 +18,7 @@ from dualpower_sim import (
     Worker,
 )
 from dualpower_sim.population import Allegiance
+from dualpower_sim.rules import StateStrategy
 
 SHOCK = [HardshipShock(start=5, duration=20, magnitude=0.3)]
 
@@ -227,9 +228,13 @@ def test_default_city_is_quiet_without_shocks_at_every_size():
 
 
 def test_a_shock_moves_small_and_large_cities_alike():
+    # The state's offensive is one decision for the whole city, which no size averages out, so
+    # it is switched off: what must not depend on size is how the workers answer the shock.
     shock = [HardshipShock(start=5, duration=30, magnitude=0.3)]
     peaks = [
-        DualPowerModel(n_workers=n, seed=1, shocks=shock)
+        DualPowerModel(
+            n_workers=n, seed=1, shocks=shock, state=StateStrategy(offensive_readiness=0.0)
+        )
         .run(35)
         .indicators()["mobilized"]
         .iloc[20:]

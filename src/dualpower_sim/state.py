@@ -110,6 +110,7 @@ class StateLevels:
         base_coercion: Police per resident before any surge.
         offensive_began: Day the last offensive began (-1 if none).
         repelled: Day the last offensive ended with the councils still standing (-1 if none).
+        conceded: Highest concession level since dual power began.
     """
 
     repression: float = 0.0
@@ -120,6 +121,7 @@ class StateLevels:
     base_coercion: float = 0.0
     offensive_began: int = -1
     repelled: int = -1
+    conceded: float = 0.0
 
     def launch(self, step: int, days: int) -> None:
         """Begin an offensive on ``step`` lasting ``days`` days."""

@@ -24,7 +24,8 @@ class Resolution(Rule):
     ``regime_change``): before dual power has arisen this ends the run ``no_dual_power`` (the
     revolutions of 1989 "changed only the political regime", the article); after, the councils
     stand beside the new government (the Provisional Government beside the Soviet), and if they
-    then melt away without an offensive they count as ``co_opted``.
+    then melt away without an offensive they count as ``co_opted``, as do councils that melt away
+    never attacked while the state concedes at least ``bought_off``.
 
     Attributes:
         production_weight: Weight of production paralysed in council power.
@@ -48,6 +49,9 @@ class Resolution(Rule):
             share falls below ``action_quorum - quorum_hysteresis``.
         successor_legitimacy: Least legitimacy of the government that takes office when the
             old one gives way (a new government's credit; a guess).
+        bought_off: Concession level which, once reached during dual power, makes councils that
+            melt away without ever being attacked count as co-opted (their demands were
+            conceded) rather than as a restored order.
     """
 
     name: ClassVar[str] = "resolution"
@@ -69,6 +73,7 @@ class Resolution(Rule):
     consent_weight: float = param(0.5, kind=float, low=0.0, high=1.0)
     quorum_hysteresis: float = param(0.1, kind=float, low=0.0, high=1.0)
     successor_legitimacy: float = param(0.5, kind=float, low=0.0, high=1.0)
+    bought_off: float = param(0.25, kind=float, low=0.0, high=1.0)
 
     def validate(self) -> None:  # noqa: D102
         total = self.production_weight + self.territory_weight + self.arms_weight
@@ -174,11 +179,17 @@ class Resolution(Rule):
 
     def _absorbed(self, world: World) -> bool:
         """Whether councils that no longer stand as a power were co-opted rather than crushed."""
-        verdict = world.verdict
+        verdict, levels = world.verdict, world.levels
         if verdict.coopted_days > 0:
             return True
         # Melted away under a new government they did not make, with no offensive since.
-        return verdict.regime_changed >= 0 and world.levels.offensive_began < verdict.regime_changed
+        if verdict.regime_changed >= 0 and levels.offensive_began < verdict.regime_changed:
+            return True
+        # Bought off: melted away with their demands conceded, never attacked.
+        return (
+            levels.offensive_began < verdict.dual_power_began
+            and levels.conceded >= self.bought_off
+        )
 
     def _measure(self, world: World) -> Power:
         table = world.councils

@@ -143,6 +143,8 @@ class StateStrategy(Rule):
         # and the mobilized share.
         target_c = min(1.0, self.concession_weight * max(council, history[-1]))
         levels.concession += self.response_rate * (target_c - levels.concession)
+        if world.verdict.dual_power_began >= 0:
+            levels.conceded = max(levels.conceded, levels.concession)
         if old_c < 0.25 <= levels.concession:
             world.log("concession", levels.concession, "concessions above a quarter strength")
 
