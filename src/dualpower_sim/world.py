@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from .city import City
 from .councils import CouncilTable
-from .networks import ShareTracker, SocialNetwork, concatenated_ranges
+from .networks import ShareTracker, SocialNetwork, concatenated_ranges, owned_readonly
 from .outcomes import Verdict
 from .population import Population
 from .state import Soldiers, StateLevels
@@ -236,6 +236,11 @@ class MaskCounter:
         self._counts.flags.writeable = False
         return self._counts
 
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled counter with counts it can update in place again."""
+        self.__dict__.update(state)
+        self._counts = owned_readonly(self._counts)
+
 
 class KeyCounter:
     """Counts of a changing small-integer key per group, for several groupings at once.
@@ -286,6 +291,12 @@ class KeyCounter:
             flat.flags.writeable = False
         self._counts = [flat.reshape(-1, self.n_keys) for flat in self._flat]
         return self._counts
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled counter with counts it can update in place again."""
+        self.__dict__.update(state)
+        self._flat = [owned_readonly(flat) for flat in self._flat]
+        self._counts = [flat.reshape(-1, self.n_keys) for flat in self._flat]
 
 
 class Groups:
