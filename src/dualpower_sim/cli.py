@@ -37,6 +37,7 @@ from .results import (
     ResultsError,
     RunRecord,
     check_out_dir,
+    claim_out_dir,
     load_run,
     save_figures,
     write_run,
@@ -179,6 +180,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument(
         "--resume", action="store_true", help="finish the sweep recorded in the results folder"
+    )
+    sweep.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume: run again the runs recorded as failed",
     )
     sweep.add_argument(
         "--dry-run", action="store_true", help="print the runs and an estimated time, run nothing"
@@ -405,7 +411,15 @@ def _versions() -> dict[str, str]:
 def _run(args: argparse.Namespace) -> int:
     experiment = _load(args)
     out = args.out if args.out is not None else _default_out(experiment, args)
-    check_out_dir(out, args.overwrite)  # refuse before spending the run's time
+    claim = claim_out_dir(out)  # a second run to the same folder is refused while this one runs
+    try:
+        check_out_dir(out, args.overwrite)  # refuse before spending the run's time
+        return _run_claimed(args, experiment, out)
+    finally:
+        claim.release()
+
+
+def _run_claimed(args: argparse.Namespace, experiment: Experiment, out: Path) -> int:
     started = _now()
     t0 = time.perf_counter()
     model = experiment.build_model()
@@ -539,8 +553,10 @@ def _sweep(args: argparse.Namespace) -> int:
         run_sweep,
     )
 
+    if args.retry_failed and not args.resume:
+        raise UsageError("--retry-failed: allowed only with --resume (it retries a sweep's runs)")
     sweep = load_sweep(args.file)
-    shard = parse_shard(args.shard) if args.shard else None
+    shard = parse_shard(args.shard, sweep.n_runs) if args.shard else None
     if args.refine and args.shard:
         raise UsageError("--refine with --shard: refine once, after every shard has finished")
     if args.scheduler is not None and not re.match(r"^[a-z]+://\S+$|^[\w.-]+:\d+$", args.scheduler):
@@ -582,6 +598,7 @@ def _sweep(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         executor=args.executor,
         scheduler=args.scheduler,
+        retry_failed=args.retry_failed,
     )
     if args.refine:
         refined = refine_sweep(

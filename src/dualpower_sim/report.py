@@ -41,6 +41,12 @@ def write_report(folder: str | Path, out: str | Path | None = None, n_boot: int 
     runs = results.runs
     if runs.empty:
         raise ResultsError(f"{results.folder}: no run recorded yet; nothing to report")
+    if "status" in runs and not (runs["status"] == "done").any():
+        raise ResultsError(
+            f"{results.folder}: no finished run ({len(runs)} failed: see the error column of "
+            f"load_results); nothing to report. Retry them with `dualpower sweep FILE --resume "
+            "--retry-failed --out DIR`"
+        )
     from .plots import plot_outcome_curves, plot_phase_diagram
 
     try:

@@ -44,6 +44,7 @@ import hashlib
 import itertools
 import json
 import math
+import shutil
 import time
 import traceback
 from collections.abc import Mapping
@@ -736,8 +737,8 @@ def serial_results(tasks: list[dict]):
         yield execute_run(task)
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"i/N"`` as (i, N), with 0 <= i < N.
+def parse_shard(text: str, runs: int | None = None) -> tuple[int, int]:
+    """``"i/N"`` as (i, N), with 0 <= i < N (and N at most ``runs``, the sweep's runs).
 
     Raises:
         ConfigError: If the text is not of that form.
@@ -748,6 +749,11 @@ def parse_shard(text: str) -> tuple[int, int]:
         i, n = -1, 0
     if not 0 <= i < n:
         raise ConfigError(f"--shard {text!r}: allowed: i/N with 0 <= i < N, e.g. 0/4")
+    if runs is not None and n > max(runs, 1):
+        raise ConfigError(
+            f"--shard {text!r}: allowed: i/N with N at most the sweep's {runs} runs "
+            "(more shards than runs leaves shards with nothing to do)"
+        )
     return i, n
 
 
@@ -845,8 +851,15 @@ def run_sweep(
     batch: int = 100,
     executor: str = "local",
     scheduler: str | None = None,
+    retry_failed: bool = False,
 ) -> dict[str, int]:
     """Run a sweep (or the rest of it, or one shard of it) into its results folder.
+
+    The folder is claimed first (see :meth:`~dualpower_sim.results.SweepStore.claim`): a second
+    process resuming the same sweep, or running the same shard, is refused with one line naming
+    the first. A folder this call created is removed again if the sweep cannot start (a Dask
+    scheduler that cannot be reached) before any run is recorded, so the next try needs no
+    ``--resume``.
 
     Args:
         sweep: The sweep.
@@ -863,6 +876,8 @@ def run_sweep(
         executor: ``"local"`` (a process pool; one process runs in this one) or ``"dask"``
             (a cluster: ``scheduler``'s, or a local one of ``workers`` processes).
         scheduler: Address of a Dask scheduler (implies ``executor="dask"``).
+        retry_failed: Run again the runs recorded as failed (a resumed sweep skips them
+            otherwise); a run that now succeeds replaces its failed record in the results.
 
     Returns:
         Counts: ``total`` runs in the design (or shard), ``skipped`` (recorded already),
@@ -871,41 +886,52 @@ def run_sweep(
     Raises:
         ResultsError: If the folder cannot be used.
     """
-    from .results import ResultsError, SweepStore
+    from .results import ResultsError, SweepStore, release
 
     store = SweepStore(folder)
-    design = sweep.runs()
+    created = False
     if resume or (shard is not None and (folder / "sweep.json").is_file()):
         store.open(sweep.sweep_hash)
-        design = store.design()  # with any runs refinement added, even if it was cut short
     else:
         try:
-            store.create(manifest_for(sweep), sweep.text, sweep.experiment.to_toml(), design)
+            store.create(manifest_for(sweep), sweep.text, sweep.experiment.to_toml(), sweep.runs())
+            created = True
         except ResultsError:
             if shard is None or not (folder / "sweep.json").is_file():
                 raise
             store.open(sweep.sweep_hash)  # another shard created it first: join it
-    mine = design if shard is None else design[design["run"] % shard[1] == shard[0]]
-    recorded = store.recorded()
-    todo = mine[~mine["run"].isin(recorded)]
-    counts = {"total": len(mine), "skipped": len(mine) - len(todo), "done": 0, "failed": 0}
-    store.log("start", runs=len(todo), workers=workers, shard=shard, resume=resume)
-    counts.update(
-        _execute(
-            sweep,
-            store,
-            todo,
-            workers=workers,
-            batch=batch,
-            executor=executor,
-            scheduler=scheduler,
-            time_limit=time_limit,
-            flush_every=flush_every,
-            flush_seconds=flush_seconds,
-            progress=progress,
-        )
-    )
-    return counts
+    claims = store.claim(shard)
+    try:
+        design = store.design()  # with any runs refinement added, even if it was cut short
+        mine = design if shard is None else design[design["run"] % shard[1] == shard[0]]
+        recorded = store.recorded(failed=not retry_failed)
+        todo = mine[~mine["run"].isin(recorded)]
+        counts = {"total": len(mine), "skipped": len(mine) - len(todo), "done": 0, "failed": 0}
+        store.log("start", runs=len(todo), workers=workers, shard=shard, resume=resume)
+        try:
+            counts.update(
+                _execute(
+                    sweep,
+                    store,
+                    todo,
+                    workers=workers,
+                    batch=batch,
+                    executor=executor,
+                    scheduler=scheduler,
+                    time_limit=time_limit,
+                    flush_every=flush_every,
+                    flush_seconds=flush_seconds,
+                    progress=progress,
+                )
+            )
+        except ConfigError:  # the executor could not start (a scheduler out of reach)
+            if created and not store.recorded():
+                release(claims)
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return counts
+    finally:
+        release(claims)
 
 
 def _execute(
@@ -953,10 +979,13 @@ def _execute(
                 bar.update(1)
                 bar.set_postfix(failed=counts["failed"], refresh=False)
                 if len(buffer) >= flush_every or time.monotonic() - last > flush_seconds:
-                    store.append(buffer)
-                    buffer, last = [], time.monotonic()
+                    # Taken out of the buffer first: if writing fails half-way (the part
+                    # renamed, the log not written), the batch is not written a second time.
+                    batch_rows, buffer, last = buffer, [], time.monotonic()
+                    store.append(batch_rows)
         finally:
-            store.append(buffer)  # whatever finished, even on Ctrl-C
+            batch_rows, buffer = buffer, []
+            store.append(batch_rows)  # whatever finished, even on Ctrl-C
             store.log("stop", done=counts["done"], failed=counts["failed"])
     return counts
 
@@ -1012,70 +1041,76 @@ def refine_sweep(
         point (one-parameter sweeps).
     """
     from .analysis import outcome_table, tipping_point
-    from .results import SweepStore, load_results
+    from .results import SweepStore, load_results, release
 
     store = SweepStore(folder)
     store.open(sweep.sweep_hash)
-    budget = sweep.n_runs if budget is None else budget
-    added, rounds, tipping, chosen = 0, 0, None, None
-    params = list(sweep.parameters)
-    one_numeric = len(params) == 1 and pd.api.types.is_numeric_dtype(sweep.points[params[0]])
-    while True:
-        results = load_results(folder)
-        done = results.runs[results.runs["status"] == "done"]
-        if done.empty:
-            stopped = "no finished run to learn from"
-            break
-        chosen = outcome or _outcome_near_half(done, params)
-        if chosen is None:
-            stopped = "no outcome's probability comes near one half"
-            break
-        table = outcome_table(done, params, [chosen])
-        straddling = table[(table["low"] < 0.5) & (table["high"] > 0.5)]
-        new_points: list[float] = []
-        if one_numeric:
-            tipping = tipping_point(done, params[0], chosen, n_boot=200, seed=rounds)
-            if tipping.found and tipping.high - tipping.low <= target_width:
-                stopped = f"tipping point known to within {target_width}"
+    claims = store.claim()
+    try:
+        budget = sweep.n_runs if budget is None else budget
+        added, rounds, tipping, chosen = 0, 0, None, None
+        params = list(sweep.parameters)
+        one_numeric = len(params) == 1 and pd.api.types.is_numeric_dtype(sweep.points[params[0]])
+        while True:
+            results = load_results(folder)
+            done = results.runs[results.runs["status"] == "done"]
+            if done.empty:
+                stopped = "no finished run to learn from"
                 break
-            if tipping.found:
-                new_points = _midpoint(results.design[params[0]].unique(), tipping, target_width)
-        if straddling.empty and not new_points:
-            stopped = "no point's interval straddles one half"
-            break
-        if added >= budget:
-            stopped = f"budget of {budget} new runs spent"
-            break
-        new = _new_runs(sweep, results.design, straddling, new_points, budget - added)
-        if new.empty:
-            stopped = f"budget of {budget} new runs spent"
-            break
-        store.replace_design(pd.concat([results.design, new], ignore_index=True))
-        store.log("refine", round=rounds + 1, outcome=chosen, runs=len(new))
-        log(
-            f"refine round {rounds + 1}: {len(new)} runs at {new['point'].nunique()} points "
-            f"where P({chosen}) is unsure"
-        )
-        _execute(
-            sweep,
-            store,
-            new,
-            workers=workers,
-            executor=executor,
-            scheduler=scheduler,
-            time_limit=time_limit,
-            progress=progress,
-        )
-        added += len(new)
-        rounds += 1
-    store.log("refined", rounds=rounds, runs=added, stopped=stopped)
-    return {
-        "runs_added": added,
-        "rounds": rounds,
-        "outcome": outcome or chosen,
-        "stopped": stopped,
-        "tipping": tipping,
-    }
+            chosen = outcome or _outcome_near_half(done, params)
+            if chosen is None:
+                stopped = "no outcome's probability comes near one half"
+                break
+            table = outcome_table(done, params, [chosen])
+            straddling = table[(table["low"] < 0.5) & (table["high"] > 0.5)]
+            new_points: list[float] = []
+            if one_numeric:
+                tipping = tipping_point(done, params[0], chosen, n_boot=200, seed=rounds)
+                if tipping.found and tipping.high - tipping.low <= target_width:
+                    stopped = f"tipping point known to within {target_width}"
+                    break
+                if tipping.found:
+                    new_points = _midpoint(
+                        results.design[params[0]].unique(), tipping, target_width
+                    )
+            if straddling.empty and not new_points:
+                stopped = "no point's interval straddles one half"
+                break
+            if added >= budget:
+                stopped = f"budget of {budget} new runs spent"
+                break
+            new = _new_runs(sweep, results.design, straddling, new_points, budget - added)
+            if new.empty:
+                stopped = f"budget of {budget} new runs spent"
+                break
+            store.replace_design(pd.concat([results.design, new], ignore_index=True))
+            store.log("refine", round=rounds + 1, outcome=chosen, runs=len(new))
+            log(
+                f"refine round {rounds + 1}: {len(new)} runs at {new['point'].nunique()} points "
+                f"where P({chosen}) is unsure"
+            )
+            _execute(
+                sweep,
+                store,
+                new,
+                workers=workers,
+                executor=executor,
+                scheduler=scheduler,
+                time_limit=time_limit,
+                progress=progress,
+            )
+            added += len(new)
+            rounds += 1
+        store.log("refined", rounds=rounds, runs=added, stopped=stopped)
+        return {
+            "runs_added": added,
+            "rounds": rounds,
+            "outcome": outcome or chosen,
+            "stopped": stopped,
+            "tipping": tipping,
+        }
+    finally:
+        release(claims)
 
 
 def _outcome_near_half(runs: pd.DataFrame, params: list[str]) -> str | None:

@@ -1,0 +1,365 @@
+"""Issue 13: what a hostile trial found (concurrent writers, names, memory, leftovers, full disks,
+damaged folders, bad values), each with the test that would have caught it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from dualpower_sim import load_results
+from dualpower_sim.cli import main
+
+TINY_RUN = ["--workers", "6000", "--steps", "5", "--quiet"]
+TINY_SWEEP = """
+config = "us_2003"
+replicates = 2
+seed = 11
+n_workers = 9000
+horizon = 5
+"""
+
+
+def sweep_file(tmp_path: Path, body: str = "", name: str = "sw.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(TINY_SWEEP + body)
+    return path
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def hold(code: str) -> subprocess.Popen:
+    """A second real process that runs ``code`` (which takes a claim) and then waits."""
+    script = textwrap.dedent(code) + "\nprint('held', flush=True)\nimport time\ntime.sleep(120)\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    line = proc.stdout.readline()
+    if line.strip() != "held":
+        _, err = proc.communicate()
+        raise AssertionError(err)
+    return proc
+
+
+def end(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.communicate()  # closes the pipes
+
+
+# -- 1: two runs to one folder -------------------------------------------------------------------
+
+
+def test_a_second_run_to_a_claimed_folder_is_refused_naming_the_first(tmp_path, capsys):
+    out = tmp_path / "o" / "c"
+    holder = hold(
+        f"""
+        from pathlib import Path
+        from dualpower_sim.results import claim_out_dir
+        claim = claim_out_dir(Path({str(out)!r}))
+        """
+    )
+    try:
+        assert main(["run", "petrograd_1917", *TINY_RUN, "--out", str(out)]) == 2
+        line = one_line_error(capsys)
+        assert f"process {holder.pid} on" in line and "since" in line
+        assert not out.exists()
+    finally:
+        end(holder)
+
+
+def test_a_killed_runs_claim_and_leftovers_are_taken_over(tmp_path, capsys):
+    out = tmp_path / "o" / "c"
+    holder = hold(
+        f"""
+        from pathlib import Path
+        from dualpower_sim.results import claim_out_dir
+        out = Path({str(out)!r})
+        claim = claim_out_dir(out)
+        (out.parent / ".c.partial-abc").mkdir()
+        (out.parent / ".c.partial-abc" / "summary.json").write_text("{{}}")
+        """
+    )
+    holder.send_signal(signal.SIGKILL)
+    holder.communicate()
+    assert (out.parent / ".c.lock").exists() and (out.parent / ".c.partial-abc").exists()
+    assert main(["run", "petrograd_1917", *TINY_RUN, "--out", str(out)]) == 0
+    assert (out / "summary.json").is_file()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["c"]  # no lock, no partial folder
+
+
+def test_two_real_runs_at_once_one_wins_one_is_refused(tmp_path):
+    out = tmp_path / "o" / "c"
+    argv = [sys.executable, "-m", "dualpower_sim", "run", "petrograd_1917", *TINY_RUN]
+    first = subprocess.Popen([*argv, "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    time.sleep(0.8)  # the first is importing or running; its claim comes before the run
+    second = subprocess.run([*argv, "--out", str(out)], capture_output=True, text=True)
+    _, first_err = first.communicate(timeout=120)
+    codes = sorted([first.returncode, second.returncode])
+    assert codes == [0, 2], (first_err, second.stderr)
+    refused = second.stderr if second.returncode == 2 else first_err
+    assert "in use by process" in refused or "already holds a run" in refused
+
+
+# -- 17: a read-only folder ------------------------------------------------------------------------
+
+
+def test_an_empty_read_only_out_folder_is_refused_and_keeps_its_mode(tmp_path, capsys):
+    ro = tmp_path / "rodir"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        assert main(["run", "petrograd_1917", *TINY_RUN, "--out", str(ro)]) == 2
+        assert "read-only" in one_line_error(capsys)
+        assert ro.stat().st_mode & 0o777 == 0o555 and not any(ro.iterdir())
+    finally:
+        ro.chmod(0o755)
+
+
+# -- 4, 11, 18: sweeps ---------------------------------------------------------------------------
+
+
+def test_a_second_resume_of_a_sweep_is_refused_naming_the_first(tmp_path, capsys):
+    path = sweep_file(tmp_path)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    holder = hold(
+        f"""
+        from pathlib import Path
+        from dualpower_sim.results import SweepStore
+        claims = SweepStore(Path({str(out)!r})).claim()
+        """
+    )
+    try:
+        assert (
+            main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"])
+            == 2
+        )
+        assert f"in use by process {holder.pid}" in one_line_error(capsys)
+    finally:
+        end(holder)
+    # The holder is gone: its claim is stale and the resume goes ahead.
+    assert (
+        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"]) == 0
+    )
+
+
+def test_shards_run_side_by_side_but_one_shard_only_once(tmp_path, capsys):
+    path = sweep_file(tmp_path)
+    out = tmp_path / "out"
+    assert (
+        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--shard", "0/2", "--quiet"])
+        == 0
+    )
+    holder = hold(
+        f"""
+        from pathlib import Path
+        from dualpower_sim.results import SweepStore
+        claims = SweepStore(Path({str(out)!r})).claim((0, 2))
+        """
+    )
+    try:
+        base = ["sweep", str(path), "--out", str(out), "--quiet", "--workers", "1"]
+        assert main([*base, "--shard", "1/2"]) == 0  # another shard: fine
+        assert main([*base, "--shard", "0/2"]) == 2
+        assert f"process {holder.pid}" in one_line_error(capsys)
+        assert main([*base, "--resume"]) == 2  # the whole sweep beside a running shard
+        assert "shard: 0/2" in one_line_error(capsys)
+    finally:
+        end(holder)
+
+
+def test_a_resume_clears_what_killed_writers_left(tmp_path):
+    path = sweep_file(tmp_path)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], stdout=-1)
+    pid = int(dead.stdout)
+    leftovers = [
+        out / "runs" / f".part-part-{pid}-1-000001.{pid}.tmp",
+        out / f".sweep.json.tmp-{pid}",
+        out / f".design.{pid}.tmp",
+    ]
+    for leftover in leftovers:
+        leftover.write_bytes(b"PAR1 half")
+    staging = tmp_path / f".out.creating-{pid}-xyz"
+    staging.mkdir()
+    assert (
+        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"]) == 0
+    )
+    assert not any(p.exists() for p in [*leftovers, staging])
+
+
+def test_a_huge_shard_count_is_refused_before_anything_is_made(tmp_path, capsys):
+    path = sweep_file(tmp_path)
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "sweep",
+                str(path),
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+                "--shard",
+                "0/100000000000000000000",
+            ]
+        )
+        == 2
+    )
+    assert "--shard" in one_line_error(capsys) and not out.exists()
+
+
+def test_a_read_only_sweep_folder_is_refused_on_resume(tmp_path, capsys):
+    path = sweep_file(tmp_path)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    for folder in (out / "runs", out):
+        folder.chmod(0o555)
+    try:
+        assert (
+            main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"])
+            == 2
+        )
+        assert "read-only" in one_line_error(capsys)
+    finally:
+        for folder in (out, out / "runs"):
+            folder.chmod(0o755)
+
+
+# -- 5: the status log ---------------------------------------------------------------------------
+
+
+def test_an_unwritable_status_log_is_one_line_and_no_run_is_written_twice(
+    tmp_path, capsys, monkeypatch
+):
+    from dualpower_sim import results
+
+    path = sweep_file(tmp_path, "[parameters]\nlegitimacy = [0.3, 0.8]\n")
+    out = tmp_path / "out"
+    assert (
+        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--shard", "0/2", "--quiet"])
+        == 0
+    )
+    real = results.SweepStore.log
+
+    def log(self, event, **fields):
+        if event == "part":
+            raise results.ResultsError(f"{self.folder}/status.log: cannot be written (full)")
+        return real(self, event, **fields)
+
+    monkeypatch.setattr(results.SweepStore, "log", log)
+    assert (
+        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"]) == 2
+    )
+    assert "status.log: cannot be written" in one_line_error(capsys)
+    monkeypatch.setattr(results.SweepStore, "log", real)
+    parts = pd.concat(pd.read_parquet(p) for p in (out / "runs").glob("part-*.parquet"))
+    assert parts["run"].is_unique and sorted(parts["run"]) == [0, 1, 2, 3]
+
+
+def test_a_status_log_that_is_a_folder_gives_one_line(tmp_path, capsys):
+    path = sweep_file(tmp_path)
+    out = tmp_path / "out"
+    assert (
+        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--shard", "0/2", "--quiet"])
+        == 0
+    )
+    (out / "status.log").unlink()
+    (out / "status.log").mkdir()  # any OSError on the log, even as root
+    assert (
+        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"]) == 2
+    )
+    line = one_line_error(capsys)
+    assert "status.log: cannot be written" in line and "--resume" in line
+
+
+# -- 12, 13: damaged parts, failed runs ---------------------------------------------------------
+
+
+def test_a_truncated_part_names_the_way_out(tmp_path, capsys):
+    path = sweep_file(tmp_path)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    part = next((out / "runs").glob("part-*.parquet"))
+    part.write_bytes(part.read_bytes()[:100])
+    for argv in (["report", str(out)], ["sweep", str(path), "--out", str(out), "--resume"]):
+        assert main(argv) == 2
+        line = one_line_error(capsys)
+        assert part.name in line and "delete it" in line and "--resume" in line
+    part.unlink()
+    assert (
+        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"]) == 0
+    )
+    assert sorted(load_results(out).runs["run"]) == [0, 1]
+
+
+def test_failed_runs_are_retried_on_request_and_report_refuses_none_finished(tmp_path, capsys):
+    path = sweep_file(tmp_path)
+    out = tmp_path / "out"
+    base = ["sweep", str(path), "--out", str(out), "--quiet", "--workers", "1"]
+    assert main([*base, "--time-limit", "0.000001"]) == 1
+    assert main(["report", str(out)]) == 2
+    assert "no finished run" in one_line_error(capsys)
+    assert not (out / "report").exists()
+    assert main([*base, "--resume"]) == 0  # nothing to do: failed runs are recorded
+    assert (load_results(out).runs["status"] == "failed").all()
+    assert main([*base, "--retry-failed"]) == 2  # only with --resume
+    assert main([*base, "--resume", "--retry-failed"]) == 0
+    runs = load_results(out).runs
+    assert sorted(runs["run"]) == [0, 1] and (runs["status"] == "done").all()
+    assert main(["report", str(out)]) == 0
+
+
+def test_report_on_a_file_says_it_is_a_file(tmp_path, capsys):
+    path = sweep_file(tmp_path)
+    assert main(["report", str(path)]) == 2
+    assert "a file, not a sweep folder" in one_line_error(capsys)
+
+
+# -- 14: a scheduler out of reach ------------------------------------------------------------------
+
+
+def test_an_unreachable_scheduler_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    from dualpower_sim import sweep as sweep_module
+    from dualpower_sim.config import ConfigError
+
+    def unreachable(tasks, scheduler=None, workers=2, prefix="run"):
+        raise ConfigError(f"--scheduler {scheduler}: cannot be reached (timed out)")
+        yield  # pragma: no cover - a generator, as the real one
+
+    monkeypatch.setattr(sweep_module, "dask_results", unreachable)
+    path = sweep_file(tmp_path)
+    out = tmp_path / "out"
+    argv = ["sweep", str(path), "--out", str(out), "--scheduler", "tcp://127.0.0.1:1"]
+    assert main(argv) == 2
+    assert "cannot be reached" in one_line_error(capsys)
+    assert not out.exists()
+    assert main(argv) == 2  # the same again, not "pass --resume"
+    assert "cannot be reached" in one_line_error(capsys)
+
+
+def test_summary_json_of_a_claimed_run_is_whole(tmp_path):
+    out = tmp_path / "c"
+    assert main(["run", "petrograd_1917", *TINY_RUN, "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["steps"] <= 5
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
+
+
+def test_python_reads_the_lock_holder_only_on_this_host(tmp_path):
+    from dualpower_sim.locking import holder_alive
+
+    assert holder_alive({"pid": os.getpid(), "host": os.uname().nodename})
+    assert holder_alive({"pid": 999_999_999, "host": "elsewhere"})  # cannot tell: assume so
+    assert not holder_alive({"pid": 2**40, "host": os.uname().nodename})
