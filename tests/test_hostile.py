@@ -363,3 +363,53 @@ def test_python_reads_the_lock_holder_only_on_this_host(tmp_path):
     assert holder_alive({"pid": os.getpid(), "host": os.uname().nodename})
     assert holder_alive({"pid": 999_999_999, "host": "elsewhere"})  # cannot tell: assume so
     assert not holder_alive({"pid": 2**40, "host": os.uname().nodename})
+
+
+# -- 3, 9: memory and processes ------------------------------------------------------------------
+
+
+def test_a_city_too_big_for_the_memory_is_refused_before_it_is_built(tmp_path, capsys):
+    out = tmp_path / "big"
+    assert main(["run", "petrograd_1917", "--workers", "5e7", "--out", str(out)]) == 2
+    line = one_line_error(capsys)
+    assert "needs about" in line and "GB" in line and "available" in line
+    assert "--no-memory-check" in line
+    assert not any(tmp_path.iterdir())  # no folder, no lock file
+
+
+def test_the_memory_estimate_follows_the_degree_and_the_limit_is_read(monkeypatch, capsys):
+    from dualpower_sim import CityParams, memory
+
+    default = memory.estimate_memory(1_000_000)
+    assert 15 < default["mean_degree"] < 35
+    # Measured on this machine: 916 bytes a worker at 10^6 (the estimate may be high, not low).
+    assert 916e6 < default.bytes < 1.6 * 916e6 + memory.BASE_BYTES
+    er = memory.estimate_memory(10**6, CityParams(topology="erdos_renyi", mean_degree=40.0))
+    assert er.bytes > 1915e6  # measured: 1,915 bytes a worker
+    room, source = memory.available_memory()
+    assert room is None or (room > 0 and source)
+    monkeypatch.setattr(memory, "available_memory", lambda: (300 * 2**20, "a test's limit"))
+    assert main(["run", "petrograd_1917", "--workers", "2e5", "--out", "x"]) == 2
+    assert "a test's limit" in one_line_error(capsys)
+
+
+def test_sweep_processes_are_capped_at_the_cores_and_memory(tmp_path, capsys, monkeypatch):
+    from dualpower_sim import memory
+
+    path = sweep_file(tmp_path, "[parameters]\nlegitimacy = [0.3, 0.5, 0.8]\n")
+    monkeypatch.setattr(memory, "cores", lambda: 2)
+    assert main(["sweep", str(path), "--workers", "1000000000", "--dry-run"]) == 0
+    captured = capsys.readouterr()
+    assert "on 2 process(es)" in captured.out
+    assert "running 2 process(es) (2 core(s) available)" in captured.err
+    from dualpower_sim.sweep import load_sweep
+
+    per_run = memory.estimate_memory(9000, load_sweep(path).experiment.kwargs["city"]).bytes
+    monkeypatch.setattr(memory, "available_memory", lambda: (per_run + 1000, "a test's limit"))
+    assert main(["sweep", str(path), "--workers", "2", "--dry-run"]) == 0
+    captured = capsys.readouterr()
+    assert "on 1 process(es)" in captured.out and "a test's limit" not in captured.err
+    assert "running 1 process(es)" in captured.err
+    monkeypatch.setattr(memory, "available_memory", lambda: (1000, "a test's limit"))
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    assert "a test's limit" in one_line_error(capsys)

@@ -135,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--format", choices=FIGURE_FORMATS, default="png", help="figure format")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    run.add_argument(
+        "--no-memory-check",
+        action="store_true",
+        help="run even if the city's estimated memory is more than the machine has free",
+    )
 
     sub.add_parser(
         "scenarios",
@@ -230,6 +235,11 @@ def _parser() -> argparse.ArgumentParser:
         help="refine on this outcome (default: council_power or state_restored)",
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    sweep.add_argument(
+        "--no-memory-check",
+        action="store_true",
+        help="run as many processes as asked even if their estimated memory does not fit",
+    )
 
     report = sub.add_parser(
         "report",
@@ -414,9 +424,29 @@ def _run(args: argparse.Namespace) -> int:
     claim = claim_out_dir(out)  # a second run to the same folder is refused while this one runs
     try:
         check_out_dir(out, args.overwrite)  # refuse before spending the run's time
+        if not args.no_memory_check:
+            _check_memory(experiment)
         return _run_claimed(args, experiment, out)
     finally:
         claim.release()
+
+
+def _check_memory(experiment: Experiment) -> None:
+    """Refuse a run whose city would not fit in the memory available (before building it)."""
+    from .memory import SMALL, available_memory, estimate_memory, human_bytes
+
+    n = experiment.kwargs["n_workers"]
+    if n < SMALL:
+        return
+    need = estimate_memory(n, experiment.kwargs["city"])
+    room, source = available_memory()
+    if room is not None and need.bytes > room:
+        raise UsageError(
+            f"n_workers = {n:,}: a city this size needs about {human_bytes(need.bytes)} "
+            f"(mean degree {need['mean_degree']:.1f}), more than the {human_bytes(room)} "
+            f"available ({source}); choose fewer workers with --workers, or pass "
+            "--no-memory-check to try anyway"
+        )
 
 
 def _run_claimed(args: argparse.Namespace, experiment: Experiment, out: Path) -> int:
@@ -543,8 +573,6 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    import os
-
     from .sweep import (
         estimate_seconds_per_run,
         load_sweep,
@@ -570,7 +598,7 @@ def _sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--target-width {args.target_width}: allowed: a number > 0")
     if args.time_limit is not None and not args.time_limit > 0:
         raise UsageError(f"--time-limit {args.time_limit}: allowed: a number of seconds > 0")
-    workers = args.workers or os.cpu_count() or 1
+    workers = _sweep_processes(sweep, args)
     out = args.out if args.out is not None else Path("sweeps") / sweep.name
     n_runs = sweep.n_runs if shard is None else len(range(shard[0], sweep.n_runs, shard[1]))
     if args.dry_run:
@@ -631,6 +659,47 @@ def _sweep(args: argparse.Namespace) -> int:
             f"(report: {PROG} report {out})"
         )
     return 0 if counts["failed"] == 0 else 1
+
+
+def _sweep_processes(sweep: Any, args: argparse.Namespace) -> int:
+    """Processes for a local sweep: as asked (default every core), capped at cores and memory.
+
+    Says so on stderr when it runs fewer than asked.
+    """
+    from .memory import cores, estimate_memory, human_bytes, processes_that_fit
+
+    if args.scheduler is not None:
+        return args.workers or 1  # the cluster's workers run the runs
+    have = cores()
+    wanted = args.workers or have
+    workers = min(wanted, have, max(sweep.n_runs, 1))
+    notes = []
+    if args.workers is not None and args.workers > have:
+        notes.append(f"{have} core(s) available")
+    if not args.no_memory_check:
+        column = sweep.points.get("n_workers")
+        n = int(column.max()) if column is not None else sweep.experiment.kwargs["n_workers"]
+        need = estimate_memory(n, sweep.experiment.kwargs["city"])
+        fit, room, source = processes_that_fit(need.bytes, workers)
+        if fit == 0:
+            raise UsageError(
+                f"{sweep.source}: a run of {n:,} workers needs about {human_bytes(need.bytes)}, "
+                f"more than the {human_bytes(room or 0)} available ({source}); choose fewer "
+                "workers (n_workers), or pass --no-memory-check to try anyway"
+            )
+        if fit < workers:
+            notes.append(
+                f"each run needs about {human_bytes(need.bytes)} of the "
+                f"{human_bytes(room or 0)} available"
+            )
+            workers = fit
+    if notes and args.workers is not None and workers < args.workers:
+        print(
+            f"{PROG} sweep: --workers {args.workers}: running {workers} process(es) "
+            f"({'; '.join(notes)})",
+            file=sys.stderr,
+        )
+    return workers
 
 
 def check_sweep_folder(out: Path) -> None:
