@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from dualpower_sim import load_results
 from dualpower_sim.cli import main
@@ -413,3 +414,148 @@ def test_sweep_processes_are_capped_at_the_cores_and_memory(tmp_path, capsys, mo
     monkeypatch.setattr(memory, "available_memory", lambda: (1000, "a test's limit"))
     assert main(["sweep", str(path), "--dry-run"]) == 2
     assert "a test's limit" in one_line_error(capsys)
+
+
+# -- 2, 6, 8, 15, 16, 19, 23: the corpus of bad inputs -------------------------------------------
+
+DEEP_TABLES = "".join(f"[{'.'.join(['a'] * i)}]\n" for i in range(1, 1001))
+DEEP_ARRAY = "x = " + "[" * 3000 + "]" * 3000 + "\n"
+
+#: (files to write, argv): every row exits 2 with one line, no traceback, and writes nothing.
+CORPUS = [
+    ({"c.toml": 'name = "/abs/x"\n'}, ["run", "c.toml"]),
+    ({"c.toml": 'name = "a\\nb"\n'}, ["run", "c.toml"]),
+    ({"c.toml": 'name = ".hidden"\n'}, ["run", "c.toml"]),
+    ({"c.toml": 'name = ".."\n'}, ["run", "c.toml"]),
+    ({}, ["run", "petrograd_1917", "--set", 'name="../../evil"']),
+    ({}, ["run", "petrograd_1917", "--set", "name=a/b"]),
+    ({}, ["run", "petrograd_1917", "--set", "extends=st_petersburg_1905"]),
+    ({"c.toml": ""}, ["run", "c.toml"]),
+    ({"c.toml": "# only a comment\n"}, ["run", "c.toml"]),
+    ({"c.toml": DEEP_TABLES}, ["run", "c.toml"]),
+    ({"c.toml": DEEP_ARRAY}, ["run", "c.toml"]),
+    ({}, ["run", "petrograd_1917", "--set", "x=" + "[" * 3000 + "]" * 3000]),
+    ({}, ["run", "petrograd_1917", "--seed", str(2**63)]),
+    ({"c.toml": f"seed = {2**63}\n"}, ["run", "c.toml"]),
+    ({"c.toml": "seed = nan\n"}, ["run", "c.toml"]),
+    ({"c.toml": "legitimacy = inf\n"}, ["run", "c.toml"]),
+    ({"c.toml": 'n_workers = "many"\n'}, ["run", "c.toml"]),
+    ({"c.toml": b"\xff\xfe garbage \x00"}, ["run", "c.toml"]),
+    ({"a.toml": 'extends = "b.toml"\n', "b.toml": 'extends = "a.toml"\n'}, ["run", "a.toml"]),
+    ({}, ["run", "petrograd_1917", "--set", "nokey"]),
+    ({}, ["run", "petrograd_1917", "--workers", "1"]),
+    ({}, ["run", "/dev/null"]),
+    ({}, ["run", "."]),
+    ({"s.toml": 'config = "us_2003"\nname = "../x"\n'}, ["sweep", "s.toml"]),
+    ({"s.toml": 'config = "us_2003"\n[parameters]\n"seed" = [1, 2]\n'}, ["sweep", "s.toml"]),
+    ({"s.toml": 'config = "us_2003"\n[parameters]\npoint = [1, 2]\n'}, ["sweep", "s.toml"]),
+    (
+        {"s.toml": 'config = "us_2003"\n[design]\nkind = "list"\npoints = [{ replicate = 1 }]\n'},
+        ["sweep", "s.toml", "--resume"],
+    ),
+    (
+        {
+            "s.toml": 'config = "us_2003"\n[parameters]\nlegitimacy = { low = 0, high = 1, '
+            "steps = 100000000 }\n"
+        },
+        ["sweep", "s.toml", "--dry-run"],
+    ),
+    (
+        {
+            "s.toml": 'config = "us_2003"\n[design]\nkind = "halton"\nsamples = 100000000\n'
+            "[parameters]\nlegitimacy = { low = 0, high = 1 }\n"
+        },
+        ["sweep", "s.toml", "--dry-run"],
+    ),
+    (
+        {
+            "s.toml": 'config = "us_2003"\n[parameters]\nlegitimacy = { low = 0, high = 1, '
+            "steps = 10000 }\ncoercion = { low = 0, high = 1, steps = 10000 }\n"
+        },
+        ["sweep", "s.toml", "--dry-run"],
+    ),
+    ({"s.toml": 'config = "us_2003"\nreplicates = 100000000\n'}, ["sweep", "s.toml"]),
+    ({"s.toml": f'config = "us_2003"\nseed = {2**63}\n'}, ["sweep", "s.toml"]),
+    ({"s.toml": 'config = "us_2003"\n'}, ["sweep", "s.toml", "--retry-failed"]),
+    ({"s.toml": 'config = "us_2003"\n'}, ["report", "s.toml"]),
+    ({}, ["plot", "nowhere"]),
+]
+
+
+@pytest.mark.parametrize(("files", "argv"), CORPUS, ids=[" ".join(a)[:60] for _, a in CORPUS])
+def test_bad_input_corpus_exits_2_with_one_line_and_writes_nothing(
+    files, argv, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    for name, text in files.items():
+        data = text if isinstance(text, bytes) else text.encode()
+        (tmp_path / name).write_bytes(data)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(argv) == 2
+    line = one_line_error(capsys)
+    assert line.startswith("error: ") and len(line) < 600, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_names_say_what_is_allowed(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "petrograd_1917", "--set", 'name="../../evil"']) == 2
+    line = one_line_error(capsys)
+    assert "--set name=" in line and "plain file name" in line
+    (tmp_path / "s.toml").write_text('config = "us_2003"\n[parameters]\n"seed" = [1, 2]\n')
+    assert main(["sweep", "s.toml"]) == 2
+    line = one_line_error(capsys)
+    assert "'seed' cannot be swept" in line and "replicates" in line
+
+
+def test_a_mixed_list_names_the_bad_value_as_written(tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    path.write_text('config = "us_2003"\n[parameters]\n"n_workers" = [6000, 1e12]\n')
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    line = one_line_error(capsys)
+    assert "6000.0" not in line and "1000000000000.0" in line
+
+
+def test_a_huge_design_is_refused_at_once(tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'config = "us_2003"\n[parameters]\nlegitimacy = { low = 0, high = 1, steps = 10000 }\n'
+        "coercion = { low = 0, high = 1, steps = 10000 }\n"
+    )
+    t0 = time.perf_counter()
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    assert time.perf_counter() - t0 < 5
+    assert "100,000,000" in one_line_error(capsys)
+
+
+def test_large_designs_check_each_value_once(tmp_path, monkeypatch):
+    from dualpower_sim import sweep as sweep_module
+
+    calls = []
+    real = sweep_module.experiment_from_config
+    monkeypatch.setattr(
+        sweep_module, "experiment_from_config", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'config = "us_2003"\n[parameters]\nlegitimacy = { low = 0, high = 1, steps = 60 }\n'
+        "coercion = { low = 0, high = 0.5, steps = 60 }\n"
+    )
+    sweep = sweep_module.load_sweep(path)
+    assert len(sweep.points) == 3600 and len(calls) == 120
+
+
+def test_seeds_have_one_range_and_a_drawn_seed_replays(tmp_path):
+    from dualpower_sim import DualPowerModel, ParameterError
+    from dualpower_sim.config import load_experiment
+
+    with pytest.raises(ParameterError, match="2\\*\\*63 - 1"):
+        DualPowerModel(n_workers=2000, seed=2**70)
+    drawn = DualPowerModel(n_workers=2000)
+    assert 0 <= drawn.seed <= 2**63 - 1
+    config = tmp_path / "c.toml"
+    config.write_text(f"seed = {drawn.seed}\nn_workers = 2000\nhorizon = 5\n")
+    replay = load_experiment(config).build_model().run()
+    drawn.run(5)
+    pd.testing.assert_frame_equal(replay.indicators(), drawn.indicators())
+    assert DualPowerModel(n_workers=2000, seed=2**63 - 1).seed == 2**63 - 1

@@ -60,7 +60,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def _positive_int(low: int = 1):
+def _positive_int(low: int = 1, high: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -68,6 +68,8 @@ def _positive_int(low: int = 1):
             raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be >= {low}, not {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high} (2**63 - 1), not {value}")
         return value
 
     return parse
@@ -84,7 +86,9 @@ def _workers(text: str) -> int:
 
 
 def _add_overrides(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=_positive_int(0), help="root seed (replaces the config's)")
+    p.add_argument(
+        "--seed", type=_positive_int(0, 2**63 - 1), help="root seed (replaces the config's)"
+    )
     p.add_argument(
         "--steps",
         type=_positive_int(),

@@ -61,6 +61,7 @@ from .config import (
     _label,
     _locate,
     _read,
+    check_name,
     experiment_from_config,
     load_experiment,
 )
@@ -225,13 +226,33 @@ class _Spec:
     def fail(self, key: str, value: Any, allowed: str) -> ConfigError:
         return ConfigError(f"{self.label}: {key} = {value!r} is not allowed; allowed: {allowed}")
 
-    def integer(self, table: Mapping, key: str, where: str, default: Any, low: int) -> Any:
+    def integer(
+        self, table: Mapping, key: str, where: str, default: Any, low: int, high: int | None = None
+    ) -> Any:
         value = table.get(key, default)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.fail(where, value, f"a whole number >= {low}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < low
+            or (high is not None and value > high)
+        ):
+            upto = f" and <= {high:,}" if high is not None else ""
+            raise self.fail(where, value, f"a whole number >= {low}{upto}")
         return value
+
+
+#: The most design points a sweep may have, and the most runs (points x replicates): a sweep
+#: past these is a typo (a million points is days of computing even at a second a run).
+MAX_POINTS = 1_000_000
+MAX_RUNS = 10_000_000
+#: Keys a sweep owns: its runs' columns. Sweeping them is refused (seeds come from the root
+#: seed; use replicates for more runs per point).
+RESERVED_KEYS = ("seed", "point", "replicate", "run")
+#: A design of at most this many points has every point's config checked; a larger one has
+#: each distinct value of each parameter checked once.
+CHECK_EVERY_POINT = 2_000
 
 
 def load_sweep(source: str | Path) -> Sweep:
@@ -259,8 +280,10 @@ def load_sweep(source: str | Path) -> Sweep:
             )
     if "config" not in data or not isinstance(data["config"], str):
         raise spec.fail("config", data.get("config"), "a preset's name or a path to a .toml file")
-    replicates = spec.integer(data, "replicates", "replicates", 1, 1)
-    seed = spec.integer(data, "seed", "seed", 0, 0)
+    replicates = spec.integer(data, "replicates", "replicates", 1, 1, MAX_RUNS)
+    seed = spec.integer(data, "seed", "seed", 0, 0, 2**63 - 1)
+    if isinstance(data.get("name"), str) and data["name"]:
+        check_name(data["name"], label)
     fixed = data.get("set", {})
     if not isinstance(fixed, dict):
         raise spec.fail(
@@ -285,7 +308,22 @@ def load_sweep(source: str | Path) -> Sweep:
     parameters = data.get("parameters", {})
     if not isinstance(parameters, dict):
         raise spec.fail("parameters", parameters, "a table of dotted config keys")
+    listed = design.get("points") if isinstance(design.get("points"), list) else []
+    for key in [*parameters, *(k for p in listed if isinstance(p, dict) for k in p)]:
+        if key in RESERVED_KEYS:
+            raise ConfigError(
+                f"{label}: {key!r} cannot be swept: the sweep owns it (every run's seed is "
+                "spawned from the root seed by point and replicate; for more runs per point "
+                f"raise replicates); reserved: {', '.join(RESERVED_KEYS)}"
+            )
     points = _design_points(spec, kind, design, parameters, seed)
+    if len(points) * replicates > MAX_RUNS:
+        raise spec.fail(
+            "replicates",
+            replicates,
+            f"at most {MAX_RUNS:,} runs in all ({len(points):,} points x {replicates:,} "
+            "replicates is more); split the sweep",
+        )
     names = tuple(c for c in points.columns if c != "point")
     metrics = data.get("metrics", {})
     if not isinstance(metrics, dict):
@@ -324,12 +362,41 @@ def load_sweep(source: str | Path) -> Sweep:
 
 
 def _check_points(sweep: Sweep, label: str) -> None:
-    """Load every point's config (cheap: no model is built) so a bad point fails now."""
-    for point in range(len(sweep.points)):
-        try:
-            experiment_from_config(sweep.experiment.config, sweep.overrides(point), "sweep point")
-        except ConfigError as exc:
-            raise ConfigError(f"{label}: design point {point}: {exc}") from None
+    """Load the points' configs (cheap: no model is built) so a bad point fails now.
+
+    Each distinct value of each parameter is checked first, as written (so a bad value is named
+    as written, not as pandas stored it beside others; of more than 64 numbers, the smallest and
+    the largest, as the parameters' checks are ranges); then, in a design of at most
+    :data:`CHECK_EVERY_POINT` points, every point (values that are fine alone may clash).
+    """
+    spec_values = sweep.spec.get("parameters", {}) if sweep.design == "grid" else {}
+    for key in sweep.parameters:
+        raw = spec_values.get(key)
+        values = raw if isinstance(raw, list) else sweep.points[key].drop_duplicates().tolist()
+        if len(values) > 64 and all(isinstance(v, int | float) for v in values):
+            values = [min(values), max(values)]  # a range: its ends stand for the values inside
+        seen: set = set()
+        for value in values:
+            mark = (type(value).__name__, repr(value))
+            if mark in seen:
+                continue
+            seen.add(mark)
+            try:
+                experiment_from_config(
+                    sweep.experiment.config, {key: _plain_number(value)}, "sweep point"
+                )
+            except ConfigError as exc:
+                at = sweep.points.index[sweep.points[key] == value]
+                where = f"design point {at[0]}" if len(at) else f"parameters.{key!r}"
+                raise ConfigError(f"{label}: {where}: {exc}") from None
+    if len(sweep.points) <= CHECK_EVERY_POINT:
+        for point in range(len(sweep.points)):
+            try:
+                experiment_from_config(
+                    sweep.experiment.config, sweep.overrides(point), "sweep point"
+                )
+            except ConfigError as exc:
+                raise ConfigError(f"{label}: design point {point}: {exc}") from None
     known = indicator_names(
         [sector.name for sector in sweep.experiment.kwargs["city"].workplaces.sectors]
     )
@@ -349,8 +416,8 @@ def _values(spec: _Spec, key: str, value: Any) -> list[Any]:
         low, high, steps = value.get("low"), value.get("high"), value.get("steps", 2)
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
             raise spec.fail(where, value, "{ low = number, high = number, steps = n }")
-        if not isinstance(steps, int) or steps < 1:
-            raise spec.fail(where, value, "steps = a whole number >= 1")
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_POINTS:
+            raise spec.fail(where, value, f"steps = a whole number from 1 to {MAX_POINTS:,}")
         grid = np.linspace(low, high, steps) if steps > 1 else np.array([low])
         # Rounded to 12 digits, so that 0.1 to 0.5 in 3 steps gives 0.3, not 0.30000000000000004.
         values = [int(np.rint(v)) if value.get("integer") else round(float(v), 12) for v in grid]
@@ -439,11 +506,26 @@ def _design_points(
     elif kind == "grid":
         keys = list(parameters)
         values = [_values(spec, k, v) for k, v in parameters.items()]
+        size = math.prod(len(v) for v in values)
+        if size > MAX_POINTS:
+            raise spec.fail(
+                "parameters",
+                " x ".join(str(len(v)) for v in values),
+                f"a grid of at most {MAX_POINTS:,} points (this one has {size:,})",
+            )
         frame = pd.DataFrame(list(itertools.product(*values)), columns=keys)
     else:
         samples = design.get("samples")
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             raise spec.fail("design.samples", samples, "a whole number >= 1")
+        per_sample = {"saltelli": len(parameters) + 2, "morris": len(parameters) + 1}.get(kind, 1)
+        if samples * per_sample > MAX_POINTS:
+            raise spec.fail(
+                "design.samples",
+                samples,
+                f"at most {MAX_POINTS // per_sample:,} for this design "
+                f"({MAX_POINTS:,} points at most)",
+            )
         lows, highs, integer = _ranges(spec, parameters)
         d = len(lows)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**31,)))
