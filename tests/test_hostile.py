@@ -559,3 +559,60 @@ def test_seeds_have_one_range_and_a_drawn_seed_replays(tmp_path):
     drawn.run(5)
     pd.testing.assert_frame_equal(replay.indicators(), drawn.indicators())
     assert DualPowerModel(n_workers=2000, seed=2**63 - 1).seed == 2**63 - 1
+
+
+# -- 10: a full disk -----------------------------------------------------------------------------
+
+
+def fill(path: Path) -> None:
+    """Write ``path`` until the filesystem is full."""
+    with open(path, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A small filesystem filled to the last byte (a tmpfs: needs root; skipped elsewhere)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
+        pytest.skip("mounting a small filesystem needs root on Linux")
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        fill(mount / "filler")
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_report_on_a_full_disk_is_one_line_and_leaves_no_partial_file(tmp_path, full_disk, capsys):
+    path = sweep_file(tmp_path)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert main(["report", str(out), "--out", str(full_disk / "report")]) == 2
+    line = one_line_error(capsys)
+    assert "No space left on device" in line and "nothing partial" in line
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+    # An earlier report is kept whole: a file is replaced only by a whole new one.
+    (full_disk / "filler").unlink()
+    assert main(["report", str(out), "--out", str(full_disk / "report")]) == 0
+    before = {p.name: p.read_bytes() for p in (full_disk / "report").iterdir()}
+    fill(full_disk / "filler")
+    assert main(["report", str(out), "--out", str(full_disk / "report")]) == 2
+    after = {p.name: p.read_bytes() for p in (full_disk / "report").iterdir()}
+    assert after.keys() == before.keys() and all(after[k] for k in after)
+
+
+def test_a_run_on_a_full_disk_is_one_line_and_leaves_nothing(full_disk, capsys):
+    out = full_disk / "c"
+    assert main(["run", "petrograd_1917", *TINY_RUN, "--out", str(out)]) == 2
+    assert "No space left on device" in one_line_error(capsys)
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]

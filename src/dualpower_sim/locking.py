@@ -152,8 +152,12 @@ class Claim:
         self.previous = _read_info(self.path)
         if not self.shared:
             data = (json.dumps(_holder()) + "\n").encode()
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, data, 0)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, data, 0)
+            except OSError:  # a full disk: let go (and remove the lock file if ours to remove)
+                self.release()
+                raise
         return self
 
     def release(self) -> None:
