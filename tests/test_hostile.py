@@ -616,3 +616,45 @@ def test_a_run_on_a_full_disk_is_one_line_and_leaves_nothing(full_disk, capsys):
     assert main(["run", "petrograd_1917", *TINY_RUN, "--out", str(out)]) == 2
     assert "No space left on device" in one_line_error(capsys)
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+
+
+# -- 20: damaged run folders -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def a_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "c"
+    assert main(["run", "petrograd_1917", *TINY_RUN, "--out", str(out)]) == 0
+    return out
+
+
+def damaged(a_run: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    copy = tmp_path / "c"
+    shutil.copytree(a_run, copy)
+    return copy
+
+
+def test_plot_refuses_a_summary_with_a_number_for_an_outcome(a_run, tmp_path, capsys):
+    folder = damaged(a_run, tmp_path)
+    summary = json.loads((folder / "summary.json").read_text())
+    (folder / "summary.json").write_text(json.dumps({**summary, "outcome": 12}))
+    assert main(["plot", str(folder)]) == 2
+    assert "outcome = 12 is not allowed" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("cut", ["rows", "bytes"])
+def test_plot_refuses_a_truncated_indicators_table(a_run, tmp_path, capsys, cut):
+    folder = damaged(a_run, tmp_path)
+    table = folder / "indicators.csv"
+    data = table.read_bytes()
+    if cut == "rows":
+        data = b"".join(data.splitlines(keepends=True)[:-2])
+    else:
+        data = data[:-7]
+    table.write_bytes(data)
+    before = sorted(p.stat().st_mtime_ns for p in folder.iterdir())
+    assert main(["plot", str(folder)]) == 2
+    assert "indicators.csv" in one_line_error(capsys)
+    assert sorted(p.stat().st_mtime_ns for p in folder.iterdir()) == before

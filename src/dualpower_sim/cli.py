@@ -566,7 +566,7 @@ def _plot(args: argparse.Namespace) -> int:
 
     try:
         figures = run_figures(record.indicators, record.events, record.summary)
-    except (KeyError, ValueError, TypeError, IndexError) as exc:
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
         raise ResultsError(
             f"{args.folder}: the run's tables cannot be drawn ({type(exc).__name__}: {exc}); "
             "the folder is damaged (rerun with `dualpower run`)"

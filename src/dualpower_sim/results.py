@@ -315,6 +315,33 @@ def load_run(folder: str | Path) -> RunRecord:
         raise ResultsError(
             f"{paths['summary']}: not a run summary; it must hold {', '.join(SUMMARY_KEYS)}"
         )
+    for key, kinds, allowed in (
+        ("outcome", str, "text (an outcome's name)"),
+        ("seed", int, "a whole number"),
+        ("steps", int, "a whole number"),
+        ("config_hash", str, "text"),
+        ("version", str, "text"),
+    ):
+        value = summary[key]
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            raise ResultsError(
+                f"{paths['summary']}: {key} = {value!r} is not allowed; allowed: {allowed} "
+                "(the folder is damaged: rerun with `dualpower run`)"
+            )
+    for role in ("indicators", "events"):
+        try:
+            with open(paths[role], "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                if size:
+                    f.seek(-1, os.SEEK_END)
+                whole = size == 0 or f.read(1) == b"\n"
+        except OSError as exc:
+            raise ResultsError(f"{paths[role]}: cannot be read ({exc.strerror})") from None
+        if not whole:
+            raise ResultsError(
+                f"{paths[role]}: cut short (its last line is incomplete); the folder is "
+                "damaged: rerun with `dualpower run`"
+            )
     indicators = _read_csv(paths["indicators"], index_col="step")
     events = _read_csv(paths["events"])
     for name, table, needed in (
@@ -324,6 +351,12 @@ def load_run(folder: str | Path) -> RunRecord:
         absent = [c for c in needed if c not in table.columns]
         if absent:
             raise ResultsError(f"{paths[name]}: missing columns {', '.join(absent)}")
+    if len(indicators) != summary["steps"] + 1:
+        raise ResultsError(
+            f"{paths['indicators']}: {len(indicators)} rows, but the run took "
+            f"{summary['steps']} steps ({summary['steps'] + 1} rows); the folder is damaged: "
+            "rerun with `dualpower run`"
+        )
     numeric = indicators.select_dtypes("number").columns
     bad_steps = not events.empty and events["step"].dtype.kind not in "iuf"
     if indicators.empty or len(numeric) < len(indicators.columns) or bad_steps:
