@@ -10,6 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -658,3 +659,39 @@ def test_plot_refuses_a_truncated_indicators_table(a_run, tmp_path, capsys, cut)
     assert main(["plot", str(folder)]) == 2
     assert "indicators.csv" in one_line_error(capsys)
     assert sorted(p.stat().st_mtime_ns for p in folder.iterdir()) == before
+
+
+# -- 24: thresholds at any size ------------------------------------------------------------------
+
+
+def _granovetter(thresholds: np.ndarray, steps: int) -> int:
+    from dualpower_sim import CityParams, DualPowerModel, Policing, ThresholdRule
+    from dualpower_sim.distributions import Explicit
+
+    model = DualPowerModel(
+        dual_power=False,
+        n_workers=len(thresholds),
+        city=CityParams(topology="complete"),
+        mobilization=ThresholdRule(thresholds=Explicit(thresholds)),
+        policing=Policing(arrest_rate=0),
+        coercion=0.0,
+        seed=0,
+    ).run(steps)
+    return int(model.city.population.counts()["mobilized"])
+
+
+def test_granovettes_perturbed_example_holds_at_two_million():
+    n = 2_000_000
+    thresholds = np.arange(n) / (n - 1)  # one more joins each day ...
+    assert _granovetter(thresholds.copy(), 4) == 4
+    thresholds[1] = 2 / (n - 1)  # ... until the threshold-1 worker is moved to 2: one alone
+    assert _granovetter(thresholds, 4) == 1
+
+
+def test_the_tolerance_is_unchanged_for_ordinary_cities():
+    from dualpower_sim import DualPowerModel
+    from dualpower_sim.rules.mobilization import SHARE_TOLERANCE, share_tolerance
+
+    model = DualPowerModel(n_workers=2000, seed=1)
+    tolerance = share_tolerance(model.city.network)
+    assert np.all(tolerance == SHARE_TOLERANCE)
