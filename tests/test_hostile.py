@@ -695,3 +695,46 @@ def test_the_tolerance_is_unchanged_for_ordinary_cities():
     model = DualPowerModel(n_workers=2000, seed=1)
     tolerance = share_tolerance(model.city.network)
     assert np.all(tolerance == SHARE_TOLERANCE)
+
+
+# -- 21, 22: Ctrl-C while loading, the app on the network ------------------------------------------
+
+
+def test_ctrl_c_while_the_libraries_load_exits_130_without_a_traceback():
+    code = "import sys, dualpower_cli; sys.exit(dualpower_cli.main())"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "scenarios"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.4)  # the interpreter is up and numpy, pandas, Mesa are loading
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert err.strip() == "interrupted; nothing was written"
+
+
+def test_the_console_script_is_the_guarded_entry_point():
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "dualpower"]
+    assert script.value == "dualpower_cli:main"
+
+
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [("0.0.0.0", True), ("::", True), ("192.168.1.5", True), ("127.0.0.1", False), ("::1", False)],
+)
+def test_the_app_warns_when_it_listens_beyond_this_machine(host, warned, monkeypatch, capsys):
+    from dualpower_sim import cli
+
+    pytest.importorskip("solara")
+    monkeypatch.setattr(cli, "_free_port", lambda host, port: 8765)
+    called = []
+    monkeypatch.setattr(cli.os, "execve", lambda *a: called.append(a))
+    assert main(["app", "--host", host]) == 0
+    assert called
+    err = capsys.readouterr().err
+    assert ("anyone who can reach port 8765" in err) is warned

@@ -758,6 +758,18 @@ def _free_port(host: str, port: int) -> int:
         return int(probe.getsockname()[1])
 
 
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
 def _app(args: argparse.Namespace) -> int:
     try:
         from . import app
@@ -772,6 +784,14 @@ def _app(args: argparse.Namespace) -> int:
     experiment = app.check_config(source)
     port = _free_port(args.host, args.port)
     shown = f"[{args.host}]" if ":" in args.host else args.host
+    if not _loopback(args.host):
+        print(
+            f"warning: listening on {args.host}: anyone who can reach port {port} of this "
+            "machine can drive the app (and use its processors and memory); the default "
+            "--host 127.0.0.1 keeps it to this machine",
+            file=sys.stderr,
+            flush=True,
+        )
     print(
         f"{PROG} app: {experiment.name} at http://{shown}:{port}/ (open it in a browser; "
         "Ctrl-C stops the app)",
