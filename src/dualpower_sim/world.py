@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from .city import City
 from .councils import CouncilTable
-from .networks import ShareTracker, SocialNetwork, concatenated_ranges, owned_readonly
+from .networks import ShareTracker, SocialNetwork, concatenated_ranges
 from .outcomes import Verdict
 from .population import Population
 from .state import Soldiers, StateLevels
@@ -238,6 +238,8 @@ class MaskCounter:
 
     def __setstate__(self, state: dict) -> None:
         """Restore a pickled counter with counts it can update in place again."""
+        from .networks import owned_readonly
+
         self.__dict__.update(state)
         self._counts = owned_readonly(self._counts)
 
@@ -294,6 +296,8 @@ class KeyCounter:
 
     def __setstate__(self, state: dict) -> None:
         """Restore a pickled counter with counts it can update in place again."""
+        from .networks import owned_readonly
+
         self.__dict__.update(state)
         self._flat = [owned_readonly(flat) for flat in self._flat]
         self._counts = [flat.reshape(-1, self.n_keys) for flat in self._flat]
