@@ -738,3 +738,18 @@ def test_the_app_warns_when_it_listens_beyond_this_machine(host, warned, monkeyp
     assert called
     err = capsys.readouterr().err
     assert ("anyone who can reach port 8765" in err) is warned
+
+
+def test_a_filesystem_without_locks_warns_and_goes_on(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from dualpower_sim import locking
+
+    def no_locks(fd, how):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(locking.fcntl, "flock", no_locks)
+    claim = locking.Claim(tmp_path / ".x.lock", "--out x", remove=True).acquire()
+    claim.release()
+    assert "cannot lock files" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -27,6 +27,10 @@ from typing import Any
 __all__ = ["Claim", "ClaimError", "holder_alive", "pid_alive"]
 
 
+#: Errors of a filesystem that has no locks at all (then a claim is not enforced, with a warning).
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
+
+
 class ClaimError(Exception):
     """The folder is claimed by another live process (the message names it)."""
 
@@ -133,6 +137,15 @@ class Claim:
                 fcntl.flock(fd, mode | fcntl.LOCK_NB)
             except OSError as exc:
                 os.close(fd)
+                if exc.errno in _NO_LOCKS:  # e.g. NFS mounted without a lock daemon
+                    print(
+                        f"warning: {self.what}: this filesystem cannot lock files ({exc.strerror})"
+                        "; a second writer to the same folder would not be refused",
+                        file=sys.stderr,
+                    )
+                    if self.remove:
+                        self.path.unlink(missing_ok=True)
+                    return self
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise
                 raise ClaimError(

@@ -30,6 +30,10 @@ indices) and ``morris`` (``samples`` trajectories of d + 1 points, ``levels`` = 
 ``{ low, high }`` ranges; the qmc designs also ``integer = true`` for whole-number parameters
 (SALib's designs are continuous).
 
+A design is at most :data:`MAX_POINTS` (10^6) points and :data:`MAX_RUNS` (10^7) runs in all,
+refused at once when larger (its size is known before it is built); the keys the sweep owns
+(:data:`RESERVED_KEYS`: ``seed``, ``point``, ``replicate``, ``run``) cannot be swept.
+
 Every run's seed is spawned from the root seed by (point, replicate) and stored, so results do
 not depend on the executor, the number of processes or the order runs finish in. Runs are
 ordered replicate by replicate (every point once, then every point again), so a sweep stopped
