@@ -5,6 +5,11 @@ model that ever created an agent alive for the life of the process (upstream iss
 agent holds its model, a reference cycle only the cyclic collector can break. :class:`CityAgent`
 keys its id counters weakly and holds its model through a weak reference, so a model with
 thousands of councils is freed the moment the user drops it.
+
+A weak reference cannot be pickled or deep-copied as a reference to the copy, so an agent
+pickles its model strongly (pickle and ``copy.deepcopy`` both keep the cycle whole: the copy's
+agents point at the copied model) and, once restored, moves the model's id counter past its own
+id, so agents created after the copy never share an id with those restored.
 """
 
 from __future__ import annotations
@@ -48,3 +53,19 @@ class CityAgent(mesa.Agent):
     @model.setter
     def model(self, model: Any) -> None:
         self._model_ref = weakref.ref(model)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The agent's attributes, with its model held strongly (a weakref cannot be pickled)."""
+        state = dict(self.__dict__)
+        state["_model_ref"] = self.model
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore an agent from :meth:`__getstate__`, pointing at the restored model."""
+        state = dict(state)
+        model = state.pop("_model_ref")
+        self.__dict__.update(state)
+        self.model = model
+        # The next id this model hands out must follow every restored agent's.
+        following = next(self._ids[model])
+        self._ids[model] = itertools.count(max(following, int(self.unique_id) + 1))

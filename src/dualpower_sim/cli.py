@@ -37,6 +37,7 @@ from .results import (
     ResultsError,
     RunRecord,
     check_out_dir,
+    claim_out_dir,
     load_run,
     save_figures,
     write_run,
@@ -59,7 +60,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def _positive_int(low: int = 1):
+def _positive_int(low: int = 1, high: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -67,6 +68,8 @@ def _positive_int(low: int = 1):
             raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be >= {low}, not {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high} (2**63 - 1), not {value}")
         return value
 
     return parse
@@ -83,7 +86,9 @@ def _workers(text: str) -> int:
 
 
 def _add_overrides(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=_positive_int(0), help="root seed (replaces the config's)")
+    p.add_argument(
+        "--seed", type=_positive_int(0, 2**63 - 1), help="root seed (replaces the config's)"
+    )
     p.add_argument(
         "--steps",
         type=_positive_int(),
@@ -134,6 +139,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--format", choices=FIGURE_FORMATS, default="png", help="figure format")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    run.add_argument(
+        "--no-memory-check",
+        action="store_true",
+        help="run even if the city's estimated memory is more than the machine has free",
+    )
 
     sub.add_parser(
         "scenarios",
@@ -181,6 +191,11 @@ def _parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="finish the sweep recorded in the results folder"
     )
     sweep.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume: run again the runs recorded as failed",
+    )
+    sweep.add_argument(
         "--dry-run", action="store_true", help="print the runs and an estimated time, run nothing"
     )
     sweep.add_argument(
@@ -224,6 +239,11 @@ def _parser() -> argparse.ArgumentParser:
         help="refine on this outcome (default: council_power or state_restored)",
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    sweep.add_argument(
+        "--no-memory-check",
+        action="store_true",
+        help="run as many processes as asked even if their estimated memory does not fit",
+    )
 
     report = sub.add_parser(
         "report",
@@ -405,7 +425,35 @@ def _versions() -> dict[str, str]:
 def _run(args: argparse.Namespace) -> int:
     experiment = _load(args)
     out = args.out if args.out is not None else _default_out(experiment, args)
-    check_out_dir(out, args.overwrite)  # refuse before spending the run's time
+    claim = claim_out_dir(out)  # a second run to the same folder is refused while this one runs
+    try:
+        check_out_dir(out, args.overwrite)  # refuse before spending the run's time
+        if not args.no_memory_check:
+            _check_memory(experiment)
+        return _run_claimed(args, experiment, out)
+    finally:
+        claim.release()
+
+
+def _check_memory(experiment: Experiment) -> None:
+    """Refuse a run whose city would not fit in the memory available (before building it)."""
+    from .memory import SMALL, available_memory, estimate_memory, human_bytes
+
+    n = experiment.kwargs["n_workers"]
+    if n < SMALL:
+        return
+    need = estimate_memory(n, experiment.kwargs["city"])
+    room, source = available_memory()
+    if room is not None and need.bytes > room:
+        raise UsageError(
+            f"n_workers = {n:,}: a city this size needs about {human_bytes(need.bytes)} "
+            f"(mean degree {need['mean_degree']:.1f}), more than the {human_bytes(room)} "
+            f"available ({source}); choose fewer workers with --workers, or pass "
+            "--no-memory-check to try anyway"
+        )
+
+
+def _run_claimed(args: argparse.Namespace, experiment: Experiment, out: Path) -> int:
     started = _now()
     t0 = time.perf_counter()
     model = experiment.build_model()
@@ -519,7 +567,7 @@ def _plot(args: argparse.Namespace) -> int:
 
     try:
         figures = run_figures(record.indicators, record.events, record.summary)
-    except (KeyError, ValueError, TypeError, IndexError) as exc:
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
         raise ResultsError(
             f"{args.folder}: the run's tables cannot be drawn ({type(exc).__name__}: {exc}); "
             "the folder is damaged (rerun with `dualpower run`)"
@@ -530,8 +578,6 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    import os
-
     from .sweep import (
         estimate_seconds_per_run,
         load_sweep,
@@ -540,8 +586,10 @@ def _sweep(args: argparse.Namespace) -> int:
         run_sweep,
     )
 
+    if args.retry_failed and not args.resume:
+        raise UsageError("--retry-failed: allowed only with --resume (it retries a sweep's runs)")
     sweep = load_sweep(args.file)
-    shard = parse_shard(args.shard) if args.shard else None
+    shard = parse_shard(args.shard, sweep.n_runs) if args.shard else None
     if args.refine and args.shard:
         raise UsageError("--refine with --shard: refine once, after every shard has finished")
     if args.scheduler is not None and not re.match(r"^[a-z]+://\S+$|^[\w.-]+:\d+$", args.scheduler):
@@ -555,7 +603,7 @@ def _sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--target-width {args.target_width}: allowed: a number > 0")
     if args.time_limit is not None and not args.time_limit > 0:
         raise UsageError(f"--time-limit {args.time_limit}: allowed: a number of seconds > 0")
-    workers = args.workers or os.cpu_count() or 1
+    workers = _sweep_processes(sweep, args)
     out = args.out if args.out is not None else Path("sweeps") / sweep.name
     n_runs = sweep.n_runs if shard is None else len(range(shard[0], sweep.n_runs, shard[1]))
     if args.dry_run:
@@ -583,6 +631,7 @@ def _sweep(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         executor=args.executor,
         scheduler=args.scheduler,
+        retry_failed=args.retry_failed,
     )
     if args.refine:
         refined = refine_sweep(
@@ -615,6 +664,47 @@ def _sweep(args: argparse.Namespace) -> int:
             f"(report: {PROG} report {out})"
         )
     return 0 if counts["failed"] == 0 else 1
+
+
+def _sweep_processes(sweep: Any, args: argparse.Namespace) -> int:
+    """Processes for a local sweep: as asked (default every core), capped at cores and memory.
+
+    Says so on stderr when it runs fewer than asked.
+    """
+    from .memory import cores, estimate_memory, human_bytes, processes_that_fit
+
+    if args.scheduler is not None:
+        return args.workers or 1  # the cluster's workers run the runs
+    have = cores()
+    wanted = args.workers or have
+    workers = min(wanted, have, max(sweep.n_runs, 1))
+    notes = []
+    if args.workers is not None and args.workers > have:
+        notes.append(f"{have} core(s) available")
+    if not args.no_memory_check:
+        column = sweep.points.get("n_workers")
+        n = int(column.max()) if column is not None else sweep.experiment.kwargs["n_workers"]
+        need = estimate_memory(n, sweep.experiment.kwargs["city"])
+        fit, room, source = processes_that_fit(need.bytes, workers)
+        if fit == 0:
+            raise UsageError(
+                f"{sweep.source}: a run of {n:,} workers needs about {human_bytes(need.bytes)}, "
+                f"more than the {human_bytes(room or 0)} available ({source}); choose fewer "
+                "workers (n_workers), or pass --no-memory-check to try anyway"
+            )
+        if fit < workers:
+            notes.append(
+                f"each run needs about {human_bytes(need.bytes)} of the "
+                f"{human_bytes(room or 0)} available"
+            )
+            workers = fit
+    if notes and args.workers is not None and workers < args.workers:
+        print(
+            f"{PROG} sweep: --workers {args.workers}: running {workers} process(es) "
+            f"({'; '.join(notes)})",
+            file=sys.stderr,
+        )
+    return workers
 
 
 def check_sweep_folder(out: Path) -> None:
@@ -669,6 +759,18 @@ def _free_port(host: str, port: int) -> int:
         return int(probe.getsockname()[1])
 
 
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
 def _app(args: argparse.Namespace) -> int:
     try:
         from . import app
@@ -683,6 +785,14 @@ def _app(args: argparse.Namespace) -> int:
     experiment = app.check_config(source)
     port = _free_port(args.host, args.port)
     shown = f"[{args.host}]" if ":" in args.host else args.host
+    if not _loopback(args.host):
+        print(
+            f"warning: listening on {args.host}: anyone who can reach port {port} of this "
+            "machine can drive the app (and use its processors and memory); the default "
+            "--host 127.0.0.1 keeps it to this machine",
+            file=sys.stderr,
+            flush=True,
+        )
     print(
         f"{PROG} app: {experiment.name} at http://{shown}:{port}/ (open it in a browser; "
         "Ctrl-C stops the app)",

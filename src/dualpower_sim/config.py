@@ -222,9 +222,63 @@ def _read(path: Path, label: str) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{label}: cannot be read ({exc.strerror})") from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: not valid TOML: {exc}") from None
+    except RecursionError:
+        data = None
+    if data is None or _depth(data) > MAX_DEPTH:
+        raise ConfigError(
+            f"{label}: tables or lists nested too deep; allowed: at most {MAX_DEPTH} levels"
+        )
+    return data
+
+
+#: Deepest nesting of tables and lists a config or a --set value may have (the deepest real
+#: config, a sector's firm-size band, is five levels down).
+MAX_DEPTH = 20
+
+
+def _depth(value: Any) -> int:
+    """How deep tables and lists nest in ``value`` (without recursion: any depth is safe)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
+#: What a name (of a run or a sweep, and so of its results folder) may not hold.
+_BAD_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+def check_name(name: Any, where: str) -> str:
+    """A run's or a sweep's ``name``: a plain file name, as its results folder is named by it.
+
+    Raises:
+        ConfigError: For path separators, control characters, a leading dot (so ``..``), a
+            blank name or one over 100 characters, naming ``where``.
+    """
+    allowed = (
+        "a plain file name (it names the results folder): no / or \\, no control "
+        "characters, not starting with a dot, 1 to 100 characters"
+    )
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or name.startswith(".")
+        or _BAD_NAME.search(name)
+        or any(0x80 <= ord(c) <= 0x9F for c in name)
+        or len(name) > 100
+    ):
+        raise ConfigError(f"{where}: name = {_show(name)} is not allowed; allowed: {allowed}")
+    return name
 
 
 def _label(path: Path) -> str:
@@ -291,6 +345,11 @@ def _layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str, dict[str
         chain = " -> ".join(_label(p) for p in (*seen, resolved))
         raise ConfigError(f"{label}: extends itself in a loop ({chain})")
     data = _read(path, label)
+    if not data:
+        raise ConfigError(
+            f"{label}: an empty config is not allowed; allowed: at least one key, e.g. "
+            'extends = "petrograd_1917", or name = "defaults" to run every default'
+        )
     parent = data.get("extends")
     if parent is None:
         return [(label, data)]
@@ -335,6 +394,13 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"value = {raw}")["value"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        value = None
+    if value is None or _depth(value) > MAX_DEPTH:
+        raise ConfigError(
+            f"--set {text[:60]!r}...: lists or tables nested too deep; allowed: at most "
+            f"{MAX_DEPTH} levels"
+        )
     return key, value
 
 
@@ -798,10 +864,17 @@ def _experiment(
         if value is not None:
             pairs.append((key, value, f"{flag} {value}"))
     for key, value, label in pairs:
+        if key.split(".")[0] == "extends":
+            raise ConfigError(
+                f"{label}: extends cannot be set from the command line; allowed: extends = "
+                "NAME in a config file (or run the scenario itself: dualpower run NAME)"
+            )
         merged = _assign(merged, key, value, label)
         origins.mark(tuple(key.split(".")), value, label)
     kwargs = _build(merged, origins)
     description = merged.get("description", "")
+    if merged.get("name"):  # an empty name means the file's
+        check_name(merged["name"], origins.of("name"))
     name = merged.get("name") or default_name
     return Experiment(
         name=name,

@@ -572,6 +572,22 @@ class ShareTracker:
         self._mask = mask.copy()
         return share
 
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled tracker (pickle and Dask send models between processes)."""
+        self.__dict__.update(state)
+        self._share = owned_readonly(self._share)
+
+
+def owned_readonly(array: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``array`` that owns its memory, so it can be made writeable again.
+
+    An array restored by pickle is a view of the pickle's bytes: numpy refuses to make it
+    writeable, and the trackers and counters here update their read-only results in place.
+    """
+    out = np.array(array, copy=True)
+    out.flags.writeable = False
+    return out
+
 
 def _scatter_add(net: SocialNetwork, share: np.ndarray, cols: np.ndarray, sign) -> None:
     """Add ``sign * mix[:, j]`` to ``share`` for every worker ``j`` in ``cols`` (in place)."""

@@ -9,6 +9,7 @@ more parameters on a grid, phase diagrams of the first two. Never imports the si
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -41,12 +42,50 @@ def write_report(folder: str | Path, out: str | Path | None = None, n_boot: int 
     runs = results.runs
     if runs.empty:
         raise ResultsError(f"{results.folder}: no run recorded yet; nothing to report")
-    from .plots import plot_outcome_curves, plot_phase_diagram
-
+    if "status" in runs and not (runs["status"] == "done").any():
+        raise ResultsError(
+            f"{results.folder}: no finished run ({len(runs)} failed: see the error column of "
+            f"load_results); nothing to report. Retry them with `dualpower sweep FILE --resume "
+            "--retry-failed --out DIR`"
+        )
+    made = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
+        return _write_report(results, out, n_boot)
     except OSError as exc:
-        raise ResultsError(f"{out}: cannot be written ({exc.strerror or exc})") from None
+        # Every file is written whole or not at all; a folder this call made is left only if
+        # an earlier file of it was written.
+        if made:
+            try:
+                out.rmdir()
+            except OSError:
+                pass
+        raise ResultsError(
+            f"{out}: cannot be written ({exc.strerror or exc}); nothing partial was left "
+            "(make room and run the report again)"
+        ) from None
+
+
+def _save(path: Path, write) -> None:
+    """Write a file atomically: ``write(tmp)`` into a temporary file beside it, then rename."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
+
+
+def _write_report(results: SweepResults, out: Path, n_boot: int) -> Path:
+    from .plots import plot_outcome_curves, plot_phase_diagram
+
+    runs = results.runs
     manifest = results.manifest
     outcomes = manifest.get("outcomes") or sorted(runs["outcome"].dropna().unique())
     params = [p for p in results.parameters if p in runs and _numeric(runs[p])]
@@ -55,7 +94,7 @@ def write_report(folder: str | Path, out: str | Path | None = None, n_boot: int 
         f" · dualpower_sim {manifest.get('version')}"
     )
     table = outcome_table(runs, list(results.parameters), outcomes)
-    table.to_csv(out / "outcomes.csv", index=False)
+    _save(out / "outcomes.csv", lambda tmp: table.to_csv(tmp, index=False))
     figures: list[str] = []
     tippings: list[TippingPoint] = []
     for param in params:
@@ -72,18 +111,18 @@ def write_report(folder: str | Path, out: str | Path | None = None, n_boot: int 
         )
         fig = plot_outcome_curves(marginal, param, found, title=title, footer=footer)
         name = f"curves_{_slug(param)}.png"
-        fig.savefig(out / name, dpi=120)
+        _save(out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=120, format="png"))
         figures.append(name)
     if len(params) >= 2 and manifest.get("design") == "grid":
         x, y = params[:2]
         pair = outcome_table(runs, [x, y], outcomes)
         fig = plot_phase_diagram(pair, x, y, footer=footer)
         name = f"phase_{_slug(x)}_{_slug(y)}.png"
-        fig.savefig(out / name, dpi=120)
+        _save(out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=120, format="png"))
         figures.append(name)
     sensitivity_tables = _sensitivity(results)
     text = _markdown(results, table, tippings, figures) + sensitivity_tables
-    (out / "report.md").write_text(text, encoding="utf-8")
+    _save(out / "report.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return out
 
 

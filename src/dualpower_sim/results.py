@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -85,6 +86,12 @@ def check_out_dir(out: Path, overwrite: bool = False) -> None:
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out}: exists and is not a folder")
     _check_writable(out)
+    if out.is_dir() and not _writable_dir(out):
+        # Renaming a new folder over it would work (the parent is writable) and lose its mode.
+        raise ResultsError(
+            f"--out {out}: the folder is not writable (read-only); it is never replaced: "
+            "choose another folder with --out"
+        )
     if not out.is_dir() or not any(out.iterdir()):
         return
     if not (out / RUN_FILES["summary"]).is_file():
@@ -97,6 +104,61 @@ def check_out_dir(out: Path, overwrite: bool = False) -> None:
             f"--out {out}: the folder already holds a run; pass --overwrite to replace it, "
             "or choose another folder with --out"
         )
+
+
+def _writable_dir(folder: Path) -> bool:
+    """Whether a folder is writable and meant to be (no write bit is read-only, even for root)."""
+    try:
+        mode = folder.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & 0o222) and os.access(folder, os.W_OK | os.X_OK)
+
+
+def claim_out_dir(out: Path) -> Any:
+    """Claim ``out`` for one run until its folder is written (a lock file beside it).
+
+    A second run to the same folder is refused with one line naming the first (its process,
+    host and start time). Once claimed, what a killed run left beside the folder (its hidden
+    ``.NAME.partial-*`` folder) is deleted: only the claim's holder writes there.
+
+    Args:
+        out: The run's folder.
+
+    Returns:
+        The claim (a :class:`~dualpower_sim.locking.Claim`); call its ``release()`` when done.
+
+    Raises:
+        ResultsError: If another live process holds the claim, or the lock cannot be written.
+    """
+    from .locking import Claim, ClaimError
+
+    if out.exists() and not out.is_dir():
+        raise ResultsError(f"--out {out}: exists and is not a folder")
+    _check_name_length(out)
+    _check_writable(out)
+    claim = Claim(out.parent / f".{out.name}.lock", f"--out {out}", remove=True)
+    try:
+        claim.acquire()
+    except ClaimError as exc:
+        raise ResultsError(str(exc)) from None
+    except OSError as exc:
+        raise ResultsError(f"--out {out}: cannot be written ({exc.strerror or exc})") from None
+    for pattern in (".partial-*", ".old-*", ".probe-*"):
+        for leftover in out.parent.glob(f".{_glob_escape(out.name)}{pattern}"):
+            shutil.rmtree(leftover, ignore_errors=True)
+    return claim
+
+
+def _glob_escape(text: str) -> str:
+    import glob
+
+    return glob.escape(text)
+
+
+def _check_name_length(out: Path) -> None:
+    if len(os.fsencode(out.name)) > 200:  # room for the hidden .partial- and .lock names
+        raise ResultsError(f"--out {out}: the folder's name is too long (at most 200 bytes)")
 
 
 def _check_writable(out: Path) -> None:
@@ -253,6 +315,33 @@ def load_run(folder: str | Path) -> RunRecord:
         raise ResultsError(
             f"{paths['summary']}: not a run summary; it must hold {', '.join(SUMMARY_KEYS)}"
         )
+    for key, kinds, allowed in (
+        ("outcome", str, "text (an outcome's name)"),
+        ("seed", int, "a whole number"),
+        ("steps", int, "a whole number"),
+        ("config_hash", str, "text"),
+        ("version", str, "text"),
+    ):
+        value = summary[key]
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            raise ResultsError(
+                f"{paths['summary']}: {key} = {value!r} is not allowed; allowed: {allowed} "
+                "(the folder is damaged: rerun with `dualpower run`)"
+            )
+    for role in ("indicators", "events"):
+        try:
+            with open(paths[role], "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                if size:
+                    f.seek(-1, os.SEEK_END)
+                whole = size == 0 or f.read(1) == b"\n"
+        except OSError as exc:
+            raise ResultsError(f"{paths[role]}: cannot be read ({exc.strerror})") from None
+        if not whole:
+            raise ResultsError(
+                f"{paths[role]}: cut short (its last line is incomplete); the folder is "
+                "damaged: rerun with `dualpower run`"
+            )
     indicators = _read_csv(paths["indicators"], index_col="step")
     events = _read_csv(paths["events"])
     for name, table, needed in (
@@ -262,6 +351,12 @@ def load_run(folder: str | Path) -> RunRecord:
         absent = [c for c in needed if c not in table.columns]
         if absent:
             raise ResultsError(f"{paths[name]}: missing columns {', '.join(absent)}")
+    if len(indicators) != summary["steps"] + 1:
+        raise ResultsError(
+            f"{paths['indicators']}: {len(indicators)} rows, but the run took "
+            f"{summary['steps']} steps ({summary['steps'] + 1} rows); the folder is damaged: "
+            "rerun with `dualpower run`"
+        )
     numeric = indicators.select_dtypes("number").columns
     bad_steps = not events.empty and events["step"].dtype.kind not in "iuf"
     if indicators.empty or len(numeric) < len(indicators.columns) or bad_steps:
@@ -407,8 +502,12 @@ class SweepStore:
 
     Every batch of finished runs is written to ``runs/.part-*.tmp`` and renamed to
     ``runs/part-*.parquet`` (an atomic rename), then noted in the append-only ``status.log``.
-    A kill at any moment leaves whole parts only; a resumed sweep reads them, skips every
-    recorded run and deletes leftover temporary files.
+    A kill at any moment leaves whole parts only. A process that writes takes a claim on the
+    folder first (:meth:`claim`: exclusive for a whole sweep, shared between shards, exclusive
+    per shard), so two copies of one sweep never run at once; once it holds the claim it
+    deletes the temporary files that dead processes left (all of them when its claim is
+    exclusive, those whose process has gone when shards run beside it). A resumed sweep reads
+    the parts and skips every recorded run.
 
     Args:
         folder: The sweep's folder.
@@ -451,7 +550,9 @@ class SweepStore:
         try:
             self.folder.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(
-                tempfile.mkdtemp(prefix=f".{self.folder.name}.creating-", dir=self.folder.parent)
+                tempfile.mkdtemp(
+                    prefix=f".{self.folder.name}.creating-{os.getpid()}-", dir=self.folder.parent
+                )
             )
             staging.chmod(0o777 & ~_umask())
             (staging / SWEEP_FILES["parts"]).mkdir()
@@ -492,15 +593,85 @@ class SweepStore:
                 f"{str(manifest.get('sweep_hash'))[:12]} is not this one's {sweep_hash[:12]}); "
                 "it is never overwritten: choose another folder with --out"
             )
-        # Temporary parts left by a process killed while writing are ignored by readers; those
-        # over a day old are cleared (a live shard's part in progress is seconds old).
-        for leftover in self.parts.glob(".part-*.tmp"):
-            try:
-                if time.time() - leftover.stat().st_mtime > 86_400:
-                    leftover.unlink(missing_ok=True)
-            except OSError:
-                pass
         return manifest
+
+    def claim(self, shard: tuple[int, int] | None = None) -> list[Any]:
+        """Claim the folder for writing, then clear what killed writers left behind.
+
+        Args:
+            shard: ``(i, N)`` to claim one shard (shards of the sweep run side by side);
+                None claims the whole sweep.
+
+        Returns:
+            The claims held (release them with :func:`release`).
+
+        Raises:
+            ResultsError: If a live process holds a conflicting claim (the message names it),
+                or the folder cannot be written (read-only, full).
+        """
+        from .locking import Claim, ClaimError, describe
+
+        if not _writable_dir(self.folder) or not _writable_dir(self.parts):
+            raise ResultsError(
+                f"{self.folder}: the sweep folder is read-only; copy it somewhere writable "
+                "and resume there (its results can be read as they are)"
+            )
+        what = f"sweep folder {self.folder}"
+        claims: list[Any] = []
+        try:
+            claims.append(Claim(self.folder / ".lock", what, shared=shard is not None).acquire())
+            if shard is not None:
+                i, n = shard
+                path = self.folder / f".lock-shard-{i}-of-{n}"
+                claims.append(Claim(path, f"{what} (shard {i}/{n})").acquire())
+        except ClaimError as exc:
+            release(claims)
+            if shard is None:  # name a running shard, if that is what holds it
+                for path in sorted(self.folder.glob(".lock-shard-*")):
+                    probe = Claim(path, what)
+                    try:
+                        probe.acquire()
+                        probe.release()
+                    except (ClaimError, OSError):
+                        info = _read_json(path)
+                        raise ResultsError(
+                            f"{what}: in use by {describe(info)} (a shard: "
+                            f"{path.name[len('.lock-shard-') :].replace('-of-', '/')}); wait "
+                            "for the shards to finish"
+                        ) from None
+            raise ResultsError(str(exc)) from None
+        except OSError as exc:
+            release(claims)
+            raise ResultsError(f"{what}: cannot be written ({exc.strerror or exc})") from None
+        self._clear_leftovers(everything=shard is None)
+        return claims
+
+    def _clear_leftovers(self, everything: bool) -> None:
+        """Delete temporary files of writers that are gone (all of them, with ``everything``)."""
+        from .locking import pid_alive
+
+        candidates = [
+            *self.parts.glob(".part-*.tmp"),
+            *self.folder.glob(".*.tmp"),
+            *self.folder.glob(".*.tmp-*"),
+            *self.folder.parent.glob(f".{_glob_escape(self.folder.name)}.creating-*"),
+        ]
+        for leftover in candidates:
+            # The writer's process id: .x.PID.tmp, .x.tmp-PID, .NAME.creating-PID-xxxx
+            found = re.search(r"\.(\d+)\.tmp$|\.tmp-(\d+)$|\.creating-(\d+)-", leftover.name)
+            pid = next((int(g) for g in found.groups() if g), None) if found else None
+            gone = pid is None or not pid_alive(pid)
+            if everything and ".creating-" not in leftover.name:
+                gone = True  # under an exclusive claim no one else writes inside the folder
+            if not gone:
+                continue
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                try:
+                    leftover.unlink()
+                except OSError:
+                    pass
 
     def design(self) -> pd.DataFrame:
         """The recorded design (the sweep's runs, and any added by refinement)."""
@@ -522,9 +693,12 @@ class SweepStore:
                 f"{self.folder}: cannot be written ({exc.strerror or exc})"
             ) from None
 
-    def recorded(self) -> set[int]:
-        """Ids of the runs already recorded (done or failed)."""
-        return set(int(r) for r in _read_parts(self.parts, columns=["run"])["run"])
+    def recorded(self, failed: bool = True) -> set[int]:
+        """Ids of the runs already recorded: done or failed, or done only (``failed=False``)."""
+        parts = _read_parts(self.parts, columns=["run", "status"])
+        if not failed and "status" in parts:
+            parts = parts[parts["status"] != "failed"]
+        return set(int(r) for r in parts["run"])
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         """Record a batch of finished runs as one new part (atomic)."""
@@ -542,10 +716,33 @@ class SweepStore:
     def log(self, event: str, **fields: Any) -> None:
         """Append one line to the status log (JSON: time, event, fields)."""
         line = json.dumps({"time": _stamp(), "event": event, **fields}, default=_json_default)
-        with open(self.folder / SWEEP_FILES["log"], "a", encoding="utf-8") as f:
-            f.write(line + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        path = self.folder / SWEEP_FILES["log"]
+        try:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise ResultsError(
+                f"{path}: cannot be written ({exc.strerror or exc}); every run recorded in "
+                f"{SWEEP_FILES['parts']}/ is kept: make room or fix the file's permissions, "
+                "then rerun with --resume"
+            ) from None
+
+
+def release(claims: list[Any]) -> None:
+    """Release claims taken by :meth:`SweepStore.claim` (last taken, first released)."""
+    for claim in reversed(claims):
+        claim.release()
+    claims.clear()
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 #: Column types of a run's row, the same in every part whatever its runs hold (a part of
@@ -610,7 +807,11 @@ def _read_parts(parts: Path, columns: list[str] | None = None) -> pd.DataFrame:
         try:
             frames.append(pd.read_parquet(file, columns=columns))
         except Exception as exc:  # pyarrow raises several kinds on a damaged file
-            raise ResultsError(f"{file}: not a readable Parquet part ({exc})") from None
+            raise ResultsError(
+                f"{file}: not a readable Parquet part ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}); it was cut short or damaged: "
+                "delete it and rerun the sweep with --resume, which runs its runs again"
+            ) from None
     return pd.concat(frames, ignore_index=True)
 
 
@@ -627,6 +828,11 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         ResultsError: If the folder is missing, is not a sweep folder, or is damaged.
     """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(
+            f"{folder}: a file, not a sweep folder (give the folder a sweep wrote, "
+            "e.g. sweeps/NAME)"
+        )
     if not folder.is_dir():
         raise ResultsError(f"{folder}: no such folder")
     path = folder / SWEEP_FILES["manifest"]
@@ -674,7 +880,11 @@ def load_results(folder: str | Path) -> SweepResults:
     else:
         # A run recorded twice (a part written, then the sweep killed before it knew) keeps
         # its first record: runs are deterministic, so the records are the same.
-        parts = parts.drop_duplicates("run", keep="first")
+        # A failed run retried (--retry-failed) keeps its successful record.
+        if "status" in parts:
+            order = (parts["status"] == "failed").astype(int)
+            parts = parts.iloc[order.argsort(kind="stable")]
+        parts = parts.drop_duplicates("run", keep="first").sort_index()
         extra = [c for c in parts.columns if c not in design.columns or c == "run"]
         runs = design.merge(parts[extra], on="run", how="inner")
     return SweepResults(runs=runs, design=design, manifest=manifest, folder=folder)

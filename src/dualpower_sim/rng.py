@@ -21,9 +21,13 @@ import numpy as np
 
 from .params import ParameterError
 
-__all__ = ["Streams", "make_streams"]
+__all__ = ["MAX_SEED", "Streams", "make_streams"]
 
 _STREAMS = ("city", "dynamics", "diagnostics")
+
+#: The largest seed: seeds are 63-bit everywhere (the API, the CLI, configs, sweeps, summaries),
+#: so any seed a run records can be written in TOML (a signed 64-bit integer) and replayed.
+MAX_SEED = 2**63 - 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +51,8 @@ def make_streams(seed: int | None) -> Streams:
     """Spawn a model's generators from a root seed.
 
     Args:
-        seed: A non-negative integer, or None for fresh entropy.
+        seed: An integer from 0 to :data:`MAX_SEED`, or None for fresh entropy (a seed in
+            that range is drawn and recorded).
 
     Returns:
         The streams; ``Streams.seed`` holds the root entropy either way.
@@ -56,11 +61,18 @@ def make_streams(seed: int | None) -> Streams:
         ParameterError: If the seed is negative or not an integer.
     """
     if seed is None:
-        root = np.random.SeedSequence()
-    elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ParameterError("seed", seed, "allowed: an integer >= 0, or None for fresh entropy")
-    else:
-        root = np.random.SeedSequence(int(seed))
+        # Fresh entropy, folded into the seeds' range: the seed recorded can be given back in a
+        # config or on the command line to replay the run.
+        seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+    elif (
+        isinstance(seed, bool)
+        or not isinstance(seed, int | np.integer)
+        or not 0 <= int(seed) <= MAX_SEED
+    ):
+        raise ParameterError(
+            "seed", seed, "allowed: an integer from 0 to 2**63 - 1, or None for fresh entropy"
+        )
+    root = np.random.SeedSequence(int(seed))
     children = root.spawn(len(_STREAMS))
     gens = {
         name: np.random.Generator(np.random.PCG64(ss))

@@ -30,6 +30,10 @@ indices) and ``morris`` (``samples`` trajectories of d + 1 points, ``levels`` = 
 ``{ low, high }`` ranges; the qmc designs also ``integer = true`` for whole-number parameters
 (SALib's designs are continuous).
 
+A design is at most :data:`MAX_POINTS` (10^6) points and :data:`MAX_RUNS` (10^7) runs in all,
+refused at once when larger (its size is known before it is built); the keys the sweep owns
+(:data:`RESERVED_KEYS`: ``seed``, ``point``, ``replicate``, ``run``) cannot be swept.
+
 Every run's seed is spawned from the root seed by (point, replicate) and stored, so results do
 not depend on the executor, the number of processes or the order runs finish in. Runs are
 ordered replicate by replicate (every point once, then every point again), so a sweep stopped
@@ -44,6 +48,7 @@ import hashlib
 import itertools
 import json
 import math
+import shutil
 import time
 import traceback
 from collections.abc import Mapping
@@ -60,6 +65,7 @@ from .config import (
     _label,
     _locate,
     _read,
+    check_name,
     experiment_from_config,
     load_experiment,
 )
@@ -225,13 +231,33 @@ class _Spec:
     def fail(self, key: str, value: Any, allowed: str) -> ConfigError:
         return ConfigError(f"{self.label}: {key} = {value!r} is not allowed; allowed: {allowed}")
 
-    def integer(self, table: Mapping, key: str, where: str, default: Any, low: int) -> Any:
+    def integer(
+        self, table: Mapping, key: str, where: str, default: Any, low: int, high: int | None = None
+    ) -> Any:
         value = table.get(key, default)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.fail(where, value, f"a whole number >= {low}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < low
+            or (high is not None and value > high)
+        ):
+            upto = f" and <= {high:,}" if high is not None else ""
+            raise self.fail(where, value, f"a whole number >= {low}{upto}")
         return value
+
+
+#: The most design points a sweep may have, and the most runs (points x replicates): a sweep
+#: past these is a typo (a million points is days of computing even at a second a run).
+MAX_POINTS = 1_000_000
+MAX_RUNS = 10_000_000
+#: Keys a sweep owns: its runs' columns. Sweeping them is refused (seeds come from the root
+#: seed; use replicates for more runs per point).
+RESERVED_KEYS = ("seed", "point", "replicate", "run")
+#: A design of at most this many points has every point's config checked; a larger one has
+#: each distinct value of each parameter checked once.
+CHECK_EVERY_POINT = 2_000
 
 
 def load_sweep(source: str | Path) -> Sweep:
@@ -259,8 +285,10 @@ def load_sweep(source: str | Path) -> Sweep:
             )
     if "config" not in data or not isinstance(data["config"], str):
         raise spec.fail("config", data.get("config"), "a preset's name or a path to a .toml file")
-    replicates = spec.integer(data, "replicates", "replicates", 1, 1)
-    seed = spec.integer(data, "seed", "seed", 0, 0)
+    replicates = spec.integer(data, "replicates", "replicates", 1, 1, MAX_RUNS)
+    seed = spec.integer(data, "seed", "seed", 0, 0, 2**63 - 1)
+    if isinstance(data.get("name"), str) and data["name"]:
+        check_name(data["name"], label)
     fixed = data.get("set", {})
     if not isinstance(fixed, dict):
         raise spec.fail(
@@ -285,7 +313,22 @@ def load_sweep(source: str | Path) -> Sweep:
     parameters = data.get("parameters", {})
     if not isinstance(parameters, dict):
         raise spec.fail("parameters", parameters, "a table of dotted config keys")
+    listed = design.get("points") if isinstance(design.get("points"), list) else []
+    for key in [*parameters, *(k for p in listed if isinstance(p, dict) for k in p)]:
+        if key in RESERVED_KEYS:
+            raise ConfigError(
+                f"{label}: {key!r} cannot be swept: the sweep owns it (every run's seed is "
+                "spawned from the root seed by point and replicate; for more runs per point "
+                f"raise replicates); reserved: {', '.join(RESERVED_KEYS)}"
+            )
     points = _design_points(spec, kind, design, parameters, seed)
+    if len(points) * replicates > MAX_RUNS:
+        raise spec.fail(
+            "replicates",
+            replicates,
+            f"at most {MAX_RUNS:,} runs in all ({len(points):,} points x {replicates:,} "
+            "replicates is more); split the sweep",
+        )
     names = tuple(c for c in points.columns if c != "point")
     metrics = data.get("metrics", {})
     if not isinstance(metrics, dict):
@@ -324,12 +367,41 @@ def load_sweep(source: str | Path) -> Sweep:
 
 
 def _check_points(sweep: Sweep, label: str) -> None:
-    """Load every point's config (cheap: no model is built) so a bad point fails now."""
-    for point in range(len(sweep.points)):
-        try:
-            experiment_from_config(sweep.experiment.config, sweep.overrides(point), "sweep point")
-        except ConfigError as exc:
-            raise ConfigError(f"{label}: design point {point}: {exc}") from None
+    """Load the points' configs (cheap: no model is built) so a bad point fails now.
+
+    Each distinct value of each parameter is checked first, as written (so a bad value is named
+    as written, not as pandas stored it beside others; of more than 64 numbers, the smallest and
+    the largest, as the parameters' checks are ranges); then, in a design of at most
+    :data:`CHECK_EVERY_POINT` points, every point (values that are fine alone may clash).
+    """
+    spec_values = sweep.spec.get("parameters", {}) if sweep.design == "grid" else {}
+    for key in sweep.parameters:
+        raw = spec_values.get(key)
+        values = raw if isinstance(raw, list) else sweep.points[key].drop_duplicates().tolist()
+        if len(values) > 64 and all(isinstance(v, int | float) for v in values):
+            values = [min(values), max(values)]  # a range: its ends stand for the values inside
+        seen: set = set()
+        for value in values:
+            mark = (type(value).__name__, repr(value))
+            if mark in seen:
+                continue
+            seen.add(mark)
+            try:
+                experiment_from_config(
+                    sweep.experiment.config, {key: _plain_number(value)}, "sweep point"
+                )
+            except ConfigError as exc:
+                at = sweep.points.index[sweep.points[key] == value]
+                where = f"design point {at[0]}" if len(at) else f"parameters.{key!r}"
+                raise ConfigError(f"{label}: {where}: {exc}") from None
+    if len(sweep.points) <= CHECK_EVERY_POINT:
+        for point in range(len(sweep.points)):
+            try:
+                experiment_from_config(
+                    sweep.experiment.config, sweep.overrides(point), "sweep point"
+                )
+            except ConfigError as exc:
+                raise ConfigError(f"{label}: design point {point}: {exc}") from None
     known = indicator_names(
         [sector.name for sector in sweep.experiment.kwargs["city"].workplaces.sectors]
     )
@@ -349,8 +421,8 @@ def _values(spec: _Spec, key: str, value: Any) -> list[Any]:
         low, high, steps = value.get("low"), value.get("high"), value.get("steps", 2)
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
             raise spec.fail(where, value, "{ low = number, high = number, steps = n }")
-        if not isinstance(steps, int) or steps < 1:
-            raise spec.fail(where, value, "steps = a whole number >= 1")
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_POINTS:
+            raise spec.fail(where, value, f"steps = a whole number from 1 to {MAX_POINTS:,}")
         grid = np.linspace(low, high, steps) if steps > 1 else np.array([low])
         # Rounded to 12 digits, so that 0.1 to 0.5 in 3 steps gives 0.3, not 0.30000000000000004.
         values = [int(np.rint(v)) if value.get("integer") else round(float(v), 12) for v in grid]
@@ -439,11 +511,26 @@ def _design_points(
     elif kind == "grid":
         keys = list(parameters)
         values = [_values(spec, k, v) for k, v in parameters.items()]
+        size = math.prod(len(v) for v in values)
+        if size > MAX_POINTS:
+            raise spec.fail(
+                "parameters",
+                " x ".join(str(len(v)) for v in values),
+                f"a grid of at most {MAX_POINTS:,} points (this one has {size:,})",
+            )
         frame = pd.DataFrame(list(itertools.product(*values)), columns=keys)
     else:
         samples = design.get("samples")
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             raise spec.fail("design.samples", samples, "a whole number >= 1")
+        per_sample = {"saltelli": len(parameters) + 2, "morris": len(parameters) + 1}.get(kind, 1)
+        if samples * per_sample > MAX_POINTS:
+            raise spec.fail(
+                "design.samples",
+                samples,
+                f"at most {MAX_POINTS // per_sample:,} for this design "
+                f"({MAX_POINTS:,} points at most)",
+            )
         lows, highs, integer = _ranges(spec, parameters)
         d = len(lows)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**31,)))
@@ -738,8 +825,8 @@ def serial_results(tasks: list[dict]):
         yield execute_run(task)
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"i/N"`` as (i, N), with 0 <= i < N.
+def parse_shard(text: str, runs: int | None = None) -> tuple[int, int]:
+    """``"i/N"`` as (i, N), with 0 <= i < N (and N at most ``runs``, the sweep's runs).
 
     Raises:
         ConfigError: If the text is not of that form.
@@ -750,6 +837,11 @@ def parse_shard(text: str) -> tuple[int, int]:
         i, n = -1, 0
     if not 0 <= i < n:
         raise ConfigError(f"--shard {text!r}: allowed: i/N with 0 <= i < N, e.g. 0/4")
+    if runs is not None and n > max(runs, 1):
+        raise ConfigError(
+            f"--shard {text!r}: allowed: i/N with N at most the sweep's {runs} runs "
+            "(more shards than runs leaves shards with nothing to do)"
+        )
     return i, n
 
 
@@ -847,8 +939,15 @@ def run_sweep(
     batch: int = 100,
     executor: str = "local",
     scheduler: str | None = None,
+    retry_failed: bool = False,
 ) -> dict[str, int]:
     """Run a sweep (or the rest of it, or one shard of it) into its results folder.
+
+    The folder is claimed first (see :meth:`~dualpower_sim.results.SweepStore.claim`): a second
+    process resuming the same sweep, or running the same shard, is refused with one line naming
+    the first. A folder this call created is removed again if the sweep cannot start (a Dask
+    scheduler that cannot be reached) before any run is recorded, so the next try needs no
+    ``--resume``.
 
     Args:
         sweep: The sweep.
@@ -865,6 +964,8 @@ def run_sweep(
         executor: ``"local"`` (a process pool; one process runs in this one) or ``"dask"``
             (a cluster: ``scheduler``'s, or a local one of ``workers`` processes).
         scheduler: Address of a Dask scheduler (implies ``executor="dask"``).
+        retry_failed: Run again the runs recorded as failed (a resumed sweep skips them
+            otherwise); a run that now succeeds replaces its failed record in the results.
 
     Returns:
         Counts: ``total`` runs in the design (or shard), ``skipped`` (recorded already),
@@ -873,41 +974,52 @@ def run_sweep(
     Raises:
         ResultsError: If the folder cannot be used.
     """
-    from .results import ResultsError, SweepStore
+    from .results import ResultsError, SweepStore, release
 
     store = SweepStore(folder)
-    design = sweep.runs()
+    created = False
     if resume or (shard is not None and (folder / "sweep.json").is_file()):
         store.open(sweep.sweep_hash)
-        design = store.design()  # with any runs refinement added, even if it was cut short
     else:
         try:
-            store.create(manifest_for(sweep), sweep.text, sweep.experiment.to_toml(), design)
+            store.create(manifest_for(sweep), sweep.text, sweep.experiment.to_toml(), sweep.runs())
+            created = True
         except ResultsError:
             if shard is None or not (folder / "sweep.json").is_file():
                 raise
             store.open(sweep.sweep_hash)  # another shard created it first: join it
-    mine = design if shard is None else design[design["run"] % shard[1] == shard[0]]
-    recorded = store.recorded()
-    todo = mine[~mine["run"].isin(recorded)]
-    counts = {"total": len(mine), "skipped": len(mine) - len(todo), "done": 0, "failed": 0}
-    store.log("start", runs=len(todo), workers=workers, shard=shard, resume=resume)
-    counts.update(
-        _execute(
-            sweep,
-            store,
-            todo,
-            workers=workers,
-            batch=batch,
-            executor=executor,
-            scheduler=scheduler,
-            time_limit=time_limit,
-            flush_every=flush_every,
-            flush_seconds=flush_seconds,
-            progress=progress,
-        )
-    )
-    return counts
+    claims = store.claim(shard)
+    try:
+        design = store.design()  # with any runs refinement added, even if it was cut short
+        mine = design if shard is None else design[design["run"] % shard[1] == shard[0]]
+        recorded = store.recorded(failed=not retry_failed)
+        todo = mine[~mine["run"].isin(recorded)]
+        counts = {"total": len(mine), "skipped": len(mine) - len(todo), "done": 0, "failed": 0}
+        store.log("start", runs=len(todo), workers=workers, shard=shard, resume=resume)
+        try:
+            counts.update(
+                _execute(
+                    sweep,
+                    store,
+                    todo,
+                    workers=workers,
+                    batch=batch,
+                    executor=executor,
+                    scheduler=scheduler,
+                    time_limit=time_limit,
+                    flush_every=flush_every,
+                    flush_seconds=flush_seconds,
+                    progress=progress,
+                )
+            )
+        except ConfigError:  # the executor could not start (a scheduler out of reach)
+            if created and not store.recorded():
+                release(claims)
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return counts
+    finally:
+        release(claims)
 
 
 def _execute(
@@ -955,10 +1067,13 @@ def _execute(
                 bar.update(1)
                 bar.set_postfix(failed=counts["failed"], refresh=False)
                 if len(buffer) >= flush_every or time.monotonic() - last > flush_seconds:
-                    store.append(buffer)
-                    buffer, last = [], time.monotonic()
+                    # Taken out of the buffer first: if writing fails half-way (the part
+                    # renamed, the log not written), the batch is not written a second time.
+                    batch_rows, buffer, last = buffer, [], time.monotonic()
+                    store.append(batch_rows)
         finally:
-            store.append(buffer)  # whatever finished, even on Ctrl-C
+            batch_rows, buffer = buffer, []
+            store.append(batch_rows)  # whatever finished, even on Ctrl-C
             store.log("stop", done=counts["done"], failed=counts["failed"])
     return counts
 
@@ -1014,70 +1129,76 @@ def refine_sweep(
         point (one-parameter sweeps).
     """
     from .analysis import outcome_table, tipping_point
-    from .results import SweepStore, load_results
+    from .results import SweepStore, load_results, release
 
     store = SweepStore(folder)
     store.open(sweep.sweep_hash)
-    budget = sweep.n_runs if budget is None else budget
-    added, rounds, tipping, chosen = 0, 0, None, None
-    params = list(sweep.parameters)
-    one_numeric = len(params) == 1 and pd.api.types.is_numeric_dtype(sweep.points[params[0]])
-    while True:
-        results = load_results(folder)
-        done = results.runs[results.runs["status"] == "done"]
-        if done.empty:
-            stopped = "no finished run to learn from"
-            break
-        chosen = outcome or _outcome_near_half(done, params)
-        if chosen is None:
-            stopped = "no outcome's probability comes near one half"
-            break
-        table = outcome_table(done, params, [chosen])
-        straddling = table[(table["low"] < 0.5) & (table["high"] > 0.5)]
-        new_points: list[float] = []
-        if one_numeric:
-            tipping = tipping_point(done, params[0], chosen, n_boot=200, seed=rounds)
-            if tipping.found and tipping.high - tipping.low <= target_width:
-                stopped = f"tipping point known to within {target_width}"
+    claims = store.claim()
+    try:
+        budget = sweep.n_runs if budget is None else budget
+        added, rounds, tipping, chosen = 0, 0, None, None
+        params = list(sweep.parameters)
+        one_numeric = len(params) == 1 and pd.api.types.is_numeric_dtype(sweep.points[params[0]])
+        while True:
+            results = load_results(folder)
+            done = results.runs[results.runs["status"] == "done"]
+            if done.empty:
+                stopped = "no finished run to learn from"
                 break
-            if tipping.found:
-                new_points = _midpoint(results.design[params[0]].unique(), tipping, target_width)
-        if straddling.empty and not new_points:
-            stopped = "no point's interval straddles one half"
-            break
-        if added >= budget:
-            stopped = f"budget of {budget} new runs spent"
-            break
-        new = _new_runs(sweep, results.design, straddling, new_points, budget - added)
-        if new.empty:
-            stopped = f"budget of {budget} new runs spent"
-            break
-        store.replace_design(pd.concat([results.design, new], ignore_index=True))
-        store.log("refine", round=rounds + 1, outcome=chosen, runs=len(new))
-        log(
-            f"refine round {rounds + 1}: {len(new)} runs at {new['point'].nunique()} points "
-            f"where P({chosen}) is unsure"
-        )
-        _execute(
-            sweep,
-            store,
-            new,
-            workers=workers,
-            executor=executor,
-            scheduler=scheduler,
-            time_limit=time_limit,
-            progress=progress,
-        )
-        added += len(new)
-        rounds += 1
-    store.log("refined", rounds=rounds, runs=added, stopped=stopped)
-    return {
-        "runs_added": added,
-        "rounds": rounds,
-        "outcome": outcome or chosen,
-        "stopped": stopped,
-        "tipping": tipping,
-    }
+            chosen = outcome or _outcome_near_half(done, params)
+            if chosen is None:
+                stopped = "no outcome's probability comes near one half"
+                break
+            table = outcome_table(done, params, [chosen])
+            straddling = table[(table["low"] < 0.5) & (table["high"] > 0.5)]
+            new_points: list[float] = []
+            if one_numeric:
+                tipping = tipping_point(done, params[0], chosen, n_boot=200, seed=rounds)
+                if tipping.found and tipping.high - tipping.low <= target_width:
+                    stopped = f"tipping point known to within {target_width}"
+                    break
+                if tipping.found:
+                    new_points = _midpoint(
+                        results.design[params[0]].unique(), tipping, target_width
+                    )
+            if straddling.empty and not new_points:
+                stopped = "no point's interval straddles one half"
+                break
+            if added >= budget:
+                stopped = f"budget of {budget} new runs spent"
+                break
+            new = _new_runs(sweep, results.design, straddling, new_points, budget - added)
+            if new.empty:
+                stopped = f"budget of {budget} new runs spent"
+                break
+            store.replace_design(pd.concat([results.design, new], ignore_index=True))
+            store.log("refine", round=rounds + 1, outcome=chosen, runs=len(new))
+            log(
+                f"refine round {rounds + 1}: {len(new)} runs at {new['point'].nunique()} points "
+                f"where P({chosen}) is unsure"
+            )
+            _execute(
+                sweep,
+                store,
+                new,
+                workers=workers,
+                executor=executor,
+                scheduler=scheduler,
+                time_limit=time_limit,
+                progress=progress,
+            )
+            added += len(new)
+            rounds += 1
+        store.log("refined", rounds=rounds, runs=added, stopped=stopped)
+        return {
+            "runs_added": added,
+            "rounds": rounds,
+            "outcome": outcome or chosen,
+            "stopped": stopped,
+            "tipping": tipping,
+        }
+    finally:
+        release(claims)
 
 
 def _outcome_near_half(runs: pd.DataFrame, params: list[str]) -> str | None:

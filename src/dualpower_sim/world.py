@@ -246,6 +246,13 @@ class MaskCounter:
         self._counts.flags.writeable = False
         return self._counts
 
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled counter with counts it can update in place again."""
+        from .networks import owned_readonly
+
+        self.__dict__.update(state)
+        self._counts = owned_readonly(self._counts)
+
 
 class KeyCounter:
     """Counts of a changing small-integer key per group, for several groupings at once.
@@ -296,6 +303,14 @@ class KeyCounter:
             flat.flags.writeable = False
         self._counts = [flat.reshape(-1, self.n_keys) for flat in self._flat]
         return self._counts
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled counter with counts it can update in place again."""
+        from .networks import owned_readonly
+
+        self.__dict__.update(state)
+        self._flat = [owned_readonly(flat) for flat in self._flat]
+        self._counts = [flat.reshape(-1, self.n_keys) for flat in self._flat]
 
 
 class Groups:

@@ -44,8 +44,36 @@ __all__ = [
 CA_FORMS = ("floor", "round", "literal")
 
 #: Tolerance when comparing a neighbour share with a threshold: a share such as 1/3 is not exact in
-#: floating point, so "reaches its threshold" means ``share >= threshold - 1e-6``.
+#: floating point, so "reaches its threshold" means ``share >= threshold - 1e-6``, or less than
+#: 1e-6 for a worker with so many ties that one neighbour is worth less (see
+#: :func:`share_tolerance`).
 SHARE_TOLERANCE = 1e-6
+
+
+def share_tolerance(network) -> float | np.ndarray:
+    """Each worker's tolerance: :data:`SHARE_TOLERANCE`, or half its smallest tie's weight.
+
+    A share moves by at least the weight of one neighbour, so a tolerance below half of it can
+    never count a worker one neighbour short as having reached the threshold, however large the
+    city (on a complete network of N workers one neighbour is worth 1 / (N - 1), less than 1e-6
+    once N > 10^6 + 1). Workers whose ties all weigh more than 2e-6 keep 1e-6.
+
+    Args:
+        network: The city's :class:`~dualpower_sim.networks.SocialNetwork`.
+
+    Returns:
+        A number (the same for everyone) or one per worker.
+    """
+    if network.kind == "complete":
+        return min(SHARE_TOLERANCE, 0.5 / max(network.n - 1, 1))
+    mix = network.mix
+    lengths = np.diff(mix.indptr)
+    smallest = np.full(network.n, np.inf)
+    has = lengths > 0
+    if mix.data.size:
+        smallest[has] = np.minimum.reduceat(mix.data, mix.indptr[:-1][has])
+    return np.minimum(SHARE_TOLERANCE, 0.5 * smallest)
+
 
 _MOBILIZED = int(Status.MOBILIZED)
 #: Actives A that a passive worker (column 0) and a mobilized one (column 1) count beyond their
@@ -146,14 +174,15 @@ class ThresholdRule(Rule):
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         n = world.population.n
         world.memory["threshold.theta"] = self.thresholds.sample(rng, n)
-        world.memory["threshold.reach"] = world.memory["threshold.theta"] - SHARE_TOLERANCE
+        tolerance = share_tolerance(world.network)
+        world.memory["threshold.reach"] = world.memory["threshold.theta"] - tolerance
         initiators = rng.random(n) < self.seed_share
         world.memory["threshold.initiator"] = initiators
         _set_mobilized(world, initiators | world.population.mobilized())
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         share = world.mobilized_share()
-        want = share >= world.memory["threshold.reach"]  # theta - SHARE_TOLERANCE
+        want = share >= world.memory["threshold.reach"]  # theta - share_tolerance
         want |= world.memory["threshold.initiator"]
         if self.sticky:
             want |= world.population.mobilized()
