@@ -56,8 +56,11 @@ napoleon_numpy_docstring = False
 napoleon_use_ivar = True  # "Attributes:" as a field list, not a second entry per dataclass field
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
-autodoc_default_options = {"members": True, "show-inheritance": True}
+autodoc_typehints_description_target = "documented"  # no bare "start (int)" lines
+autodoc_default_options = {"members": True}
 autodoc_preserve_defaults = True
+python_use_unqualified_type_names = True  # "Workplaces", not "dualpower_sim.city.Workplaces"
+toc_object_entries_show_parents = "hide"  # "run()" in the page's contents, which is narrow
 
 html_theme = "pydata_sphinx_theme"
 html_show_sourcelink = False
@@ -101,6 +104,27 @@ def _list_only_existing_pages(app, docname: str, source: list[str]) -> None:
     )
 
 
+def _public_name(app, env, node, contnode):
+    """Resolve a public name given by its module to where the API reference documents it.
+
+    Type hints and docstrings say ``dualpower_sim.city.Workplaces``; the reference documents
+    ``dualpower_sim.Workplaces``.
+    """
+    import dualpower_sim
+
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("dualpower_sim."):
+        return None
+    name = target.rsplit(".", 1)[-1]
+    if name not in dualpower_sim.__all__ or target == f"dualpower_sim.{name}":
+        return None
+    domain = env.domains["py"]
+    return domain.resolve_xref(
+        env, node["refdoc"], app.builder, node["reftype"], f"dualpower_sim.{name}", node, contnode
+    )
+
+
 def setup(app):
-    """Connect the hook above."""
+    """Connect the hooks above."""
     app.connect("source-read", _list_only_existing_pages)
+    app.connect("missing-reference", _public_name)
