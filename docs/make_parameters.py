@@ -72,7 +72,7 @@ def tables() -> str:
     parts = [BEGIN, ""]
     for cls in CLASSES:
         name = getattr(cls, "name", "")
-        title = f"#### `{cls.__name__}`" + (f" (rule `{name}`)" if name else "")
+        title = f"### `{cls.__name__}`" + (f" (rule `{name}`)" if name else "")
         header = "| parameter | default | range | meaning, unit and source |"
         parts += [title, "", header, "|---|---|---|---|"]
         meaning = attribute_docs(cls)

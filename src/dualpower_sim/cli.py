@@ -293,7 +293,63 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="port to listen on (default 8765; 0 picks a free one)",
     )
+    _add_examples(p)
     return p
+
+
+#: An example or two for each command's --help (the key is the command as typed).
+EXAMPLES = {
+    "run": """\
+examples:
+  dualpower run petrograd_1917
+  dualpower run paris_1871 --seed 3 --steps 120 --workers 50000 --out out/paris-3
+  dualpower run my_experiment.toml --set councils.formation_share=0.4""",
+    "scenarios": """\
+example:
+  dualpower scenarios""",
+    "config": """\
+example:
+  dualpower config show petrograd_1917""",
+    "config show": """\
+examples:
+  dualpower config show petrograd_1917
+  dualpower config show my_experiment.toml --set legitimacy=0.3 --no-comments""",
+    "sweep": """\
+examples:
+  dualpower sweep experiments/sweeps/territory_vs_offensive.toml --dry-run
+  dualpower sweep experiments/sweeps/territory_vs_offensive.toml --workers 2
+  dualpower sweep experiments/sweeps/territory_vs_offensive.toml --resume""",
+    "report": """\
+example:
+  dualpower report sweeps/territory_vs_offensive""",
+    "plot": """\
+example:
+  dualpower plot out/petrograd_1917 --format pdf""",
+    "app": """\
+examples:
+  dualpower app
+  dualpower app paris_1871 --port 8800""",
+}
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps a description as argparse does, but prints an epilog's example lines as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def _add_examples(parser: argparse.ArgumentParser) -> None:
+    for command, example in EXAMPLES.items():
+        sub = parser
+        for word in command.split():
+            sub = next(
+                a.choices for a in sub._actions if isinstance(a, argparse._SubParsersAction)
+            )[word]
+        sub.epilog = example
+        sub.formatter_class = _HelpFormatter
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -303,8 +359,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments without the program name (default ``sys.argv[1:]``).
 
     Returns:
-        Exit code: 0 success, 1 failure, 2 bad input, 130 interrupted.
+        Exit code: 0 success, 1 failure, 2 bad input, 130 interrupted, 141 when the reader of
+        the output went away (``dualpower scenarios | head -1``), as a shell reports a closed pipe.
     """
+    try:
+        code = _command(argv)
+        sys.stdout.flush()  # a closed pipe shows here rather than as the interpreter exits
+    except BrokenPipeError:
+        # The reader has what it wanted: stop quietly, as Unix tools do. Python would still try
+        # to flush what is left when it exits and print a traceback, so stdout goes to devnull.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # a stdout without a file descriptor (a test's capture)
+            pass
+        return 141
+    return code
+
+
+def _command(argv: Sequence[str] | None) -> int:
     parser = _parser()
     try:
         args, extra = parser.parse_known_args(argv)
