@@ -86,24 +86,6 @@ html_sidebars = {
 # The site opens at its home page, docs/index.html.
 html_extra_path = ["_root"]
 
-# Pages of docs/ that the home page lists only once they exist: docs/validation.md is being
-# written beside this site, and joins it as soon as it lands.
-OPTIONAL_PAGES = ("validation",)
-
-
-def _list_only_existing_pages(app, docname: str, source: list[str]) -> None:
-    """Leave out of the home page's table of contents an optional page not yet written."""
-    if docname != "docs/index":
-        return
-    missing = {page for page in OPTIONAL_PAGES if not (HERE / f"{page}.md").exists()}
-    lines = source[0].splitlines(keepends=True)
-    source[0] = "".join(
-        line
-        for line in lines
-        if not any(line.strip() == p or line.strip().endswith(f"<{p}>") for p in missing)
-    )
-
-
 def _public_name(app, env, node, contnode):
     """Resolve a public name given by its module to where the API reference documents it.
 
@@ -126,5 +108,4 @@ def _public_name(app, env, node, contnode):
 
 def setup(app):
     """Connect the hooks above."""
-    app.connect("source-read", _list_only_existing_pages)
     app.connect("missing-reference", _public_name)

@@ -26,7 +26,7 @@ HEADER = (
     "|---|---|---|---|---|---|---|"
 )
 
-#: What happened, in one line each (from the article and calibration.md beside it).
+#: What happened, in one line each (from the article and the timelines of docs/sources.md).
 HISTORY = {
     "petrograd_1917": "February: dual power; October: the soviets, won over by the Bolsheviks, "
     "overthrew the government (council power)",
@@ -34,7 +34,7 @@ HISTORY = {
     "rising crushed (state restored)",
     "paris_1871": "the Commune, organised by neighbourhood; crushed in May (state restored)",
     "el_alto_2003": "blockades of La Paz forced the president out; the federation did not take "
-    "power (neither outcome cleanly: closest to co-opted or unresolved)",
+    "power (co-opted, or no dual power if the government fell first)",
     "gdansk_1980": "strikes won the Gdansk agreement; martial law in December 1981 (concessions, "
     "then state restored)",
     "france_2006": "campus blockades with union support; the law was withdrawn (no dual power)",
@@ -89,13 +89,14 @@ in {took:.0f} s.
 
 ## Reading the table
 
-- `no_dual_power` means the councils never stood as a power while the state still stood. A
-  state whose power falls below its threshold as the councils rise (Paris, where the National
-  Guard's low loyalty and the blockades bring it down within days) is not counted as dual power,
-  and the model has no rule for a state that collapses without being overthrown.
-- `unresolved` means dual power arose and neither side had won by the horizon. In some
-  scenarios (Petrograd, El Alto) the state's power falls below its threshold and stays there
-  while the councils, without a revolutionary majority, never move to take power.
+- `no_dual_power` means the councils never stood as a power while the state still stood: either
+  they never grew (US 2003), or the government gave way before they did (a regime change, logged
+  as `regime_change` and in `summary.json`).
+- `co_opted` covers a federation whose revolutionaries were drained away, councils that melted
+  away under a successor government they did not make, and councils that melted away never
+  attacked after the state conceded (bought off).
+- Which of these patterns hold, with intervals over 20 seeds and counterfactuals, is in
+  [validation.md](validation.md); where a scenario disagrees with history, it says so there.
 """
     OUT.write_text(text)
     print(f"wrote {OUT} in {took:.0f} s")

@@ -146,6 +146,8 @@ EVENT_MARKS: dict[str, tuple[str, str, str]] = {
     "repression_wave": ("repression wave", PALETTE[7], "x"),
     "concession": ("concessions", PALETTE[5], "s"),
     "offensive": ("state offensive", PALETTE[1], "v"),
+    "offensive_repelled": ("offensive repelled", PALETTE[1], "^"),
+    "regime_change": ("the government gave way", PALETTE[4], "D"),
     "insurrection": ("insurrection", PALETTE[3], "*"),
 }
 

@@ -407,8 +407,8 @@ def explain_outcome(summary: Mapping[str, Any], indicators: pd.DataFrame) -> str
             )
         return (
             f"the councils rose (peak council power {peak_council:.2f}) only after the state's "
-            f"power had fallen below its threshold of {state_t}: the model counts no dual power "
-            "and has no rule for a state that collapses without being overthrown"
+            f"power had fallen below its threshold of {state_t}, and the run ended before the "
+            "government gave way: the model counts no dual power"
         )
     if outcome == "unresolved":
         state_now = float(last["state_power"])
