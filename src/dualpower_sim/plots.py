@@ -288,7 +288,10 @@ def plot_powers(
     marks = _mark_events(ax, events, 1.04)
     lines += marks
     ax.set_ylim(0, 1.06 + 0.03 * len({h.get_label().split()[0] for h in marks}))
-    ax.set_xlim(days[0], max(days[-1], days[0] + 1))
+    last = max(days[-1], days[0] + 1)
+    # A little room on the right, so a marker on the last day (the insurrection that ended
+    # the run) is drawn whole rather than cut by the figure's edge.
+    ax.set_xlim(days[0], last + 0.02 * (last - days[0]))
     ax.set_xlabel("day")
     ax.set_ylabel("power (0 to 1)")
     ax.grid(alpha=0.3)
