@@ -187,8 +187,7 @@ class Resolution(Rule):
             return True
         # Bought off: melted away with their demands conceded, never attacked.
         return (
-            levels.offensive_began < verdict.dual_power_began
-            and levels.conceded >= self.bought_off
+            levels.offensive_began < verdict.dual_power_began and levels.conceded >= self.bought_off
         )
 
     def _measure(self, world: World) -> Power:
