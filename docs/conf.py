@@ -86,6 +86,7 @@ html_sidebars = {
 # The site opens at its home page, docs/index.html.
 html_extra_path = ["_root"]
 
+
 def _public_name(app, env, node, contnode):
     """Resolve a public name given by its module to where the API reference documents it.
 
