@@ -114,7 +114,9 @@ magnitude = 0.1
     assert exp.config["city"] == base.config["city"]  # untouched tables come from the base
     assert exp.config["mobilization"]["rule"] == "threshold"
     assert "example_weight" not in exp.config["mobilization"]  # the combined rule's key is gone
-    assert exp.config["shocks"] == [{"start": 3, "duration": 5, "magnitude": 0.1, "sector": None}]
+    assert exp.config["shocks"] == [
+        {"start": 3, "duration": 5, "magnitude": 0.1, "sector": None, "aim": "economic"}
+    ]
     assert exp.layers[0].endswith("petrograd_1917.toml") and exp.layers[1].endswith("exp.toml")
 
 

@@ -190,7 +190,9 @@ def test_combined_rule_reduces_to_deterrence_without_example():
     kw = dict(n_workers=5_000, legitimacy=0.5, coercion=0.05, seed=4)
     a = (
         DualPowerModel(
-            dual_power=False, mobilization=CombinedRule(example_weight=0.0, fatigue=0.0), **kw
+            dual_power=False,
+            mobilization=CombinedRule(example_weight=0.0, fatigue=0.0, habituation=0.0),
+            **kw,
         )
         .run(30)
         .indicators()

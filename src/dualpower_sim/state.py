@@ -111,6 +111,8 @@ class StateLevels:
         offensive_began: Day the last offensive began (-1 if none).
         repelled: Day the last offensive ended with the councils still standing (-1 if none).
         conceded: Highest concession level since dual power began.
+        seat_outside: The government sits outside the city (Versailles, 1871): the city's
+            crowds and blockades do not wear away its consent.
     """
 
     repression: float = 0.0
@@ -122,6 +124,7 @@ class StateLevels:
     offensive_began: int = -1
     repelled: int = -1
     conceded: float = 0.0
+    seat_outside: bool = False
 
     def launch(self, step: int, days: int) -> None:
         """Begin an offensive on ``step`` lasting ``days`` days."""

@@ -50,6 +50,9 @@ class World:
         cadre: Party cadres (a mask over workers; none until the debate rule sets up).
         levels: The state's levers (repression, concession, offensive).
         relief: Hardship removed from every worker by the state's concessions.
+        strike_share: Share of today's grievance that is economic (shocks aimed at livelihoods,
+            not at the regime): the share of the mobilized who strike or blockade rather than
+            demonstrate (1 when no shock is active).
         federation: The federation as the council rule measured it today.
         power: Today's balance of power, measured by the resolution rule.
         verdict: Dual power so far and the outcome once resolved.
@@ -68,6 +71,7 @@ class World:
     cadre: np.ndarray | None = None
     levels: StateLevels = dataclasses.field(default_factory=StateLevels)
     relief: float = 0.0
+    strike_share: float = 1.0
     federation: Federation = dataclasses.field(default_factory=Federation)
     power: Power = dataclasses.field(default_factory=Power)
     verdict: Verdict = dataclasses.field(default_factory=Verdict)

@@ -122,7 +122,9 @@ class CouncilRule(Rule):
         aligned_sum = (counts[:, _MOD] + counts[:, _REV]).astype(np.float64)
         rev_sum = counts[:, _REV].astype(np.float64)
         table.members[:] = aligned_sum + counts[:, _NONE]
-        share = table.members / np.maximum(table.size, 1.0)
+        # Councils grow out of strikes and blockades: of the mobilized, only the striking share
+        # counts (crowds demonstrating against the regime go back to work).
+        share = table.members * world.strike_share / np.maximum(table.size, 1.0)
 
         fell_away = table.alive & (share < self.dissolve_share)
         for unit in fell_away.nonzero()[0]:  # a handful a day, not workers

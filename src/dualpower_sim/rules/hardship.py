@@ -22,6 +22,9 @@ __all__ = ["HardshipShock", "HardshipShocks"]
 #: day for a change of a thousandth would be wasted work); any change reaches it within days.
 RELIEF_STEP = 0.002
 
+#: What a shock's grievance is aimed at (see :attr:`HardshipShock.aim`).
+AIMS = ("economic", "political")
+
 
 @dataclasses.dataclass(frozen=True)
 class HardshipShock(ParamGroup):
@@ -32,12 +35,16 @@ class HardshipShock(ParamGroup):
         duration: Number of days it lasts.
         magnitude: Change in hardship, in [-1, 1] (negative for relief).
         sector: Name of the one sector it hits, or None for every worker.
+        aim: What the grievance is aimed at: ``"economic"`` (prices, wages, bread: workers
+            strike and blockade) or ``"political"`` (the regime itself: they demonstrate and go
+            back to work; Leipzig's Monday demonstrations, 1989).
     """
 
     start: int = param(1, kind=int, low=1)
     duration: int = param(1, kind=int, low=1)
     magnitude: float = param(0.2, kind=float, low=-1.0, high=1.0)
     sector: str | None = param(None, kind=str, optional=True)
+    aim: str = param("economic", kind=str, choices=AIMS)
 
     def active(self, step: int) -> bool:
         """Whether the shock is felt on ``step``."""
@@ -77,6 +84,13 @@ class HardshipShocks(Rule):
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         # Plain Python over the few shocks: numpy calls would cost more than they save here.
         active = [s.active(world.step) for s in self.shocks]
+        felt = [abs(s.magnitude) for s, on in zip(self.shocks, active, strict=True) if on]
+        economic = [
+            abs(s.magnitude)
+            for s, on in zip(self.shocks, active, strict=True)
+            if on and s.aim == "economic"
+        ]
+        world.strike_share = sum(economic) / sum(felt) if sum(felt) > 0 else 1.0
         same_shocks = active == world.memory["hardship_shocks.active"]
         applied = world.memory.get("hardship_shocks.relief", 0.0)
         if same_shocks and abs(world.relief - applied) < RELIEF_STEP:

@@ -107,7 +107,11 @@ class Resolution(Rule):
         verdict.dual_power = dual
         if dual:
             verdict.dual_power_ended = world.step
-        verdict.fallen_days = verdict.fallen_days + 1 if state < self.state_threshold else 0
+        # The government can no longer rule when the state's power, or its consent (legitimacy
+        # times the supply still reaching it), is below the threshold.
+        consent = world.legitimacy * (1.0 if world.levels.seat_outside else power.supply)
+        ruling = state >= self.state_threshold and consent >= self.state_threshold
+        verdict.fallen_days = 0 if ruling else verdict.fallen_days + 1
 
         table = world.councils
         revolutionary = world.federation.revolutionary
@@ -199,7 +203,7 @@ class Resolution(Rule):
             # A council holds its unit once a quorum is out, and keeps holding until the unit
             # falls below the quorum less the hysteresis: a strike or blockade, once called,
             # is not called off and on again by a day's headcount.
-            share = table.members / np.maximum(table.size, 1.0)
+            share = table.members * world.strike_share / np.maximum(table.size, 1.0)
             keep = table.holding & (share >= self.action_quorum - self.quorum_hysteresis)
             table.holding[:] = table.alive & ((share >= self.action_quorum) | keep)
             held = np.where(table.holding, table.size, 0.0)

@@ -22,7 +22,8 @@ sets its levers for the next day:
   with the councils still standing is logged as repelled (the debate rule's backlash).
 
 Legitimacy also erodes by ``hardship_erosion`` per unit of mean hardship above
-``hardship_tolerance`` a day.
+``hardship_tolerance`` a day, and by ``protest_cost`` per unit of mobilized share (unless the
+government sits outside the city).
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ from ..world import World
 from .base import Rule
 from .councils import dissolve
 
-__all__ = ["StateStrategy"]
+__all__ = ["SEATS", "StateStrategy"]
+
+#: Where the government sits (see :attr:`StateStrategy.seat`).
+SEATS = ("city", "outside")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +74,13 @@ class StateStrategy(Rule):
         repression_cost: Daily legitimacy loss at full repression (the backlash).
         concession_gain: Daily legitimacy gain at full concessions.
         concession_relief: Hardship removed from every worker at full concessions.
+        protest_cost: Daily legitimacy loss per unit of mobilized share: a crowd shows how few
+            still believe in the regime (Lohmann 1994; Kuran 1991).
+        successor_restraint: Days after a regime change during which the successor government
+            launches no offensive on hesitation or division (it took office on the movement's
+            wave; a guess).
+        seat: Where the government sits: ``"city"``, or ``"outside"`` (Versailles, 1871), where
+            the city's crowds and blockades do not wear away its consent.
     """
 
     name: ClassVar[str] = "state"
@@ -93,9 +104,13 @@ class StateStrategy(Rule):
     repression_cost: float = param(0.001, kind=float, low=0.0, high=1.0)
     concession_gain: float = param(0.006, kind=float, low=0.0, high=1.0)
     concession_relief: float = param(0.2, kind=float, low=0.0, high=1.0)
+    protest_cost: float = param(0.01, kind=float, low=0.0, high=1.0)
+    successor_restraint: int = param(100, kind=int, low=0)
+    seat: str = param("city", kind=str, choices=SEATS)
 
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         world.levels.base_coercion = float(world.coercion.mean()) if world.coercion.size else 0.0
+        world.levels.seat_outside = self.seat == "outside"
         world.memory["state.mobilized"] = deque(maxlen=self.hesitation_window + 1)
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
@@ -124,7 +139,15 @@ class StateStrategy(Rule):
                 table.federation_founded >= 0 and world.federation.cohesion < self.division_cohesion
             )
             strong = state >= self.offensive_ratio * council
-            if (hesitating or divided) and strong and rng.random() < self.offensive_readiness:
+            # A government that took office on the movement's wave does not turn on it at once.
+            changed = world.verdict.regime_changed
+            restrained = changed >= 0 and world.step - changed < self.successor_restraint
+            if (
+                (hesitating or divided)
+                and strong
+                and not restrained
+                and rng.random() < self.offensive_readiness
+            ):
                 levels.launch(world.step, self.offensive_days)
                 why = "hesitation" if hesitating else "division"
                 world.log("offensive", state / max(council, 1e-9), f"against a movement in {why}")
@@ -172,6 +195,7 @@ class StateStrategy(Rule):
         d_legitimacy = (
             -self.hardship_erosion * max(0.0, mean_hardship - self.hardship_tolerance)
             - self.repression_cost * levels.repression
+            - (self.protest_cost * history[-1] if self.seat == "city" else 0.0)
             + self.concession_gain * levels.concession
         )
         # min/max of Python floats: what np.clip gives a scalar, without its array round trip
