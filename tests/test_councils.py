@@ -6,7 +6,7 @@ from dualpower_sim import Council, DualPowerModel, HardshipShock, ParameterError
 from dualpower_sim.councils import blau, cohesion
 from dualpower_sim.rules import CouncilRule, Resolution, StateStrategy
 
-SHOCK = [HardshipShock(start=3, duration=40, magnitude=0.35)]
+SHOCK = [HardshipShock(start=3, duration=40, magnitude=0.7)]
 
 
 @pytest.fixture(scope="module")

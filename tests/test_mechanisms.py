@@ -11,7 +11,8 @@ import pytest
 from dualpower_sim import CityParams, Constant, DualPowerModel, HardshipShock, Traits
 from dualpower_sim.config import load_experiment
 from dualpower_sim.distributions import Beta
-from dualpower_sim.rules import Debate, Resolution, SoldierRule, StateStrategy
+from dualpower_sim.params import ParameterError
+from dualpower_sim.rules import CombinedRule, Debate, Resolution, SoldierRule, StateStrategy
 
 SHOCK = [HardshipShock(start=5, duration=200, magnitude=0.3)]
 CALM = CityParams(traits=Traits(hardship=Constant(0.0)))
@@ -187,3 +188,116 @@ def test_a_holding_council_keeps_its_unit_until_the_quorum_less_the_hysteresis()
     table.members[unit] = 0.45 * table.size[unit]
     no_memory._measure(world)
     assert not table.holding[unit]
+
+
+# --- The second round: habituation, the shock's aim, consent, the crowd, the seat, the successor
+
+
+def test_workers_rebel_against_hardship_beyond_what_they_are_used_to():
+    # A poor city under a regime with little legitimacy: Epstein's grievance H (1 - L) puts many
+    # in the street at once; with habituation only the shock does, and only once it comes.
+    poor = CityParams(traits=Traits(hardship=Constant(0.6)))
+    kw = dict(n_workers=2_000, seed=1, city=poor, legitimacy=0.2, dual_power=False)
+    shock = [HardshipShock(start=10, duration=30, magnitude=0.4)]
+    used_to_it = DualPowerModel(**kw, shocks=shock).run(30).indicators()["mobilized"]
+    assert used_to_it.iloc[:10].max() == 0.0  # before the shock, nobody
+    assert used_to_it.iloc[12:30].mean() > 0.3  # the shock moves them
+    epstein = (
+        DualPowerModel(**kw, shocks=shock, mobilization=CombinedRule(habituation=0.0))
+        .run(9)
+        .indicators()["mobilized"]
+    )
+    assert epstein.iloc[1:10].mean() > 0.3  # no shock needed
+
+
+def test_a_shock_aimed_at_the_regime_brings_crowds_but_no_councils():
+    kw = dict(n_workers=3_000, seed=2, legitimacy=0.3, horizon=40)
+    economic = DualPowerModel(**kw, shocks=[HardshipShock(start=3, duration=60, magnitude=0.5)])
+    political = DualPowerModel(
+        **kw, shocks=[HardshipShock(start=3, duration=60, magnitude=0.5, aim="political")]
+    )
+    economic.run()
+    political.run()
+    crowd = political.indicators()["mobilized"]
+    assert crowd.max() > 0.3  # the crowds are out
+    assert political.world.strike_share == 0.0
+    assert political.indicators()["councils"].max() == 0  # demonstrators build no councils
+    assert political.outcome == "no_dual_power"
+    assert economic.indicators()["councils"].max() > 0
+    with pytest.raises(ParameterError, match="economic"):
+        HardshipShock(aim="cultural")
+
+
+def test_the_strike_share_weighs_the_active_shocks_by_their_magnitude():
+    shocks = [
+        HardshipShock(start=1, duration=10, magnitude=0.3),
+        HardshipShock(start=5, duration=10, magnitude=0.1, aim="political"),
+    ]
+    m = DualPowerModel(n_workers=500, seed=1, shocks=shocks, dual_power=False)
+    m.run(3)
+    assert m.world.strike_share == 1.0
+    m.run(4)  # day 7: both active
+    assert m.world.strike_share == pytest.approx(0.75)
+    m.run(20)  # none active
+    assert m.world.strike_share == 1.0
+
+
+def test_a_government_whose_consent_fails_gives_way_beside_a_loyal_army():
+    # A loyal, numerous army keeps state power above its threshold; legitimacy below it makes
+    # the government give way all the same (El Alto 2003, 1989), once settle_days have passed.
+    army = SoldierRule(per_worker=0.5, loyalty=Constant(1.0))
+    m = DualPowerModel(
+        n_workers=1_000, seed=1, city=CALM, legitimacy=0.05, soldiers=army, horizon=60
+    ).run()
+    resolution = m.pipeline.resolution
+    assert m.indicators()["state_power"].iloc[1] > resolution.state_threshold
+    assert m.summary()["regime_changed"] == resolution.settle_days
+    assert m.outcome == "no_dual_power"
+
+
+def test_crowds_cost_a_government_in_the_city_its_legitimacy_but_not_one_outside():
+    shock = [HardshipShock(start=1, duration=40, magnitude=0.6, aim="political")]
+    kw = dict(n_workers=2_000, seed=3, legitimacy=0.5, shocks=shock)
+    here = DualPowerModel(**kw, state=StateStrategy(concession_weight=0.0)).run(30)
+    away = DualPowerModel(**kw, state=StateStrategy(concession_weight=0.0, seat="outside")).run(30)
+    assert here.indicators()["mobilized"].iloc[5:].mean() > 0.3
+    lost_here = 0.5 - here.world.legitimacy
+    lost_away = 0.5 - away.world.legitimacy
+    assert lost_here > lost_away + 0.05
+    assert away.world.levels.seat_outside and not here.world.levels.seat_outside
+
+
+def test_concessions_win_back_no_legitimacy_from_a_movement_aimed_at_the_regime():
+    def gain(aim: str) -> float:
+        shock = [HardshipShock(start=1, duration=40, magnitude=0.6, aim=aim)]
+        m = DualPowerModel(
+            n_workers=2_000,
+            seed=4,
+            legitimacy=0.5,
+            shocks=shock,
+            state=StateStrategy(concession_weight=2.0, protest_cost=0.0),
+        ).run(30)
+        return m.world.legitimacy - 0.5
+
+    assert gain("economic") > 0.02
+    assert gain("political") <= 0.0
+
+
+def test_a_successor_does_not_turn_on_the_movement_for_its_first_days():
+    def offensives(successor: bool, restraint: int) -> int:
+        m = DualPowerModel(
+            n_workers=3_000,
+            seed=2,
+            legitimacy=0.3,
+            shocks=[HardshipShock(start=3, duration=20, magnitude=0.6)],
+            state=StateStrategy(offensive_readiness=1.0, successor_restraint=restraint),
+            horizon=80,
+        )
+        if successor:
+            m.world.verdict.regime_changed = 0  # a government new on day 0
+        events = m.run().events()
+        return int(events["detail"].str.startswith("against a movement").sum())
+
+    assert offensives(False, 1_000) > 0  # the old order strikes the hesitating movement
+    assert offensives(True, 1_000) == 0  # a successor holds back
+    assert offensives(True, 0) > 0  # unless its restraint is over

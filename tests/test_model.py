@@ -20,7 +20,7 @@ from dualpower_sim import (
 from dualpower_sim.population import Allegiance
 from dualpower_sim.rules import StateStrategy
 
-SHOCK = [HardshipShock(start=5, duration=20, magnitude=0.3)]
+SHOCK = [HardshipShock(start=5, duration=20, magnitude=0.7)]
 
 
 def run(seed, n=4_000, steps=40, **kw):
@@ -230,7 +230,7 @@ def test_default_city_is_quiet_without_shocks_at_every_size():
 def test_a_shock_moves_small_and_large_cities_alike():
     # The state's offensive is one decision for the whole city, which no size averages out, so
     # it is switched off: what must not depend on size is how the workers answer the shock.
-    shock = [HardshipShock(start=5, duration=30, magnitude=0.3)]
+    shock = [HardshipShock(start=5, duration=30, magnitude=0.8)]
     peaks = [
         DualPowerModel(
             n_workers=n, seed=1, shocks=shock, state=StateStrategy(offensive_readiness=0.0)

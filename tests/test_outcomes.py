@@ -26,8 +26,8 @@ from dualpower_sim.distributions import Beta
 from dualpower_sim.outcomes import OUTCOMES, power_balance, success_probability
 from dualpower_sim.rules import CouncilRule, Debate, SoldierRule, StateStrategy
 
-SHOCK = [HardshipShock(start=10, duration=60, magnitude=0.3)]
-LONG_SHOCK = [HardshipShock(start=10, duration=500, magnitude=0.3)]
+SHOCK = [HardshipShock(start=10, duration=60, magnitude=0.7)]
+LONG_SHOCK = [HardshipShock(start=10, duration=500, magnitude=0.7)]
 
 
 def outcomes(reps=16, n=1_500, horizon=150, **kw):

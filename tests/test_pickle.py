@@ -8,7 +8,7 @@ import pytest
 
 from dualpower_sim import DualPowerModel, HardshipShock
 
-SHOCK = [HardshipShock(start=3, duration=20, magnitude=0.35)]
+SHOCK = [HardshipShock(start=3, duration=20, magnitude=0.7)]
 
 
 def _same_run(a: DualPowerModel, b: DualPowerModel) -> None:

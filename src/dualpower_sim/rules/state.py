@@ -104,7 +104,7 @@ class StateStrategy(Rule):
     repression_cost: float = param(0.001, kind=float, low=0.0, high=1.0)
     concession_gain: float = param(0.006, kind=float, low=0.0, high=1.0)
     concession_relief: float = param(0.2, kind=float, low=0.0, high=1.0)
-    protest_cost: float = param(0.01, kind=float, low=0.0, high=1.0)
+    protest_cost: float = param(0.005, kind=float, low=0.0, high=1.0)
     successor_restraint: int = param(100, kind=int, low=0)
     seat: str = param("city", kind=str, choices=SEATS)
 
@@ -196,7 +196,9 @@ class StateStrategy(Rule):
             -self.hardship_erosion * max(0.0, mean_hardship - self.hardship_tolerance)
             - self.repression_cost * levels.repression
             - (self.protest_cost * history[-1] if self.seat == "city" else 0.0)
-            + self.concession_gain * levels.concession
+            # Concessions win back legitimacy from a movement over bread and wages, not from one
+            # aimed at the regime itself, which reads them as weakness (Tocqueville).
+            + self.concession_gain * levels.concession * world.strike_share
         )
         # min/max of Python floats: what np.clip gives a scalar, without its array round trip
         world.legitimacy = min(max(float(world.legitimacy + d_legitimacy), 0.0), 1.0)
