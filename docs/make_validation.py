@@ -61,6 +61,8 @@ HYPERCUBE: dict[str, tuple[float, float]] = {
     "debate.recruitment": (0.0, 0.2),
     "soldiers.crowd_erosion": (0.01, 0.1),
     "resolution.consent_weight": (0.3, 0.7),
+    # The shock's length: a crisis of two months to one that lasts the year.
+    "shocks.0.duration": (60, 355),
 }
 
 #: Each preset's guesses and their plausible ranges (the robustness check, rule 2 of the issue):
@@ -252,6 +254,15 @@ def above(k: int, n: int, bound: float) -> str:
     return "inconclusive"
 
 
+def both(*verdicts: str) -> str:
+    """Verdict on a pattern of several parts: held if every part is, not held if any part is not."""
+    if all(v == "held" for v in verdicts):
+        return "held"
+    if any(v == "**not held**" for v in verdicts):
+        return "**not held**"
+    return "inconclusive"
+
+
 def most_common(outcomes: list[str], wanted: Iterable[str]) -> str:
     """Verdict on "one of ``wanted`` (together) is the most common outcome"."""
     wanted = tuple(wanted)
@@ -410,7 +421,7 @@ def episode_rows(workers: int, seeds: int) -> list[Row]:
             "the Soviet's executive arrested on 3 December, the Moscow rising crushed (timelines)",
             f"{counts(runs)}; of the restorations, after an offensive on hesitation or "
             f"division: {share(k, n)}",
-            most_common([r["outcome"] for r in runs], ["state_restored"]),
+            both(most_common([r["outcome"] for r in runs], ["state_restored"]), above(k, n, 0.5)),
         ),
         Row(
             "4. 1905: restored 20 to 120 days after dual power began",
@@ -430,7 +441,11 @@ def episode_rows(workers: int, seeds: int) -> list[Row]:
             "the Bloody Week (timelines)",
             f"dual power arose in {share(arose, len(runs))}; {counts(runs)}; of the "
             f"restorations, after an offensive: {share(k, n)}",
-            most_common([r["outcome"] for r in runs], ["state_restored"]),
+            both(
+                above(arose, len(runs), 0.5),
+                most_common([r["outcome"] for r in runs], ["state_restored"]),
+                above(k, n, 0.5),
+            ),
         ),
         Row(
             "5. The Commune: restored 40 to 120 days after dual power began",
@@ -469,7 +484,7 @@ def episode_rows(workers: int, seeds: int) -> list[Row]:
             "martial law on 13 December 1981, about 486 days after the strike (timelines)",
             f"{counts(runs)}; of the restorations, after an offensive: {share(k, n)}; days "
             f"from dual power to restoration: {quartiles(lasted)}",
-            most_common([r["outcome"] for r in runs], ["state_restored"]),
+            both(most_common([r["outcome"] for r in runs], ["state_restored"]), above(k, n, 0.5)),
         ),
     ]
     for name, history in (
@@ -657,38 +672,29 @@ def robustness(workers: int, points: int, seeds: int) -> tuple[list[Row], dict[s
 #: What was tried for each pattern that may not hold, keyed by the start of its row; printed
 #: under the tables for the rows whose verdict is not "held".
 TRIED: dict[str, str] = {
+    "2. The offensive": (
+        "Since habituation, movements last as long as their shocks: with Petrograd's year-long "
+        "shock alone the hypercube ended more often in council power (44) than in restoration "
+        "(39); sampling the shock's length too (60 to 355 days) gives the numbers above. A "
+        "successor government's restraint turns some restorations into co-optation."
+    ),
     "3. Counterfactual: no cadres": (
-        "Without cadres most runs stay unresolved (no majority, and a state too weak to attack "
-        "councils resting on a garrison gone over); the few that take power do so through the "
+        "Without cadres most runs end co-opted; the few that take power do so through the "
         "backlash after a repelled offensive, which needs no party. The bound sits at the edge."
     ),
     "5. The Commune": (
         "Added for it: an army outside the city (Versailles) that meets no crowds, "
-        "reinforcements while dual power lasts, and waves of fatigue. The state now attacks and "
-        "crushes, but only at the first hesitation, which the waves bring after about 140 days, "
-        "and some runs take power before it comes."
+        "reinforcements while dual power lasts, and a government seated outside the city. "
+        "The Commune falls every time, but when the siege's shock ends (day 125): in most runs "
+        "its councils melt away then, and Versailles's offensive, launched only on a hesitation, "
+        "comes first in the others; history's Versailles attacked when its army was rebuilt. "
+        "Missing, we think: an offensive prepared for its own sake, not only on hesitation."
     ),
-    "7. El Alto": (
-        "Tried: blockades that cut the state's supply, and a regime that gives way once its power "
-        "stays below its threshold. The army and police keep state power above the threshold, so "
-        "the government is never forced out, and the federation, with territorial cadres, often "
-        "wins a majority and takes power. Missing, we think: a seat of government that depends on "
-        "the city's roads (El Alto above La Paz), a property of the city that no parameter holds."
-    ),
-    "9. `france_2006`": (
-        "Dual power arises in every run: with the preset's legitimacy and shock most of the city "
-        "mobilizes and councils form within days. Concessions that answer the movement as well "
-        "as the councils (added) do not come fast enough. The model has no protest that stays "
-        "short of a strike or an occupation of its own unit."
-    ),
-    "6. 1989": (
-        "Tried: a regime that gives way when its power stays below its threshold (it never does "
-        "here: loyal police and consent keep state power near 0.19), and concessions to the "
-        "movement. The preset's own council rule parameter (formation_share = 0.7) was removed, "
-        "since no preset may set one. Councils form within days of any mass mobilization, before "
-        "any regime could give way. Missing, we think: councils that need organisers or "
-        "sustained strikes to form, and movements whose aim is the regime rather than class "
-        'power, the article\'s own explanation ("they changed only the political regime").'
+    "8. Gdansk 1980": (
+        "Under a shock that lasts the episode the councils hold the shipyards for sixteen "
+        "months: the model has no standing organisation that does not strike (Solidarity "
+        "struck in waves, not continuously), so the state never finds the balance to attack, "
+        "and governments fall every few months instead (Gierek's fell in September 1980)."
     ),
     "10. Structure": (
         "Under each preset's own crisis dual power arises whatever the organising tradition; the "
@@ -696,13 +702,11 @@ TRIED: dict[str, str] = {
         "whether they stand. In a milder crisis it shows in whether a federation is founded at "
         "all (tests/test_outcomes.py, giant factories against workshops)."
     ),
-    "Robustness: `gdansk_1980`": (
-        "Where concessions are large or the crisis short, the councils are bought off "
-        "(co_opted) before martial law comes."
+    "Robustness: `gdansk_1980`": "As pattern 8.",
+    "Robustness: `st_petersburg_1905`": (
+        "Held before the second round's mechanisms (50 of 50 points); which of its guesses now "
+        "turn it away from restoration is not yet examined."
     ),
-    "Robustness: `el_alto_2003`": "As pattern 7.",
-    "Robustness: `france_2006`": "As pattern 9.",
-    "Robustness: `eastern_europe_1989`": "As pattern 6.",
 }
 
 

@@ -301,3 +301,31 @@ def test_a_successor_does_not_turn_on_the_movement_for_its_first_days():
     assert offensives(False, 1_000) > 0  # the old order strikes the hesitating movement
     assert offensives(True, 1_000) == 0  # a successor holds back
     assert offensives(True, 0) > 0  # unless its restraint is over
+
+
+@pytest.mark.parametrize(
+    ("federation_councils", "revolutionary", "regime", "expected"),
+    [
+        (12, 0.05, None, "reformist body"),  # the federation sits, its revolutionaries gone
+        (12, 0.05, 40, "reformist body"),
+        (0, 0.0, 40, "melted away under its successor"),  # dissolved: its share reads 0
+        (0, 0.0, None, "bought them off"),
+    ],
+)
+def test_a_co_opted_run_is_explained_by_how_it_was_co_opted(
+    federation_councils, revolutionary, regime, expected
+):
+    import pandas as pd
+
+    from dualpower_sim.results import explain_outcome
+
+    indicators = pd.DataFrame(
+        {
+            "council_power": [0.3, 0.05],
+            "revolutionary_share": [0.3, revolutionary],
+            "federation_councils": [20, federation_councils],
+            "state_power": [0.4, 0.5],
+        }
+    )
+    summary = {"outcome": "co_opted", "regime_changed": regime}
+    assert expected in explain_outcome(summary, indicators)

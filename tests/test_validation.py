@@ -59,3 +59,10 @@ def test_most_common_needs_the_lower_bound_above_every_rival():
     assert script.most_common(["a"] * 5 + ["b"] * 15, ["a"]) == "**not held**"
     # outcomes named together count together (El Alto: co-opted or no dual power)
     assert script.most_common(["a"] * 8 + ["c"] * 8 + ["b"] * 4, ["a", "c"]) == "held"
+
+
+def test_a_pattern_of_several_parts_holds_only_when_every_part_does():
+    script = _script()
+    assert script.both("held", "held") == "held"
+    assert script.both("held", "inconclusive") == "inconclusive"
+    assert script.both("inconclusive", "**not held**", "held") == "**not held**"

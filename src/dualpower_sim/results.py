@@ -437,14 +437,23 @@ def explain_outcome(summary: Mapping[str, Any], indicators: pd.DataFrame) -> str
             )
         return "council power fell below its threshold and stayed there: the councils melted away"
     if outcome == "co_opted":
-        if regime is not None and float(last.get("revolutionary_share", 0.0)) >= 0.1:
+        # The last day tells the three ways apart: the federation still sits with its
+        # revolutionaries gone, or the councils fell away (their revolutionary share is then 0)
+        # under a successor government or after concessions, never attacked.
+        sitting = float(last.get("federation_councils", 0.0)) > 0
+        if sitting and float(last.get("revolutionary_share", 0.0)) < 0.1:
+            return (
+                "the federation sat on with its revolutionaries gone: a reformist body inside the "
+                "state order"
+            )
+        if regime is not None:
             return (
                 f"the government gave way on day {regime} and the councils, who had not taken "
                 "power, melted away under its successor"
             )
         return (
-            "the federation sat on with its revolutionaries gone: a reformist body inside the "
-            "state order"
+            "the councils melted away, never attacked, after the state's concessions had bought "
+            "them off"
         )
     return ""
 
