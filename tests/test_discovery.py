@@ -69,8 +69,9 @@ def test_stability_check_and_every_draw_follow_the_seed():
     one = discover(runs, "council_power", inputs=INPUTS, resamples=4, seed=11)
     again = discover(runs, "council_power", inputs=INPUTS, resamples=4, seed=11)
     stability = one.stability
-    assert (stability.loc[["a", "c"], "at_density"] >= 0.8).all()
-    assert (stability.loc[["b", "d", "e"], "at_density"] <= 0.5).all()
+    assert (stability.loc[["a", "c"]] >= 0.75).all().all()
+    # The box's parameters come back in more halves than any other (halves overfit a little).
+    assert stability.loc[["a", "c"]].min().min() > stability.loc[["b", "d", "e"]].max().max()
     pd.testing.assert_frame_equal(stability, again.stability)
     pd.testing.assert_series_equal(one.scores, again.scores)
     pd.testing.assert_frame_equal(one.tree, again.tree)
@@ -80,6 +81,19 @@ def test_stability_check_and_every_draw_follow_the_seed():
     )
     assert from_sequence.resampled == () and from_sequence.stability.empty
     pd.testing.assert_series_equal(from_sequence.scores, one.scores)  # the trees drew alike
+
+
+def test_a_box_that_chance_explains_is_shown_and_said_to_be_chance(tmp_path):
+    from dualpower_sim.report import _discovery_markdown, _Figures
+
+    rng = np.random.default_rng(3)
+    runs = pd.DataFrame(rng.uniform(size=(200, 5)), columns=INPUTS)
+    runs["outcome"] = np.where(rng.random(200) < 0.3, "co_opted", "unresolved")  # no structure
+    found = discover(runs, "co_opted", inputs=INPUTS, resamples=0)
+    assert (found.box[["qp_low", "qp_high"]].min(axis=1) >= 0.05).all()
+    text = "\n".join(_discovery_markdown([found], _Figures(tmp_path), "footer"))
+    assert "No restriction is significant" in text
+    assert "(not significant)" in text and f"| `{found.restricted[0]}` |" in text
 
 
 def test_selecting_another_box_on_the_trajectory():

@@ -406,7 +406,10 @@ class Discovery:
         As the EMA Workbench's ``PrimBox.resample``: on each half, the box of its trajectory
         nearest in coverage (and, separately, in density) to candidate box ``i`` is taken, and
         the share of halves whose box restricts each parameter is counted. A box whose
-        restrictions come back in most halves is not an accident of these runs.
+        restrictions come back in most halves is not an accident of these runs. Unlike the
+        Workbench, which takes the first of several boxes equally near, a tie goes to the
+        densest box of like coverage (the most covering of like density): on a half, coverage
+        often stays at 1 for most of the peeling, and the first such box is the whole space.
 
         Args:
             i: A row of :attr:`trajectory`.
@@ -419,8 +422,8 @@ class Discovery:
         density = self.trajectory.loc[i, "density"]
         counts = {name: [0, 0] for name in self.inputs}
         for trajectory, restricted in self.resampled:
-            near_coverage = int((trajectory["coverage"] - coverage).abs().to_numpy().argmin())
-            near_density = int((trajectory["density"] - density).abs().to_numpy().argmin())
+            near_coverage = _nearest(trajectory, "coverage", coverage, "density")
+            near_density = _nearest(trajectory, "density", density, "coverage")
             for name in restricted[near_coverage]:
                 counts[name][0] += 1
             for name in restricted[near_density]:
@@ -460,6 +463,13 @@ class Discovery:
         if not -n <= i < n:
             raise IndexError(f"box {i}: the trajectory has rows 0 to {n - 1}")
         return dataclasses.replace(self, chosen=i % n)
+
+
+def _nearest(trajectory: pd.DataFrame, column: str, value: float, better: str) -> int:
+    """The row of ``trajectory`` nearest ``value`` in ``column``; ties go to the best ``better``."""
+    distance = (trajectory[column] - value).abs().to_numpy()
+    ties = np.flatnonzero(distance <= distance.min() + 1e-12)
+    return int(ties[np.argmax(trajectory[better].to_numpy()[ties])])
 
 
 def frequent_outcomes(
@@ -735,6 +745,8 @@ def discover(
     done = runs[runs["status"] != "failed"] if "status" in runs else runs
     y = condition.mask(done).to_numpy(dtype=bool)
     n, k = len(y), int(y.sum())
+    if n == 0:
+        raise DiscoveryError("no finished run to look at")
     if k == 0 or k == n:
         which = "none" if k == 0 else "every one"
         raise DiscoveryError(
@@ -744,20 +756,22 @@ def discover(
     prim, tree_module, ensemble = _import_libraries()
     x = done[names].astype(float).reset_index(drop=True)
     trajectory, limits, quasi_p, chosen = _prim(prim, x, y, min_coverage)
-    rng = np.random.default_rng(seed)
+    # Independent streams for the halves and the trees: the trees draw the same whatever
+    # the number of halves.
+    halves, trees = np.random.default_rng(seed).spawn(2)
     resampled = []
     for _ in range(resamples):
-        half = np.sort(rng.choice(n, size=n // 2, replace=False))
+        half = np.sort(halves.choice(n, size=n // 2, replace=False))
         if not 0 < y[half].sum() < half.size:
             continue  # a half with no case (or only cases) has no box to find
         t, lims, _, _ = _prim(prim, x.iloc[half].reset_index(drop=True), y[half])
         resampled.append((t, tuple(_restricted(b, lims[0]) for b in lims)))
     leaf = max(5, n // 20)
     cart = tree_module.DecisionTreeClassifier(
-        max_depth=tree_depth, min_samples_leaf=leaf, random_state=int(rng.integers(2**31))
+        max_depth=tree_depth, min_samples_leaf=leaf, random_state=int(trees.integers(2**31))
     ).fit(x.to_numpy(), y)
     forest = ensemble.ExtraTreesClassifier(
-        n_estimators=300, min_samples_leaf=2, random_state=int(rng.integers(2**31))
+        n_estimators=200, min_samples_leaf=2, random_state=int(trees.integers(2**31))
     ).fit(x.to_numpy(), y)
     scores = pd.Series(forest.feature_importances_, index=names, name="score")
     return Discovery(

@@ -49,6 +49,9 @@ __all__ = ["write_discovery", "write_report"]
 #: this report did not write is left from an earlier report, and is removed.
 FIGURE_PREFIXES = ("curves_", "phase_", "discover_")
 
+#: Below this many runs meeting a condition (or not meeting it), its box is flagged as an anecdote.
+FEW_CASES = 10
+
 #: What a continuous design is called in the report's text.
 DESIGN_NAMES = {
     "lhs": "Latin hypercube",
@@ -159,11 +162,13 @@ def write_discovery(
     def write() -> tuple[Path, list[Discovery]]:
         figures = _Figures(out)
         found = _discover_all(results, conditions, min_coverage, seed)
-        lines = [
-            f"# Scenario discovery: sweep `{results.manifest.get('name')}`",
-            "",
-            *_discovery_markdown(found, figures, _footer_text(results)),
-        ]
+        lines = _discovery_markdown(
+            found,
+            figures,
+            _footer_text(results),
+            level=1,
+            title=f"Scenario discovery: sweep `{results.manifest.get('name')}`",
+        )
         _save(out / "boxes.csv", lambda tmp: _boxes_table(found).to_csv(tmp, index=False))
         text = "\n".join(lines) + "\n"
         _save(out / "discovery.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
@@ -423,7 +428,11 @@ def _qp(value: float) -> str:
 
 
 def _discovery_markdown(
-    found: list[Discovery], figures: _Figures, footer: str, level: int = 2
+    found: list[Discovery],
+    figures: _Figures,
+    footer: str,
+    level: int = 2,
+    title: str = "Scenario discovery",
 ) -> list[str]:
     """The Markdown of scenario discovery for several conditions, saving their figures."""
     from .discovery_plots import (
@@ -435,7 +444,7 @@ def _discovery_markdown(
 
     h = "#" * level
     lines = [
-        f"{h} Scenario discovery",
+        f"{h} {title}",
         "",
         "Which combinations of the swept parameters lead to each condition. PRIM (Friedman and "
         "Fisher 1999, as the EMA Workbench implements it for scenario discovery: Bryant and "
@@ -476,20 +485,32 @@ def _discovery_markdown(
             f"{int(d.trajectory.loc[d.chosen, 'runs'])} runs inside ({_pct(d.mass)} of all).",
             "",
         ]
+        if min(d.cases, d.runs - d.cases) < FEW_CASES:
+            few = min(d.cases, d.runs - d.cases)
+            side = (
+                ("run meets it" if few == 1 else "runs meet it")
+                if d.cases < d.runs - d.cases
+                else ("run does not meet it" if few == 1 else "runs do not meet it")
+            )
+            lines += [
+                f"**Few runs on one side**: only {few} {side}; any box is an anecdote of "
+                "these runs.",
+                "",
+            ]
         box, stability = d.box, d.stability
         significant = [
             p for p, r in box.iterrows() if min(r["qp_low"], r["qp_high"], key=_nan_last) < ALPHA
         ]
         if box.empty:
             lines += ["No box restricts any parameter while covering half of the cases.", ""]
-        elif not significant:
-            lines += [
-                "**No restriction is significant**: at this number of runs PRIM finds no box "
-                "that this condition is more common in than chance would give. The best it "
-                "found:",
-                "",
-            ]
         else:
+            if not significant:
+                lines += [
+                    "**No restriction is significant**: at this number of runs PRIM finds no "
+                    "box that this condition is more common in than chance would give. The "
+                    "best it found:",
+                    "",
+                ]
             lines += [
                 "| parameter | box | sampled range | quasi-p (lower limit) | quasi-p (upper "
                 "limit) | restricted in halves (like coverage / like density) |",
