@@ -108,3 +108,24 @@ def test_a_flat_curve_near_one_half_is_not_a_tipping_point(seed):
     runs = hypercube_runs(seed, slope=0.0)  # P = 0.5 whatever x
     tp = tipping_point(runs, "x", n_boot=200, seed=seed)
     assert tp.verdict in ("not crossed", "not located") and not tp.found
+
+
+def test_the_example_sweeps_load_and_the_hypercube_covers_the_articles_conditions():
+    from pathlib import Path
+
+    from dualpower_sim.sweep import load_sweep
+
+    folder = Path(__file__).resolve().parents[1] / "experiments" / "sweeps"
+    sweeps = {p.stem: load_sweep(p) for p in sorted(folder.glob("*.toml"))}
+    cube = sweeps["conditions_lhs"]
+    assert cube.design == "lhs" and cube.replicates == 1
+    assert {
+        "city.territorial_share",  # workplace or territory
+        "debate.cadre_share",  # cadres
+        "state.offensive_readiness",  # the state's offensive ...
+        "state.concession_weight",  # ... and concessions
+        "soldiers.per_worker",  # the garrison
+        "legitimacy",
+        "shocks.0.magnitude",  # the shock
+    } <= set(cube.parameters)
+    assert cube.n_runs <= 300  # a few minutes on two cores
