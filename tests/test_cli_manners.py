@@ -66,6 +66,8 @@ def commands(f: dict[str, Path]) -> list[list[str]]:
         ["plot", str(f["run"])],
         ["sweep", str(f["sweep_file"]), "--dry-run"],
         ["report", str(f["sweep"])],
+        # Its runs (five days of Paris) all end alike, so there is nothing to discover: help.
+        ["discover", "--help"],
         # The app prints its address and then becomes the server: only its help is piped.
         ["app", "--help"],
     ]
@@ -108,6 +110,7 @@ def test_every_commands_help_shows_an_example(capsys):
         "config show",
         "sweep",
         "report",
+        "discover",
         "plot",
         "app",
     }

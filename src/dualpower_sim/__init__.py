@@ -24,6 +24,7 @@ with warnings.catch_warnings():
 from .city import Campuses, City, CityParams, Sector, Territory, Traits, Workplaces, build_city
 from .config import ConfigError, Experiment, load_experiment, scenario_names
 from .councils import Council
+from .discovery import discover
 from .distributions import Beta, Constant, Explicit, Normal, Uniform
 from .firm_sizes import PETROGRAD_1917, LognormalSizes, ParetoSizes, SizeBand, SizeBands
 from .model import DualPowerModel
@@ -94,6 +95,7 @@ __all__ = [
     "Workplaces",
     "__version__",
     "build_city",
+    "discover",
     "load_experiment",
     "load_results",
     "load_run",

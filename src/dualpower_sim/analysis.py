@@ -3,6 +3,11 @@
 Tables in, tables out: every function takes the runs of a sweep (``load_results(DIR).runs``,
 one row per run, with its parameters and ``outcome``) and returns a DataFrame or a small
 result object. Nothing here imports the simulator, so old results can be analysed without it.
+
+A continuous design (:data:`CONTINUOUS_DESIGNS`: a Latin hypercube, a Sobol or Halton
+sequence, Saltelli's sample) puts every run at its own parameter values, usually one run a
+point: :func:`binned_outcome_table` pools the runs into quantile bins before it estimates a
+probability, and :func:`tipping_point` then resamples points rather than replicates.
 """
 
 from __future__ import annotations
@@ -16,12 +21,43 @@ import pandas as pd
 from scipy import special, stats
 
 __all__ = [
+    "CONTINUOUS_DESIGNS",
+    "MIN_RUNS",
+    "TIPPING_RULE",
+    "VERDICTS",
     "TippingPoint",
+    "binned_outcome_table",
     "dominant_outcomes",
     "outcome_table",
     "sensitivity",
     "tipping_point",
 ]
+
+#: Designs whose points each hold their own parameter values (rarely repeated): their outcome
+#: curves are drawn over quantile bins of the runs, not point by point.
+CONTINUOUS_DESIGNS = ("lhs", "sobol", "halton", "saltelli")
+
+#: The fewest runs a reported tipping point rests on: runs ending in the outcome, runs ending
+#: otherwise, and runs on each side of the crossing.
+MIN_RUNS = 5
+
+#: What :func:`tipping_point` can conclude (:attr:`TippingPoint.verdict`).
+VERDICTS = ("crossing", "separation", "too few runs", "not crossed", "not located")
+
+#: The rule, in words, for a report to state beside its table (``{min_runs}`` filled in).
+TIPPING_RULE = (
+    "A crossing is reported only when at least {min_runs} runs end in the outcome and "
+    "{min_runs} end otherwise, when the fitted curve crosses inside the range where runs lie, "
+    "and when at least {min_runs} runs lie on each side of it; otherwise the table says "
+    "*too few runs* or *not crossed*. A crossing whose 95% interval reaches beyond that range "
+    "is *not located*: the probability changes too little along the parameter to place it "
+    "(a flat curve near one half crosses it somewhere by chance). When the parameter "
+    "separates the runs perfectly (every run below some value ends one way, every run above "
+    "it the other), a logistic slope is "
+    "meaningless: the table says *separation* and gives the gap between the two groups, "
+    "where the crossing lies. The interval resamples the replicates within each point, or "
+    "the points themselves when most points have a single run."
+)
 
 
 def outcome_table(
@@ -71,6 +107,79 @@ def outcome_table(
     return pd.DataFrame(rows, columns=[*by, "outcome", "k", "n", "failed", "p", "low", "high"])
 
 
+def binned_outcome_table(
+    runs: pd.DataFrame,
+    parameter: str,
+    outcomes: Sequence[str],
+    bins: int | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Probability of each outcome over quantile bins of one parameter, with Wilson intervals.
+
+    For a continuous design, where runs seldom share a parameter value: the finished runs are
+    split into ``bins`` groups of about equal size by the parameter's quantiles, and each
+    outcome's probability is estimated over each group. A whole-number parameter with few
+    values may give fewer bins (runs with one value are never split).
+
+    Args:
+        runs: One row per run, with ``parameter`` (numeric) and ``outcome`` (and ``status``).
+        parameter: The parameter to bin.
+        outcomes: The outcomes to report.
+        bins: Number of bins; default about one per 30 finished runs, from 3 to 10 (fewer when
+            there are fewer runs than that).
+        confidence: Confidence level of the Wilson intervals.
+
+    Returns:
+        A long table like :func:`outcome_table`'s: ``parameter`` (the median of the bin's
+        runs, where its probability is drawn), ``bin_low`` and ``bin_high`` (the smallest and
+        largest value in the bin), ``outcome``, ``k``, ``n``, ``failed``, ``p``, ``low``,
+        ``high``.
+
+    Raises:
+        ValueError: If ``bins`` is below 1.
+    """
+    status = runs["status"] if "status" in runs else pd.Series("done", index=runs.index)
+    finished = runs[status != "failed"]
+    x = finished[parameter].astype(float)
+    if bins is None:
+        bins = min(10, max(3, round(len(finished) / 30)))
+    if bins < 1:
+        raise ValueError(f"bins = {bins} is not allowed; allowed: a whole number >= 1")
+    bins = max(1, min(bins, x.nunique()))
+    labels = (
+        pd.qcut(x, bins, labels=False, duplicates="drop")
+        if bins > 1 and len(x)
+        else pd.Series(0, index=x.index)
+    )
+    failed_x = runs.loc[status == "failed", parameter].astype(float)
+    rows = []
+    for _, group in finished.groupby(labels.to_numpy(), sort=True):
+        values = group[parameter].astype(float)
+        lo, hi = float(values.min()), float(values.max())
+        n = len(group)
+        n_failed = int(failed_x.between(lo, hi).sum())
+        counts = group["outcome"].value_counts()
+        for outcome in outcomes:
+            k = int(counts.get(outcome, 0))
+            low, high = _interval(k, n, confidence, "wilson")
+            rows.append((float(values.median()), lo, hi, outcome, k, n, n_failed, k / n, low, high))
+    return pd.DataFrame(
+        rows,
+        columns=[
+            parameter,
+            "bin_low",
+            "bin_high",
+            "outcome",
+            "k",
+            "n",
+            "failed",
+            "p",
+            "low",
+            "high",
+        ],
+    )
+
+
 def _interval(k: int, n: int, confidence: float, method: str) -> tuple[float, float]:
     if n == 0:
         return math.nan, math.nan
@@ -100,14 +209,24 @@ class TippingPoint:
         parameter: The swept parameter.
         outcome: The outcome.
         level: The probability crossed (0.5: a coin toss).
-        estimate: The parameter value at the crossing (NaN if the fitted curve does not cross
-            inside the swept range).
-        low: Lower end of its bootstrap confidence interval.
-        high: Upper end.
+        estimate: The parameter value at the crossing (NaN unless the verdict is
+            ``"crossing"`` or ``"separation"``; for a separation, the fitted curve's crossing,
+            which lies somewhere in the gap between ``low`` and ``high``).
+        low: Lower end of its bootstrap confidence interval (for a separation: the last
+            parameter value on the lower side of the gap).
+        high: Upper end (for a separation: the first value on the upper side of the gap).
         slope: The logistic slope (per unit of the parameter): its sign says which way the
-            probability rises.
+            probability rises. Meaningless for a separation, where only a tiny ridge keeps it
+            finite.
         runs: Runs used.
         intercept: The logistic intercept: ``P = 1 / (1 + exp(-(intercept + slope x)))``.
+        verdict: What the runs say, one of :data:`VERDICTS`: ``"crossing"`` (a crossing with
+            enough runs on both sides: :data:`TIPPING_RULE`), ``"separation"`` (the parameter
+            splits the runs perfectly: the crossing lies in the gap ``low`` to ``high``),
+            ``"too few runs"``, ``"not crossed"`` (inside the range where runs lie) or
+            ``"not located"`` (the fitted curve crosses, but its interval, kept in ``low`` and
+            ``high``, reaches beyond the range where runs lie).
+        events: Runs that ended in the outcome.
     """
 
     parameter: str
@@ -119,6 +238,8 @@ class TippingPoint:
     slope: float
     runs: int
     intercept: float = math.nan
+    verdict: str = "crossing"
+    events: int = -1
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """The fitted probability of the outcome at parameter values ``x``."""
@@ -126,7 +247,7 @@ class TippingPoint:
 
     @property
     def found(self) -> bool:
-        """Whether the curve crosses the level inside the swept range."""
+        """Whether a crossing is reported (a crossing, or a separation's gap)."""
         return not math.isnan(self.estimate)
 
 
@@ -160,6 +281,16 @@ def _crossing(intercept: float, slope: float, level: float, lo: float, hi: float
     return float(x) if lo <= x <= hi else math.nan
 
 
+def _gap(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+    """The gap between the two groups of runs if ``x`` separates them perfectly, else None."""
+    ones, zeros = x[y == 1], x[y == 0]
+    if ones.min() > zeros.max():
+        return float(zeros.max()), float(ones.min())
+    if zeros.min() > ones.max():
+        return float(ones.max()), float(zeros.min())
+    return None
+
+
 def tipping_point(
     runs: pd.DataFrame,
     parameter: str,
@@ -167,15 +298,23 @@ def tipping_point(
     level: float = 0.5,
     confidence: float = 0.95,
     n_boot: int = 500,
-    seed: int = 0,
+    seed: int | np.random.SeedSequence | np.random.Generator = 0,
+    min_runs: int = MIN_RUNS,
 ) -> TippingPoint:
     """The parameter value at which an outcome's probability crosses ``level``.
 
     A logistic curve ``P(outcome) = 1 / (1 + exp(-(a + b x)))`` is fitted to the runs by
     maximum likelihood; the tipping point is where it equals ``level``. Its interval comes from
-    a bootstrap that resamples the replicates within each point (the design stays fixed) and
-    refits, ``n_boot`` times: the percentile interval of the resamples' crossings (which may
-    reach beyond the swept range when the data say little there).
+    a bootstrap that refits ``n_boot`` resamples and takes the percentile interval of their
+    crossings (which may reach beyond the swept range when the data say little there). The
+    bootstrap resamples the replicates within each point (the design stays fixed), or, when
+    most points hold a single run (a Latin hypercube), the points themselves with their runs:
+    with one run a point, resampling replicates would give every resample the same runs.
+
+    A crossing is reported only under the rule of :data:`TIPPING_RULE` (``verdict``):
+    otherwise ``estimate`` is NaN and the verdict says why, so one run of 160 ending in an
+    outcome, or a parameter that splits the runs perfectly, never passes for a measured
+    tipping point.
 
     Args:
         runs: One row per run, with ``parameter``, ``outcome`` and ``point`` (``status`` if any).
@@ -184,44 +323,80 @@ def tipping_point(
         level: The probability crossed.
         confidence: Confidence level of the interval.
         n_boot: Bootstrap resamples.
-        seed: Seed of the bootstrap's generator.
+        seed: Seed of the bootstrap's generator (a number, a ``SeedSequence`` or a
+            ``Generator``, as ``numpy.random.default_rng`` takes).
+        min_runs: The fewest runs of the outcome, of the other outcomes, and on each side of
+            the crossing that a reported crossing needs.
 
     Returns:
-        The tipping point (``estimate`` NaN if the fitted curve does not cross in range).
+        The tipping point (``estimate`` NaN unless a crossing or a separation is found).
     """
     data = runs[runs["status"] != "failed"] if "status" in runs else runs
     x = data[parameter].to_numpy(dtype=float)
     y = (data["outcome"] == outcome).to_numpy(dtype=float)
     lo, hi = float(x.min()), float(x.max())
+    events = int(y.sum())
     a, b = _fit(x, y)
+
+    def result(verdict: str, estimate=math.nan, low=math.nan, high=math.nan) -> TippingPoint:
+        return TippingPoint(
+            parameter,
+            outcome,
+            level,
+            float(estimate),
+            float(low),
+            float(high),
+            float(b),
+            len(x),
+            float(a),
+            verdict,
+            events,
+        )
+
+    if min(events, len(y) - events) < min_runs:
+        return result("too few runs")
     estimate = _crossing(a, b, level, lo, hi)
+    gap = _gap(x, y)
+    if gap is not None:
+        # Every run below the gap ends one way and every run above it the other: the data
+        # place the crossing in the gap and nowhere more precisely.
+        inside = (
+            estimate if np.isfinite(estimate) and gap[0] <= estimate <= gap[1] else sum(gap) / 2
+        )
+        return result("separation", inside, *gap)
+    if not np.isfinite(estimate):
+        return result("not crossed")
+    if min((x < estimate).sum(), (x > estimate).sum()) < min_runs:
+        return result("too few runs")
     rng = np.random.default_rng(seed)
     points = data["point"].to_numpy() if "point" in data else np.unique(x, return_inverse=True)[1]
     groups = [np.flatnonzero(points == p) for p in np.unique(points)]
+    by_point = np.median([g.size for g in groups]) < 2
     crossings = []
     for _ in range(n_boot):  # resamples, not runs: a few hundred fits of two numbers each
-        idx = np.concatenate([rng.choice(g, size=g.size, replace=True) for g in groups])
+        if by_point:  # the points, each with its runs
+            chosen = rng.integers(len(groups), size=len(groups))
+            idx = np.concatenate([groups[i] for i in chosen])
+        else:  # the replicates within each point
+            idx = np.concatenate([rng.choice(g, size=g.size, replace=True) for g in groups])
         a_b, b_b = _fit(x[idx], y[idx])
         c = _crossing(a_b, b_b, level, -np.inf, np.inf)
         if np.isfinite(c):
             crossings.append(c)
     tail = (1 - confidence) / 2
     low, high = np.quantile(crossings, [tail, 1 - tail]) if crossings else (math.nan, math.nan)
-    if not np.isfinite(estimate):
-        low = high = math.nan
-    else:
-        # With every point all one way or all the other (complete separation), each resample
-        # puts the crossing at the same place, but the data say only that it lies between the
-        # two design values around it: the interval is at least that bracket.
-        shares = pd.Series(y).groupby(points).mean()
-        if shares.isin([0.0, 1.0]).all():
-            xs = np.unique(x)
-            right = int(np.searchsorted(xs, estimate))
-            if 0 < right < xs.size:
-                low, high = min(low, xs[right - 1]), max(high, xs[right])
-    return TippingPoint(
-        parameter, outcome, level, estimate, float(low), float(high), float(b), len(x), float(a)
-    )
+    # With every point all one way or all the other, each resample of replicates puts the
+    # crossing at the same place, but the data say only that it lies between the two design
+    # values around it: the interval is at least that bracket.
+    shares = pd.Series(y).groupby(points).mean()
+    if shares.isin([0.0, 1.0]).all():
+        xs = np.unique(x)
+        right = int(np.searchsorted(xs, estimate))
+        if 0 < right < xs.size:
+            low, high = min(low, xs[right - 1]), max(high, xs[right])
+    if not lo <= low <= high <= hi:  # NaN too: no resample crossed
+        return result("not located", math.nan, low, high)
+    return result("crossing", estimate, low, high)
 
 
 def sensitivity(

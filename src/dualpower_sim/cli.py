@@ -7,7 +7,8 @@
     dualpower config show CONFIG [--set key=value ...]
     dualpower plot DIR
     dualpower sweep FILE [--workers N] [--resume] [--dry-run] ...
-    dualpower report DIR
+    dualpower report DIR [--discover [OUTCOME]] ...
+    dualpower discover DIR [--where CONDITION] [--outcome OUTCOME] ...
     dualpower app [CONFIG] [--host HOST] [--port PORT]
 
 ``CONFIG`` is a TOML file or a preset's name (``dualpower scenarios`` lists them).
@@ -33,6 +34,7 @@ from typing import Any
 
 from . import __version__
 from .config import ConfigError, Experiment, experiments_dir, load_experiment, scenario_names
+from .discovery import DiscoveryError, MissingExtraError
 from .results import (
     ResultsError,
     RunRecord,
@@ -255,6 +257,57 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("folder", type=Path, metavar="DIR", help="a sweep's results folder")
     report.add_argument("--out", type=Path, metavar="DIR", help="default: DIR/report")
+    report.add_argument(
+        "--discover",
+        action="append",
+        nargs="?",
+        metavar="OUTCOME",
+        help=(
+            "add scenario discovery (PRIM boxes, CART, feature scores) for this outcome "
+            "(repeatable); alone: every outcome met by at least 5%% of the runs (the discover "
+            "extra)"
+        ),
+    )
+
+    discover = sub.add_parser(
+        "discover",
+        help="scenario discovery: which combinations of parameters lead to a condition",
+        description=(
+            "Scenario discovery on a sweep folder: PRIM's box of the parameters where runs "
+            "meet a condition (with quasi-p-values and a stability check), CART's leaves, "
+            "feature scores, figures and discovery.md. A condition compares columns of the run "
+            "table (outcome, resolved_step, peak_council_power, ...) with values, joined by "
+            "and, or, not: it is parsed, never run as code. Needs the discover extra: python "
+            "-m pip install 'dualpower_sim[discover]'."
+        ),
+    )
+    discover.add_argument("folder", type=Path, metavar="DIR", help="a sweep's results folder")
+    discover.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="CONDITION",
+        help="a condition, e.g. 'resolved_step < 90' (repeatable)",
+    )
+    discover.add_argument(
+        "--outcome",
+        action="append",
+        default=[],
+        metavar="OUTCOME",
+        help="an outcome, e.g. council_power (repeatable; default with no --where: every "
+        "outcome met by at least 5%% of the runs)",
+    )
+    discover.add_argument("--out", type=Path, metavar="DIR", help="default: DIR/discovery")
+    discover.add_argument(
+        "--min-coverage",
+        type=float,
+        default=0.5,
+        metavar="C",
+        help="the least share of the runs meeting the condition a box must hold (default 0.5)",
+    )
+    discover.add_argument(
+        "--seed", type=_positive_int(0, 2**63 - 1), default=0, help="seed of the random draws"
+    )
 
     plot = sub.add_parser(
         "plot",
@@ -320,8 +373,13 @@ examples:
   dualpower sweep experiments/sweeps/territory_vs_offensive.toml --workers 2
   dualpower sweep experiments/sweeps/territory_vs_offensive.toml --resume""",
     "report": """\
-example:
-  dualpower report sweeps/territory_vs_offensive""",
+examples:
+  dualpower report sweeps/territory_vs_offensive
+  dualpower report sweeps/conditions_lhs --discover council_power --discover state_restored""",
+    "discover": """\
+examples:
+  dualpower discover sweeps/conditions_lhs --where 'resolved_step < 90'
+  dualpower discover sweeps/conditions_lhs --where 'peak_council_power > 0.6 and steps < 120'""",
     "plot": """\
 example:
   dualpower plot out/petrograd_1917 --format pdf""",
@@ -394,12 +452,13 @@ def _command(argv: Sequence[str] | None) -> int:
             "plot": _plot,
             "sweep": _sweep,
             "report": _report,
+            "discover": _discover,
             "app": _app,
         }
         return handler[args.command](args)
     except SystemExit as exc:  # --help and --version exit 0 through argparse
         return int(exc.code or 0)
-    except (UsageError, ConfigError, ResultsError) as exc:
+    except (UsageError, ConfigError, ResultsError, DiscoveryError, MissingExtraError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -805,8 +864,39 @@ def _duration(seconds: float) -> str:
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    out = write_report(args.folder, args.out)
+    out = write_report(args.folder, args.out, discover=args.discover or False)
     print(f"wrote {out}/report.md, outcomes.csv and the figures")
+    return 0
+
+
+def _discover(args: argparse.Namespace) -> int:
+    from .report import write_discovery
+
+    if not 0 < args.min_coverage <= 1:
+        raise UsageError(f"--min-coverage {args.min_coverage}: allowed: 0 < C <= 1")
+    out, found = write_discovery(
+        args.folder,
+        where=args.where,
+        outcomes=args.outcome,
+        out=args.out,
+        min_coverage=args.min_coverage,
+        seed=args.seed,
+    )
+    for d in found:
+        limits = "; ".join(
+            " ".join(
+                ([f"{row.low:.3g} <="] if row.qp_low == row.qp_low else [])
+                + [name]
+                + ([f"<= {row.high:.3g}"] if row.qp_high == row.qp_high else [])
+            )
+            for name, row in d.box.iterrows()
+        )
+        print(
+            f"{d.condition}: {d.cases} of {d.runs} runs; box (coverage {d.coverage:.2f}, "
+            f"density {d.density:.2f} against {d.base_rate:.2f} over all runs): "
+            f"{limits or 'none'}"
+        )
+    print(f"wrote {out}/discovery.md, boxes.csv and the figures")
     return 0
 
 

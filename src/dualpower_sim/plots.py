@@ -1,4 +1,4 @@
-"""Figures of a run, from its tables (the only module that imports matplotlib).
+"""Figures of a run, from its tables (with discovery_plots.py, the only matplotlib importers).
 
 Functions take tables (the indicators, the event log) and plain values, and return a
 ``matplotlib.figure.Figure`` without touching pyplot's global state, so they work the same in
@@ -712,17 +712,27 @@ def plot_outcome_curves(
     parameter: str,
     tipping: Any = None,
     *,
+    runs: pd.DataFrame | None = None,
     title: str | None = None,
     footer: str | None = None,
 ) -> Figure:
     """Probability of each outcome against one parameter, with its confidence band.
 
+    The table may hold a probability per design point (``analysis.outcome_table``) or per
+    quantile bin of the runs (``analysis.binned_outcome_table``, for a continuous design,
+    where every run has its own value): bins are drawn at their runs' median, with their
+    edges as faint lines. With ``runs``, every run is drawn as a tick below the curves (a
+    rug), coloured by its outcome, so a reader sees where the runs lie.
+
     Args:
-        table: An outcome table by ``parameter`` (``analysis.outcome_table(runs, [parameter],
-            outcomes)``): columns ``parameter``, ``outcome``, ``p``, ``low``, ``high``, ``n``.
+        table: An outcome table by ``parameter``: columns ``parameter``, ``outcome``, ``k``,
+            ``n``, ``p``, ``low``, ``high`` (and ``bin_low``, ``bin_high`` for bins).
         parameter: The swept parameter.
-        tipping: A tipping point or a list of them (``analysis.tipping_point``), drawn as a
-            vertical line with its interval shaded.
+        tipping: A tipping point or a list of them (``analysis.tipping_point``): a crossing
+            is drawn as a vertical line with its interval shaded and its fitted logistic
+            curve dashed, a separation as its gap shaded; a verdict of too few runs draws
+            nothing.
+        runs: The runs (``parameter`` and ``outcome`` columns), for the rug.
         title: Figure title.
         footer: A line of small print at the bottom.
 
@@ -731,6 +741,7 @@ def plot_outcome_curves(
     """
     fig = Figure(figsize=(9, 5.2), layout="constrained")
     ax = fig.subplots()
+    binned = "bin_low" in table
     for outcome, rows in table.groupby("outcome", sort=False):
         if not (rows["k"] > 0).any():
             continue  # an outcome no run reached: a flat line at zero says nothing
@@ -738,24 +749,45 @@ def plot_outcome_curves(
         colour = _outcome_colour(outcome)
         ax.plot(rows[parameter], rows["p"], "o-", color=colour, lw=1.8, ms=4, label=outcome)
         ax.fill_between(rows[parameter], rows["low"], rows["high"], color=colour, alpha=0.15)
+    if binned:  # where one bin ends and the next begins
+        edges = table.drop_duplicates("bin_low").sort_values("bin_low")
+        for left, right in zip(edges["bin_high"][:-1], edges["bin_low"][1:], strict=True):
+            ax.axvline((left + right) / 2, color="0.8", lw=0.6, zorder=0)
     ax.axhline(0.5, color="0.4", lw=0.8, ls=":")
     tippings = tipping if isinstance(tipping, list | tuple) else [tipping] if tipping else []
-    xs = np.linspace(table[parameter].min(), table[parameter].max(), 200)
-    for i, tp in enumerate(tippings):
+    low_x = table["bin_low"].min() if binned else table[parameter].min()
+    high_x = table["bin_high"].max() if binned else table[parameter].max()
+    xs = np.linspace(low_x, high_x, 200)
+    texts = 0
+    for tp in tippings:
         colour = _outcome_colour(tp.outcome)
-        # The fitted curve the tipping point comes from, so a reader can judge the fit.
-        ax.plot(
-            xs, tp.probability(xs), color=colour, lw=1, ls="--", label=f"logistic fit, {tp.outcome}"
-        )
-        if not tp.found:
+        verdict = getattr(tp, "verdict", "crossing")
+        if verdict in ("crossing", "not crossed", "not located"):
+            # The fitted curve a crossing comes from, so a reader can judge the fit.
+            ax.plot(
+                xs,
+                tp.probability(xs),
+                color=colour,
+                lw=1,
+                ls="--",
+                label=f"logistic fit, {tp.outcome}",
+            )
+        if verdict == "crossing":
+            ax.axvline(tp.estimate, color=colour, lw=1.2, ls=":")
+            ax.axvspan(max(tp.low, xs[0]), min(tp.high, xs[-1]), color=colour, alpha=0.1, lw=0)
+            text = (
+                f"P({tp.outcome}) = {tp.level} at {tp.estimate:.3g} "
+                f"(95% interval {tp.low:.3g} to {tp.high:.3g})"
+            )
+        elif verdict == "separation":
+            ax.axvspan(tp.low, tp.high, color=colour, alpha=0.15, lw=0)
+            text = f"{tp.outcome}: runs separated, crossing between {tp.low:.3g} and {tp.high:.3g}"
+        else:
             continue
-        ax.axvline(tp.estimate, color=colour, lw=1.2, ls=":")
-        ax.axvspan(max(tp.low, xs[0]), min(tp.high, xs[-1]), color=colour, alpha=0.1, lw=0)
         ax.text(
             0.01,
-            0.98 - 0.07 * i,
-            f"P({tp.outcome}) = {tp.level} at {tp.estimate:.3g} "
-            f"(95% interval {tp.low:.3g} to {tp.high:.3g})",
+            0.98 - 0.07 * texts,
+            text,
             transform=ax.transAxes,
             ha="left",
             va="top",
@@ -763,14 +795,24 @@ def plot_outcome_curves(
             color=colour,
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
         )
+        texts += 1
     n = int(table["n"].min()) if len(table) else 0
-    ax.set_ylim(-0.02, 1.02)
+    ticks = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    if runs is not None and len(runs):
+        done = runs[runs["outcome"].notna()]
+        colours = [_outcome_colour(str(o)) for o in done["outcome"]]
+        ax.vlines(done[parameter].astype(float), -0.11, -0.04, colors=colours, lw=0.7, alpha=0.7)
+        ax.set_ylim(-0.12, 1.02)
+        ax.set_yticks([-0.075, *ticks], ["runs", *(f"{t:g}" for t in ticks)])
+    else:
+        ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(parameter)
     ax.set_ylabel("probability of the outcome")
     ax.grid(alpha=0.3)
     _legend_below(ax, ncol=3)
+    what = f"quantile bins of {n}+ runs" if binned else f"{n}+ runs a point"
     ax.set_title(
-        title or f"Outcomes against {parameter} ({n}+ runs a point, 95% intervals)",
+        title or f"Outcomes against {parameter} ({what}, 95% intervals)",
         fontsize=11,
         loc="left",
     )
