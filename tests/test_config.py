@@ -51,7 +51,7 @@ def test_every_preset_is_there_and_cites_its_sources():
     assert set(PRESETS) <= set(scenario_names())
     for name in PRESETS:
         text = (experiments_dir() / f"{name}.toml").read_text()
-        assert "calibration.md" in text and "guess" in text.lower(), name
+        assert "docs/sources.md" in text and "guess" in text.lower(), name
         assert load_experiment(name).description
 
 

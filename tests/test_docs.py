@@ -27,3 +27,15 @@ def test_every_parameter_has_a_meaning():
         documented = attribute_docs(cls)
         for field in dataclasses.fields(cls):
             assert documented.get(field.name), f"{cls.__name__}.{field.name} has no docstring entry"
+
+
+def test_the_project_cites_nothing_outside_itself():
+    # A user who clones the project has only the project: its facts are cited in docs/sources.md.
+    root = DOCS.parent
+    outside = "shared/" + "reference"  # split so this file does not match itself
+    files = [root / "README.md", *root.glob("experiments/**/*.toml")]
+    for folder, pattern in (("src", "*.py"), ("docs", "*.md"), ("docs", "*.py"), ("tests", "*.py")):
+        files += (root / folder).rglob(pattern)
+    files += (root / "notebooks").glob("*.ipynb")
+    offenders = [str(f.relative_to(root)) for f in files if outside in f.read_text()]
+    assert not offenders, offenders

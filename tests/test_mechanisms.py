@@ -1,8 +1,9 @@
 """The mechanisms that make dual power resolve (issue 11), each tested alone on a small city.
 
 Consent and coercion in state power, a regime that gives way, forces outside the city, an
-offensive whose bite depends on the balance of force, the backlash after a repelled offensive,
-the party's recruitment, and hysteresis at the action quorum.
+offensive whose bite depends on the balance of force, an offensive prepared for its own sake,
+soldiers who go over only to a crowd, the backlash after a repelled offensive (which only a
+party reaps), the party's recruitment, and hysteresis at the action quorum.
 """
 
 import numpy as np
@@ -116,7 +117,62 @@ def test_outside_share_splits_the_garrison_and_its_loyalty():
 
 def test_paris_preset_reads_the_army_at_versailles():
     soldiers = load_experiment("paris_1871").kwargs["soldiers"]
-    assert soldiers.outside_share == 0.5 and isinstance(soldiers.outside_loyalty, Beta)
+    assert isinstance(soldiers.outside_loyalty, Beta)
+    # Lepelletier's figures: 12,000 of 92,000 armed men outside on 18 March, 130,000 by 16 April.
+    assert soldiers.outside_share == pytest.approx(12 / 92, abs=0.005)
+    assert soldiers.reinforcement_cap == pytest.approx(118 / 92, abs=0.005)
+    assert soldiers.reinforcement * 29 == pytest.approx(soldiers.reinforcement_cap, rel=0.01)
+
+
+def test_the_state_attacks_once_with_its_forces_concentrated():
+    def first_offensive(reinforcement: float) -> tuple[int, str, int]:
+        m = DualPowerModel(
+            n_workers=3_000,
+            seed=2,
+            shocks=SHOCK,
+            legitimacy=0.3,
+            soldiers=SoldierRule(
+                per_worker=0.2,
+                loyalty=Constant(0.9),
+                reinforcement=reinforcement,
+                reinforcement_cap=0.5,
+            ),
+            # No hesitation or division ever counts: only a prepared offensive can come.
+            state=StateStrategy(
+                offensive_readiness=1.0,
+                offensive_ratio=0.0,
+                hesitation_drop=1.0,
+                division_cohesion=0.0,
+            ),
+            horizon=120,
+        ).run()
+        ev = m.events()
+        ready = ev[ev["event"] == "forces_ready"]["step"].tolist()
+        attacks = ev[ev["event"] == "offensive"]
+        return (
+            ready[0] if ready else -1,
+            attacks["detail"].iloc[0] if len(attacks) else "",
+            int(attacks["detail"].str.contains("concentrated").sum()),
+        )
+
+    ready, detail, prepared = first_offensive(0.1)
+    assert ready >= 0 and detail == "with its forces concentrated" and prepared == 1  # once
+    assert first_offensive(0.0) == (-1, "", 0)  # no reinforcements: no prepared offensive
+
+
+def test_a_disaffected_soldier_waits_for_a_crowd_to_go_over_to():
+    m = DualPowerModel(
+        n_workers=2_000,
+        seed=3,
+        shocks=[HardshipShock(start=10, duration=50, magnitude=0.6)],
+        legitimacy=0.3,
+        soldiers=SoldierRule(per_worker=0.1, loyalty=Constant(0.1), reinforcement=0.0),
+    )
+    m.run(9)
+    assert m.indicators()["mobilized"].max() == 0
+    assert not m.world.soldiers.defected.any()  # nobody out yet: nobody to go over to
+    m.run(20)
+    assert m.world.soldiers.defected.mean() > 0.5
 
 
 def _offensive_breakups(state_power: float, council_power: float, seed: int = 0) -> int:
@@ -142,11 +198,12 @@ def test_an_offensive_breaks_councils_as_far_as_the_balance_of_force_allows():
     assert strong > 5 * weak
 
 
-def test_a_repelled_offensive_is_logged_and_radicalises_the_moderates():
+def test_a_repelled_offensive_is_logged_and_radicalises_the_moderates_who_hear_a_party():
     kw = dict(n_workers=3_000, seed=4, shocks=SHOCK, legitimacy=0.3, horizon=60)
     runs = []
-    for backlash in (0.0, 1.0):
-        m = DualPowerModel(**kw, debate=Debate(backlash=backlash, persuasion=0.0, recruitment=0))
+    for backlash, cadres in ((0.0, 0.05), (1.0, 0.05), (1.0, 0.0), (0.0, 0.0)):
+        debate = Debate(backlash=backlash, persuasion=0.0, recruitment=0, cadre_share=cadres)
+        m = DualPowerModel(**kw, debate=debate)
         m.run(20)
         assert m.world.verdict.dual_power_began >= 0
         m.world.levels.offensive_until = m.world.step  # an offensive ends today
@@ -155,8 +212,10 @@ def test_a_repelled_offensive_is_logged_and_radicalises_the_moderates():
         runs.append(m)
     for m in runs:
         assert "offensive_repelled" in set(m.events()["event"])
-    calm, backlash = (float(m.indicators()["revolutionary_share"].iloc[-1]) for m in runs)
-    assert backlash > calm + 0.1
+    share = [m.indicators()["revolutionary_share"] for m in runs]
+    assert share[1].iloc[-1] > share[0].iloc[-1] + 0.1
+    # With no party to turn to, the backlash turns no one: the run is the one without it.
+    np.testing.assert_array_equal(share[2].to_numpy(), share[3].to_numpy())
 
 
 def test_the_party_recruits_revolutionaries_it_is_tied_to():

@@ -158,8 +158,9 @@ def crowd_step(form):
 
 
 def test_deterrence_collapses_when_the_crowd_outnumbers_the_police_only_with_floor():
-    # calibration.md: with floor(C/A) the arrest probability drops to zero once actives outnumber
-    # the police, which is what makes Epstein's outbursts; the literal ratio never reaches zero.
+    # As in NetLogo's Rebellion model: with floor(C/A) the arrest probability drops to zero once
+    # actives outnumber the police, which is what makes Epstein's outbursts; the literal ratio
+    # never reaches zero.
     floored, aggrieved, in_crowd = crowd_step("floor")
     assert in_crowd.mean() > 0.5
     mob = floored.city.population.status == Status.MOBILIZED

@@ -5,7 +5,7 @@ somewhere and work somewhere, so the workplace and territorial layers overlap in
 workers of one firm live together is set by ``Territory.residential_clustering`` (factory
 districts such as Petrograd's Vyborg side at one end, dispersed commuting at the other).
 
-The mechanisms follow ``shared/reference/dual-power-in-our-hands.txt``: soviets grew from giant
+The mechanisms follow the article (Callinicos 2007, docs/sources.md): soviets grew from giant
 factories (workplace layer), El Alto's 550 barrio assemblies and market vendors' associations and
 the Paris Commune's quarters from territory (territorial layer), France 2006 from campuses (campus
 layer). Many small firms were subcontractors of larger ones (Harvey, quoted in the article): the

@@ -299,7 +299,7 @@ class SizeBands(FirmSizes):
 
 
 #: Petrograd 1917, city and suburbs: share of factory workers by enterprise size (S. A. Smith,
-#: *Red Petrograd*, table from Soviet sources; see shared/reference/calibration.md). The upper
+#: *Red Petrograd*, table from Soviet sources; see docs/sources.md). The upper
 #: limit of the top band (30,000, about the Putilov works' workforce in 1917) is our assumption,
 #: not part of the table.
 PETROGRAD_1917 = SizeBands(

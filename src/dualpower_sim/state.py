@@ -113,6 +113,8 @@ class StateLevels:
         conceded: Highest concession level since dual power began.
         seat_outside: The government sits outside the city (Versailles, 1871): the city's
             crowds and blockades do not wear away its consent.
+        forces_ready: Day the state's reinforcements had all arrived (-1 if not yet): from then
+            it may attack with its forces concentrated, whether or not the movement hesitates.
     """
 
     repression: float = 0.0
@@ -125,6 +127,7 @@ class StateLevels:
     repelled: int = -1
     conceded: float = 0.0
     seat_outside: bool = False
+    forces_ready: int = -1
 
     def launch(self, step: int, days: int) -> None:
         """Begin an offensive on ``step`` lasting ``days`` days."""
@@ -135,6 +138,10 @@ class StateLevels:
     def on_offensive(self, step: int) -> bool:
         """Whether an offensive is under way on ``step``."""
         return step <= self.offensive_until
+
+    def prepared(self) -> bool:
+        """Whether the state's concentrated forces stand ready and have not yet been committed."""
+        return self.forces_ready >= 0 and self.offensive_began < self.forces_ready
 
 
 class State(CityAgent):

@@ -14,8 +14,10 @@ interval). At a meeting:
 - revolutionaries become moderates with probability ``1 - exp(-moderation x concession)``
   (concessions moderate);
 - after an offensive that the councils survived (``levels.repelled``), moderates meeting within
-  the next ``meeting_interval`` days turn revolutionary with probability ``backlash`` (Kornilov's
-  failed coup of late August 1917 turned the Petrograd Soviet Bolshevik within days);
+  the next ``meeting_interval`` days who have a cadre among their ties turn revolutionary with
+  probability ``backlash`` (Kornilov's failed coup of late August 1917 turned the Petrograd
+  Soviet Bolshevik within days: the party that had called for the defence and armed the Red
+  Guards gained from it, Rabinowitch 1976); with no party to hear, the backlash turns no one;
 - the party recruits: a revolutionary member becomes a cadre with probability
   ``1 - exp(-recruitment x c)`` per day (the Bolsheviks' Petrograd membership grew roughly
   tenfold between February and the summer of 1917), so that the party's reach grows with the
@@ -62,8 +64,9 @@ class Debate(Rule):
         meeting_interval: Days between a member's council meetings; each day a different
             cohort of members meets and the hazards are compounded over the interval (weekly
             meetings by default, which also spares a full pass over the workers every day).
-        backlash: Probability that a moderate member meeting in the days after a repelled
-            offensive turns revolutionary.
+        backlash: Probability that a moderate member with a party cadre among their ties,
+            meeting in the days after a repelled offensive, turns revolutionary (the party
+            reaps the backlash; members with no cadre to hear are not turned by it).
         recruitment: Daily hazard that a revolutionary member becomes a party cadre, per unit
             cadre share of their ties.
     """
@@ -150,7 +153,10 @@ class Debate(Rule):
         )
         up = 1.0 - np.exp(-up_hazard)
         if levels.repelled >= 0 and world.step - levels.repelled <= k:
-            up = 1.0 - (1.0 - up) * (1.0 - self.backlash)  # the backlash after a failed attack
+            # The backlash after a failed attack goes to the party that called for the defence:
+            # it turns those who hear a cadre, and no one where there is no party to turn to.
+            heard = exposure[moderate] > 0
+            up[heard] = 1.0 - (1.0 - up[heard]) * (1.0 - self.backlash)
         new[moderate[u[moderate] < up]] = _REV
         cadre = world.cadre[members]
         down = 1.0 - np.exp(-k * self.moderation * levels.concession)

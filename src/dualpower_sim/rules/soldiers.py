@@ -4,8 +4,9 @@ Each day, vectorised over the soldiers: a soldier quartered in a neighbourhood w
 sits, or where most residents are mobilized, loses ``fraternisation x m`` of loyalty, ``m`` the
 neighbourhood's mobilized share; the share the state has deployed (``levels.deployed``: all of
 them during an offensive) is ordered against crowds and loses ``crowd_erosion x m``. A soldier
-whose loyalty falls below ``defection`` goes over to the councils with its arms (the Petrograd
-Soviet rested "on the armed people and soldiers").
+whose loyalty is below ``defection`` goes over to the councils with its arms (the Petrograd
+Soviet rested "on the armed people and soldiers") once there is a crowd in its neighbourhood
+to go over to: one disaffected from the start waits in its barracks until the movement comes.
 """
 
 from __future__ import annotations
@@ -95,6 +96,11 @@ class SoldierRule(Rule):
                 loyalty = self.loyalty if self.outside_loyalty is None else self.outside_loyalty
                 s.reinforce(new, loyalty, world.city.n_neighbourhoods, rng)
                 world.memory["soldiers.reinforced"] = int(wanted)
+            full = int(self.reinforcement_cap * garrison)
+            if full > 0 and int(wanted) >= full and world.levels.forces_ready < 0:
+                # Thiers's army stood at 130,000 by 16 April 1871; he attacked on 21 May.
+                world.levels.forces_ready = world.step
+                world.log("forces_ready", full, "the state's reinforcements have all arrived")
         table = world.councils
         mob_share = world.mobilized_by_neighbourhood() / np.maximum(world.residents, 1)
         assembly = (
@@ -103,14 +109,18 @@ class SoldierRule(Rule):
         near = (assembly | (mob_share > 0.5))[s.barracks]
         local = mob_share[s.barracks]
         deployed = rng.random(s.n) < world.levels.deployed
+        reached = local > 0  # a crowd in the soldier's neighbourhood to go over to
         if s.outside.any() and not world.levels.on_offensive(world.step):
             # Soldiers outside the city meet no crowds until they are sent in.
             near &= ~s.outside
             deployed &= ~s.outside
+            reached &= ~s.outside
         loss = self.fraternisation * local * near + self.crowd_erosion * local * deployed
         active = ~s.defected
         s.loyalty[active] = np.clip(s.loyalty[active] - loss[active], 0.0, 1.0)
-        going = active & (s.loyalty < self.defection)
+        # A soldier goes over when there is a crowd to go over to, not before: one disaffected
+        # from the start waits in its barracks until the movement comes (February 1917).
+        going = active & (s.loyalty < self.defection) & reached
         if going.any():
             s.defected |= going
             world.log(

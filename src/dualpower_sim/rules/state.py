@@ -14,7 +14,9 @@ sets its levers for the next day:
   day, and revolutionaries moderate (debate rule), which invites co-optation;
 - the **offensive**: when councils sit and the movement hesitates (mobilization fell by
   ``hesitation_drop`` over ``hesitation_window`` days) or divides (federation cohesion below
-  ``division_cohesion``), and the state's power is at least ``offensive_ratio`` times the
+  ``division_cohesion``), or, once, when the state's reinforcements have all arrived
+  (``levels.forces_ready``, set by the soldiers' rule: an offensive prepared for its own sake,
+  as Versailles's in May 1871), and the state's power is at least ``offensive_ratio`` times the
   councils', the state attacks with daily probability ``offensive_readiness``: for
   ``offensive_days`` days repression is total, the soldiers outside the city come in, and
   councils are broken up at ``offensive_dissolve_rate x r^s / (1 + r^s)`` a day, ``r`` the
@@ -54,7 +56,8 @@ class StateStrategy(Rule):
         repression_weight: Repression target per unit of council power.
         concession_weight: Concession target per unit of council power.
         offensive_readiness: Daily probability of attacking when the movement hesitates or
-            divides and the balance allows; 0 never attacks.
+            divides, or the state's reinforcements have all arrived, and the balance allows; 0
+            never attacks.
         response_rate: Share of the gap to a target level closed each day.
         police_surge: Extra police at full repression, as a multiple of the base density.
         deployment: Share of loyal soldiers sent into the streets at full repression (all of
@@ -142,15 +145,21 @@ class StateStrategy(Rule):
             # A government that took office on the movement's wave does not turn on it at once.
             changed = world.verdict.regime_changed
             restrained = changed >= 0 and world.step - changed < self.successor_restraint
+            # Or with its forces concentrated: a state that has brought its reinforcements in
+            # full attacks whatever the movement does (Versailles, May 1871), once.
+            prepared = levels.prepared()
             if (
-                (hesitating or divided)
+                (hesitating or divided or prepared)
                 and strong
                 and not restrained
                 and rng.random() < self.offensive_readiness
             ):
                 levels.launch(world.step, self.offensive_days)
-                why = "hesitation" if hesitating else "division"
-                world.log("offensive", state / max(council, 1e-9), f"against a movement in {why}")
+                if hesitating or divided:
+                    why = "against a movement in " + ("hesitation" if hesitating else "division")
+                else:
+                    why = "with its forces concentrated"
+                world.log("offensive", state / max(council, 1e-9), why)
 
         offensive = levels.on_offensive(world.step)
         before = levels.repression
