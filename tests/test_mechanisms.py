@@ -376,7 +376,7 @@ def test_a_co_opted_run_is_explained_by_how_it_was_co_opted(
 ):
     import pandas as pd
 
-    from dualpower_sim.results import explain_outcome
+    from dualpower_sim.outcomes import explain_outcome
 
     indicators = pd.DataFrame(
         {

@@ -20,10 +20,7 @@ traceback, and nothing written), 1 if a run fails, 130 if interrupted.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import difflib
 import os
-import platform
 import re
 import socket
 import sys
@@ -35,6 +32,8 @@ from typing import Any
 from . import __version__
 from .config import ConfigError, Experiment, experiments_dir, load_experiment, scenario_names
 from .discovery import DiscoveryError, MissingExtraError
+from .params import did_you_mean
+from .provenance import library_versions, now
 from .results import (
     ResultsError,
     RunRecord,
@@ -481,8 +480,7 @@ def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace, ext
         sub = choices[word]
     options = [o for a in sub._actions for o in a.option_strings]
     first = extra[0]
-    close = difflib.get_close_matches(first.split("=")[0], options, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]}?)" if close else ""
+    hint = did_you_mean(first.split("=")[0], options, quote=False)
     raise UsageError(f"{sub.prog}: unrecognized argument {first}{hint} (see {sub.prog} --help)")
 
 
@@ -534,25 +532,6 @@ def _default_out(experiment: Experiment, args: argparse.Namespace) -> Path:
     return Path("out") / name
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-
-
-def _versions() -> dict[str, str]:
-    import mesa
-    import numpy
-    import pandas
-    import scipy
-
-    return {
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
-        "pandas": pandas.__version__,
-        "mesa": mesa.__version__,
-    }
-
-
 def _run(args: argparse.Namespace) -> int:
     experiment = _load(args)
     out = args.out if args.out is not None else _default_out(experiment, args)
@@ -585,7 +564,7 @@ def _check_memory(experiment: Experiment) -> None:
 
 
 def _run_claimed(args: argparse.Namespace, experiment: Experiment, out: Path) -> int:
-    started = _now()
+    started = now()
     t0 = time.perf_counter()
     model = experiment.build_model()
     built = time.perf_counter() - t0
@@ -643,39 +622,27 @@ def _config_file(experiment: Experiment) -> str:
 
 
 def _summary(model: Any, experiment: Experiment, started: str) -> dict[str, Any]:
-    s = model.summary()
-    df = model.indicators()
-    out: dict[str, Any] = {
+    from .outcomes import run_record
+
+    record = run_record(model.summary(), model.indicators())
+    facts = {k: v for k, v in record.items() if k not in ("outcome", "steps", "explanation")}
+    return {
         "name": experiment.name,
         "description": experiment.description,
-        "outcome": s["outcome"],
+        "outcome": record["outcome"],
         "seed": experiment.seed,
-        "steps": s["steps"],
+        "steps": record["steps"],
         "horizon": model.horizon,
         "n_workers": model.city.population.n,
-        "resolved_step": s["resolved_step"],
-        "dual_power_began": s["dual_power_began"],
-        "dual_power_ended": s["dual_power_ended"],
-        "peak_council_power": s["peak_council_power"],
-        "peak_council_power_day": int(df["council_power"].idxmax()),
-        "peak_state_power": float(df["state_power"].max()),
-        "peak_mobilized": s["peak_mobilized"],
-        "councils": s["councils"],
-        "offensives": s["offensives"],
-        "regime_changed": s["regime_changed"],
-        "defected": s["defected"],
-        "dual_power": s["dual_power"],
-        "thresholds": s["thresholds"],
-        "majority": s["majority"],
+        **facts,
         "config_hash": experiment.config_hash,
         "config_source": experiment.source,
         "version": __version__,
-        "versions": _versions(),
+        "versions": library_versions(),
         "started_at": started,
-        "finished_at": _now(),
+        "finished_at": now(),
+        "explanation": record["explanation"],
     }
-    out["explanation"] = s["explanation"]
-    return out
 
 
 def _print_summary(s: dict[str, Any]) -> None:

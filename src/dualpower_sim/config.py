@@ -51,7 +51,6 @@ the description, so replicates of one experiment share a hash.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import hashlib
 import json
@@ -68,7 +67,7 @@ from typing import Any
 from .city import Campuses, CityParams, Sector, Territory, Traits, Workplaces
 from .distributions import Beta, Constant, Distribution, Normal, Uniform
 from .firm_sizes import FirmSizes, LognormalSizes, ParetoSizes, SizeBands
-from .params import ParameterError, ParamGroup, attribute_docs, check
+from .params import ParameterError, ParamGroup, attribute_docs, check, did_you_mean
 from .rules import (
     MOBILIZATION_RULES,
     CouncilRule,
@@ -83,10 +82,14 @@ from .rules import (
 __all__ = [
     "ConfigError",
     "Experiment",
+    "check_name",
     "experiment_from_config",
     "experiments_dir",
+    "file_label",
     "load_experiment",
+    "locate_config",
     "parse_assignment",
+    "read_toml",
     "scenario_names",
 ]
 
@@ -191,8 +194,16 @@ def scenario_names() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
 
 
-def _locate(ref: str | Path, relative_to: Path | None) -> Path:
-    """The file a config reference points to: a path, or a preset's name."""
+def locate_config(ref: str | Path, relative_to: Path | None) -> Path:
+    """The file a config reference points to: a path, or a preset's name.
+
+    Args:
+        ref: A path to a ``.toml`` file, or a preset's name.
+        relative_to: The file that names ``ref``: a relative path is read beside it.
+
+    Returns:
+        The file's path (it may not exist; :func:`read_toml` says so).
+    """
     text = str(ref)
     path = Path(text).expanduser()
     if relative_to is not None and not path.is_absolute():
@@ -204,15 +215,27 @@ def _locate(ref: str | Path, relative_to: Path | None) -> Path:
     return experiments_dir() / f"{text}.toml"
 
 
-def _read(path: Path, label: str) -> dict[str, Any]:
+def read_toml(path: Path, label: str) -> dict[str, Any]:
+    """Read a config's (or a sweep's) TOML file.
+
+    Args:
+        path: The file.
+        label: How the file is named in messages (see :func:`file_label`).
+
+    Returns:
+        The file's tables and values.
+
+    Raises:
+        ConfigError: If the file is missing (naming the closest preset when a name was meant),
+            unreadable, not UTF-8, not TOML, or nested too deep.
+    """
     if path.exists() and not path.is_file():
         raise ConfigError(f"{label}: not a file (a config is a .toml file)")
     if not path.is_file():
         known = scenario_names()
         hint = f"; scenarios: {', '.join(known)}" if known else ""
         if path.parent == experiments_dir() and not path.exists():  # a name, not a path
-            close = difflib.get_close_matches(path.stem, known, n=1, cutoff=0.6)
-            meant = f" (did you mean {close[0]}?)" if close else ""
+            meant = did_you_mean(path.stem, known, quote=False)
             raise ConfigError(f"{path.stem}: no such file or scenario{meant}{hint}")
         raise ConfigError(f"{label}: no such file")
     try:
@@ -281,8 +304,15 @@ def check_name(name: Any, where: str) -> str:
     return name
 
 
-def _label(path: Path) -> str:
-    """How a file is named in messages: relative to the working folder when it is inside it."""
+def file_label(path: Path) -> str:
+    """How a file is named in messages: relative to the working folder when it is inside it.
+
+    Args:
+        path: The file.
+
+    Returns:
+        Its path relative to the working folder, or as given when it lies outside.
+    """
     try:
         relative = path.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
@@ -339,12 +369,12 @@ def _switches(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 def _layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str, dict[str, Any]]]:
     """The file and everything it extends, most basic first."""
-    label = _label(path)
+    label = file_label(path)
     resolved = path.resolve()
     if resolved in seen:
-        chain = " -> ".join(_label(p) for p in (*seen, resolved))
+        chain = " -> ".join(file_label(p) for p in (*seen, resolved))
         raise ConfigError(f"{label}: extends itself in a loop ({chain})")
-    data = _read(path, label)
+    data = read_toml(path, label)
     if not data:
         raise ConfigError(
             f"{label}: an empty config is not allowed; allowed: at least one key, e.g. "
@@ -359,7 +389,7 @@ def _layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str, dict[str
             f"({', '.join(scenario_names())}) or a path to a .toml file"
         )
     try:
-        base = _layers(_locate(parent, path), (*seen, resolved))
+        base = _layers(locate_config(parent, path), (*seen, resolved))
     except ConfigError as exc:
         if "extends itself in a loop" in str(exc) or "(extended by" in str(exc):
             raise
@@ -454,13 +484,9 @@ def _unknown(
     key: str, where: str, allowed: Sequence[str], origin: str, context: str = ""
 ) -> ConfigError:
     dotted = f"{where}.{key}" if where else key
-    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-    if close:
-        hint = f" (did you mean {close[0]!r}?)"
-    elif not where and key in _SECTION_FIELDS():
+    hint = did_you_mean(key, allowed)
+    if not hint and not where and key in _SECTION_FIELDS():
         hint = f" (did you mean {_SECTION_FIELDS()[key]!r}?)"  # a section's key at top level
-    else:
-        hint = ""
     table = f"[{where}]" if where else "the top level"
     return ConfigError(
         f"{origin}: unknown key {dotted!r}{hint}; allowed in {table}{context}: "
@@ -798,7 +824,7 @@ def load_experiment(
             the wrong type or out of range; the message names the file, the key and what is
             allowed.
     """
-    path = _locate(source, None)
+    path = locate_config(source, None)
     return _experiment(_layers(path), path.stem, overrides, seed, n_workers, horizon)
 
 

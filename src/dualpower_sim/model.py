@@ -20,9 +20,9 @@ import pandas as pd
 from .city import City, CityParams, build_city
 from .councils import Council
 from .indicators import Indicators
+from .outcomes import explain_outcome
 from .params import ParameterError, check
 from .population import WorkerView
-from .results import explain_outcome
 from .rng import make_streams
 from .rules import (
     MOBILIZATION_RULES,

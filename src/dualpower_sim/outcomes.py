@@ -46,10 +46,22 @@ stops, when one of these happens (each is absorbing):
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["OUTCOMES", "Power", "Verdict", "power_balance", "success_probability"]
+__all__ = [
+    "OUTCOMES",
+    "RECORD_KEYS",
+    "Power",
+    "Verdict",
+    "explain_outcome",
+    "power_balance",
+    "run_record",
+    "success_probability",
+]
 
 #: The five outcomes, in a fixed order.
 OUTCOMES: tuple[str, ...] = (
@@ -181,3 +193,125 @@ class Verdict:
         if self.outcome is not None:
             return self.outcome
         return "unresolved" if self.dual_power_began >= 0 else "no_dual_power"
+
+
+def explain_outcome(summary: Mapping[str, Any], indicators: pd.DataFrame) -> str:
+    """One sentence on why a run ended as it did, from its summary and indicators.
+
+    Args:
+        summary: The run's summary (outcome, thresholds, majority).
+        indicators: Its per-step indicators.
+
+    Returns:
+        The sentence.
+    """
+    outcome = summary.get("outcome")
+    council_t, state_t = summary.get("thresholds") or (0.2, 0.1)
+    majority = summary.get("majority", 0.5)
+    peak_council = float(indicators["council_power"].max())
+    last = indicators.iloc[-1]
+    rev = float(indicators.get("revolutionary_share", pd.Series([0.0])).max())
+    regime = summary.get("regime_changed")
+    if outcome == "no_dual_power":
+        if not summary.get("dual_power", True):
+            return "the mobilization model alone (dual_power = false) has no councils or outcome"
+        if regime is not None:
+            return (
+                f"the government gave way on day {regime} before the councils stood as a power "
+                f"(peak council power {peak_council:.2f}): a change of regime without dual power"
+            )
+        if peak_council < council_t:
+            return (
+                f"the councils never stood as a power (peak council power {peak_council:.2f}, "
+                f"below its threshold of {council_t})"
+            )
+        return (
+            f"the councils rose (peak council power {peak_council:.2f}) only after the state's "
+            f"power had fallen below its threshold of {state_t}, and the run ended before the "
+            "government gave way: the model counts no dual power"
+        )
+    if outcome == "unresolved":
+        state_now = float(last["state_power"])
+        no_majority = (
+            f"the federation's revolutionary share peaked at {rev:.2f}, short of the "
+            f"{majority} majority needed to move to take power"
+        )
+        if state_now < state_t:
+            return (
+                f"the state's power fell below its threshold ({state_now:.2f} < {state_t}) but "
+                f"{no_majority}"
+            )
+        if rev <= majority:
+            return f"dual power still stood at the horizon; {no_majority}"
+        return (
+            "dual power still stood at the horizon: the councils had a revolutionary majority "
+            "but never enough power over the state to attempt an insurrection"
+        )
+    if outcome == "council_power":
+        return "an insurrection succeeded: the councils took power"
+    if outcome == "state_restored":
+        if summary.get("offensives", 0):
+            return (
+                "council power fell below its threshold and stayed there after the state's "
+                "offensive: the councils were crushed"
+            )
+        return "council power fell below its threshold and stayed there: the councils melted away"
+    if outcome == "co_opted":
+        # The last day tells the three ways apart: the federation still sits with its
+        # revolutionaries gone, or the councils fell away (their revolutionary share is then 0)
+        # under a successor government or after concessions, never attacked.
+        sitting = float(last.get("federation_councils", 0.0)) > 0
+        if sitting and float(last.get("revolutionary_share", 0.0)) < 0.1:
+            return (
+                "the federation sat on with its revolutionaries gone: a reformist body inside the "
+                "state order"
+            )
+        if regime is not None:
+            return (
+                f"the government gave way on day {regime} and the councils, who had not taken "
+                "power, melted away under its successor"
+            )
+        return (
+            "the councils melted away, never attacked, after the state's concessions had bought "
+            "them off"
+        )
+    return ""
+
+
+#: What :func:`run_record` holds, in this order: the facts of how a run went and ended.
+RECORD_KEYS = (
+    "outcome",
+    "steps",
+    "resolved_step",
+    "dual_power_began",
+    "dual_power_ended",
+    "peak_council_power",
+    "peak_council_power_day",
+    "peak_state_power",
+    "peak_mobilized",
+    "councils",
+    "offensives",
+    "regime_changed",
+    "defected",
+    "dual_power",
+    "thresholds",
+    "majority",
+    "explanation",
+)
+
+
+def run_record(summary: Mapping[str, Any], indicators: pd.DataFrame) -> dict[str, Any]:
+    """A run's record: the one account of a run that ``summary.json`` and a sweep's rows share.
+
+    Args:
+        summary: The model's summary (:meth:`~dualpower_sim.model.DualPowerModel.summary`).
+        indicators: Its per-step indicators (``council_power`` and ``state_power`` at least).
+
+    Returns:
+        The keys of :data:`RECORD_KEYS`: the summary's facts, with the day council power
+        peaked and the state's peak power read from the indicators.
+    """
+    record = {key: summary[key] for key in RECORD_KEYS if key in summary}
+    record["peak_council_power_day"] = int(indicators["council_power"].idxmax())
+    record["peak_state_power"] = float(indicators["state_power"].max())
+    return {key: record[key] for key in RECORD_KEYS}

@@ -10,6 +10,7 @@ model validation.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 import math
 import numbers
@@ -19,7 +20,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ParamGroup", "ParameterError", "attribute_docs", "check", "check_value", "param"]
+__all__ = [
+    "ParamGroup",
+    "ParameterError",
+    "attribute_docs",
+    "check",
+    "check_value",
+    "did_you_mean",
+    "param",
+]
 
 
 class ParameterError(ValueError):
@@ -36,6 +45,25 @@ class ParameterError(ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"{name} = {value!r} is not allowed; {allowed}")
+
+
+def did_you_mean(word: str, choices: Sequence[str], *, quote: bool = True) -> str:
+    """A hint naming the choice closest to a mistyped word, for an error message.
+
+    Args:
+        word: What was written.
+        choices: What is allowed.
+        quote: Quote the suggestion as Python does (``'formation_share'``); False leaves it bare,
+            as a command-line option or a scenario's name is written.
+
+    Returns:
+        `` (did you mean 'x'?)`` for the closest choice (difflib's ratio at least 0.6), or ``""``
+        when none is close.
+    """
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return f" (did you mean {close[0]!r}?)" if quote else f" (did you mean {close[0]}?)"
 
 
 def param(

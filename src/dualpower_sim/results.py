@@ -24,6 +24,8 @@ from typing import Any
 
 import pandas as pd
 
+from .provenance import now
+
 __all__ = [
     "RUN_FILES",
     "SWEEP_FILES",
@@ -32,7 +34,6 @@ __all__ = [
     "SweepResults",
     "SweepStore",
     "check_out_dir",
-    "explain_outcome",
     "load_results",
     "load_run",
     "read_manifest",
@@ -375,89 +376,6 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
         raise ResultsError(f"{path}: not a readable table ({e})") from None
 
 
-def explain_outcome(summary: Mapping[str, Any], indicators: pd.DataFrame) -> str:
-    """One sentence on why a run ended as it did, from its summary and indicators.
-
-    Args:
-        summary: The run's summary (outcome, thresholds, majority).
-        indicators: Its per-step indicators.
-
-    Returns:
-        The sentence.
-    """
-    outcome = summary.get("outcome")
-    council_t, state_t = summary.get("thresholds") or (0.2, 0.1)
-    majority = summary.get("majority", 0.5)
-    peak_council = float(indicators["council_power"].max())
-    last = indicators.iloc[-1]
-    rev = float(indicators.get("revolutionary_share", pd.Series([0.0])).max())
-    regime = summary.get("regime_changed")
-    if outcome == "no_dual_power":
-        if not summary.get("dual_power", True):
-            return "the mobilization model alone (dual_power = false) has no councils or outcome"
-        if regime is not None:
-            return (
-                f"the government gave way on day {regime} before the councils stood as a power "
-                f"(peak council power {peak_council:.2f}): a change of regime without dual power"
-            )
-        if peak_council < council_t:
-            return (
-                f"the councils never stood as a power (peak council power {peak_council:.2f}, "
-                f"below its threshold of {council_t})"
-            )
-        return (
-            f"the councils rose (peak council power {peak_council:.2f}) only after the state's "
-            f"power had fallen below its threshold of {state_t}, and the run ended before the "
-            "government gave way: the model counts no dual power"
-        )
-    if outcome == "unresolved":
-        state_now = float(last["state_power"])
-        no_majority = (
-            f"the federation's revolutionary share peaked at {rev:.2f}, short of the "
-            f"{majority} majority needed to move to take power"
-        )
-        if state_now < state_t:
-            return (
-                f"the state's power fell below its threshold ({state_now:.2f} < {state_t}) but "
-                f"{no_majority}"
-            )
-        if rev <= majority:
-            return f"dual power still stood at the horizon; {no_majority}"
-        return (
-            "dual power still stood at the horizon: the councils had a revolutionary majority "
-            "but never enough power over the state to attempt an insurrection"
-        )
-    if outcome == "council_power":
-        return "an insurrection succeeded: the councils took power"
-    if outcome == "state_restored":
-        if summary.get("offensives", 0):
-            return (
-                "council power fell below its threshold and stayed there after the state's "
-                "offensive: the councils were crushed"
-            )
-        return "council power fell below its threshold and stayed there: the councils melted away"
-    if outcome == "co_opted":
-        # The last day tells the three ways apart: the federation still sits with its
-        # revolutionaries gone, or the councils fell away (their revolutionary share is then 0)
-        # under a successor government or after concessions, never attacked.
-        sitting = float(last.get("federation_councils", 0.0)) > 0
-        if sitting and float(last.get("revolutionary_share", 0.0)) < 0.1:
-            return (
-                "the federation sat on with its revolutionaries gone: a reformist body inside the "
-                "state order"
-            )
-        if regime is not None:
-            return (
-                f"the government gave way on day {regime} and the councils, who had not taken "
-                "power, melted away under its successor"
-            )
-        return (
-            "the councils melted away, never attacked, after the state's concessions had bought "
-            "them off"
-        )
-    return ""
-
-
 # --------------------------------------------------------------------------------------------
 # The sweep store: a folder of Parquet parts, written atomically, resumable
 # --------------------------------------------------------------------------------------------
@@ -724,7 +642,7 @@ class SweepStore:
 
     def log(self, event: str, **fields: Any) -> None:
         """Append one line to the status log (JSON: time, event, fields)."""
-        line = json.dumps({"time": _stamp(), "event": event, **fields}, default=_json_default)
+        line = json.dumps({"time": now(), "event": event, **fields}, default=_json_default)
         path = self.folder / SWEEP_FILES["log"]
         try:
             with open(path, "a", encoding="utf-8") as f:
@@ -781,12 +699,6 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     if "seed" in frame:
         frame["seed"] = frame["seed"].astype("uint64")
     return frame
-
-
-def _stamp() -> str:
-    import datetime as _dt
-
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _atomic_text(path: Path, text: str) -> None:

@@ -43,7 +43,6 @@ half-way is still a balanced sample.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import itertools
 import json
@@ -62,14 +61,17 @@ from scipy.stats import qmc
 from .config import (
     ConfigError,
     Experiment,
-    _label,
-    _locate,
-    _read,
     check_name,
     experiment_from_config,
+    file_label,
     load_experiment,
+    locate_config,
+    read_toml,
 )
 from .indicators import indicator_names
+from .outcomes import OUTCOMES, run_record
+from .params import did_you_mean
+from .provenance import now, provenance
 
 __all__ = [
     "DESIGNS",
@@ -99,13 +101,9 @@ SWEEP_KEYS = (
     "metrics",
 )
 
-#: Columns every run's row holds (besides the parameters and the kept indicators).
-RUN_COLUMNS = (
-    "run",
-    "point",
-    "replicate",
-    "seed",
-    "status",
+#: The facts of a run's record (:func:`~dualpower_sim.outcomes.run_record`, the account
+#: ``summary.json`` gives) that a sweep's row keeps, in this order.
+RECORDED = (
     "outcome",
     "steps",
     "resolved_step",
@@ -117,9 +115,10 @@ RUN_COLUMNS = (
     "offensives",
     "regime_changed",
     "defected",
-    "seconds",
-    "error",
 )
+
+#: Columns every run's row holds (besides the parameters and the kept indicators).
+RUN_COLUMNS = ("run", "point", "replicate", "seed", "status", *RECORDED, "seconds", "error")
 
 
 def run_seed(root_seed: int, point: int, replicate: int) -> int:
@@ -273,15 +272,14 @@ def load_sweep(source: str | Path) -> Sweep:
         ConfigError: On any problem, naming the file, the key and what is allowed.
     """
     path = Path(source)
-    label = _label(path)
-    data = _read(path, label)
+    label = file_label(path)
+    data = read_toml(path, label)
     spec = _Spec(data, label)
     for key in data:
         if key not in SWEEP_KEYS:
-            close = difflib.get_close_matches(key, SWEEP_KEYS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
-                f"{label}: unknown key {key!r}{hint}; allowed: {', '.join(SWEEP_KEYS)}"
+                f"{label}: unknown key {key!r}{did_you_mean(key, SWEEP_KEYS)}; "
+                f"allowed: {', '.join(SWEEP_KEYS)}"
             )
     if "config" not in data or not isinstance(data["config"], str):
         raise spec.fail("config", data.get("config"), "a preset's name or a path to a .toml file")
@@ -294,7 +292,7 @@ def load_sweep(source: str | Path) -> Sweep:
         raise spec.fail(
             "set", fixed, 'a table of dotted keys, e.g. { "councils.min_members" = 10 }'
         )
-    config_path = _locate(data["config"], path)
+    config_path = locate_config(data["config"], path)
     try:
         base = load_experiment(
             config_path,
@@ -407,9 +405,10 @@ def _check_points(sweep: Sweep, label: str) -> None:
     )
     for name in sweep.indicators:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"{label}: metrics.indicators: unknown indicator {name!r}{hint}")
+            raise ConfigError(
+                f"{label}: metrics.indicators: unknown indicator {name!r}"
+                f"{did_you_mean(name, known)}"
+            )
 
 
 def _values(spec: _Spec, key: str, value: Any) -> list[Any]:
@@ -590,23 +589,9 @@ def execute_run(task: Mapping[str, Any]) -> dict[str, Any]:
             model.step()
             if limit is not None and time.perf_counter() - t0 > limit:
                 raise RunTimeLimitError(f"time limit of {limit} s reached on day {model.steps}")
-        s = model.summary()
         df = model.indicators()
-        row.update(
-            status="done",
-            outcome=s["outcome"],
-            steps=s["steps"],
-            resolved_step=s["resolved_step"],
-            dual_power_began=s["dual_power_began"],
-            dual_power_ended=s["dual_power_ended"],
-            peak_council_power=s["peak_council_power"],
-            peak_state_power=float(df["state_power"].max()),
-            peak_mobilized=s["peak_mobilized"],
-            offensives=s["offensives"],
-            regime_changed=s["regime_changed"],
-            defected=s["defected"],
-            error="",
-        )
+        record = run_record(model.summary(), df)
+        row.update(status="done", **{key: record[key] for key in RECORDED}, error="")
         for name in task.get("indicators", ()):
             for day in task.get("at", ()):
                 # A run that resolved before ``day`` keeps its last value (outcomes absorb).
@@ -845,46 +830,6 @@ def parse_shard(text: str, runs: int | None = None) -> tuple[int, int]:
     return i, n
 
 
-def provenance() -> dict[str, Any]:
-    """Package and library versions, and the git commit of the source if it is a checkout."""
-    import platform
-    import subprocess
-
-    import mesa
-    import scipy
-
-    from . import __version__
-
-    info: dict[str, Any] = {
-        "version": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "pandas": pd.__version__,
-        "mesa": mesa.__version__,
-        "git_commit": None,
-        "git_dirty": None,
-    }
-    source = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, timeout=10
-        )
-        if commit.returncode == 0:
-            info["git_commit"] = commit.stdout.strip()
-            status = subprocess.run(
-                ["git", "status", "--porcelain", "--untracked-files=no"],
-                cwd=source,
-                capture_output=True,
-                text=True,
-                timeout=10,
-            )
-            info["git_dirty"] = bool(status.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
-
-
 def manifest_for(sweep: Sweep) -> dict[str, Any]:
     """What ``sweep.json`` records: the sweep's identity and provenance."""
     from .results import SWEEP_FORMAT
@@ -907,22 +852,10 @@ def manifest_for(sweep: Sweep) -> dict[str, Any]:
         "at": list(sweep.at),
         "design_spec": sweep.spec.get("design", {}),
         "parameter_spec": sweep.spec.get("parameters", {}),
-        "outcomes": list(_outcomes()),
-        "created": _now(),
+        "outcomes": list(OUTCOMES),
+        "created": now(),
         **provenance(),
     }
-
-
-def _outcomes() -> tuple[str, ...]:
-    from .outcomes import OUTCOMES
-
-    return OUTCOMES
-
-
-def _now() -> str:
-    import datetime as _dt
-
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def run_sweep(
