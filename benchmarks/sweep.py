@@ -27,8 +27,14 @@ import numpy as np
 import pandas as pd
 
 from dualpower_sim import DualPowerModel, HardshipShock
-from dualpower_sim.results import SweepStore
-from dualpower_sim.sweep import load_sweep, local_results, manifest_for, run_sweep, tasks_for
+from dualpower_sim.sweeps import (
+    SweepStore,
+    load_sweep,
+    local_results,
+    manifest_for,
+    run_sweep,
+    tasks_for,
+)
 
 MB = 1e6
 
@@ -57,15 +63,15 @@ def throughput(quick: bool) -> None:
         sweep = load_sweep(sweep_file(folder, points, reps, 10_000, 365))
         rows = []
         t0 = time.perf_counter()
-        run_sweep(sweep, folder / "serial", workers=1)
+        run_sweep(sweep, folder / "serial", jobs=1)
         took = time.perf_counter() - t0
         rows.append(("1, in this process", sweep.n_runs, took, sweep.n_runs / took))
         tasks = tasks_for(sweep, sweep.runs(), None)
-        for workers in (1, 2):
+        for jobs in (1, 2):
             t0 = time.perf_counter()
-            n = sum(1 for _ in local_results(tasks, workers))
+            n = sum(1 for _ in local_results(tasks, jobs))
             took = time.perf_counter() - t0
-            rows.append((f"{workers}, process pool", n, took, n / took))
+            rows.append((f"{jobs}, process pool", n, took, n / took))
         steps = pd.read_parquet(next((folder / "serial" / "runs").glob("*.parquet")))["steps"]
     print(
         "1. Throughput: 10^4 workers, up to 365 days a run (median run "
@@ -189,7 +195,7 @@ def against_batch_run(quick: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sweep = load_sweep(sweep_file(Path(tmp), len(legitimacy), reps, n, steps))
         t0 = time.perf_counter()
-        run_sweep(sweep, Path(tmp) / "out", workers=2)
+        run_sweep(sweep, Path(tmp) / "out", jobs=2)
         ours = time.perf_counter() - t0
     runs = len(legitimacy) * reps
     print(f"4. The same sweep ({runs} runs, 10^4 workers, {steps} days) on two processes")

@@ -271,14 +271,14 @@ def stand_in_run(task):
 
 @pytest.fixture(scope="module")
 def hypercube(tmp_path_factory) -> Path:
-    from dualpower_sim import sweep as sweep_module
+    from dualpower_sim.sweeps import load_sweep, run_sweep, running
 
     tmp = tmp_path_factory.mktemp("hypercube")
     (tmp / "cube.toml").write_text(HYPERCUBE)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sweep_module, "execute_run", stand_in_run)
-        sweep = sweep_module.load_sweep(tmp / "cube.toml")
-        sweep_module.run_sweep(sweep, tmp / "out")
+        patch.setattr(running, "execute_run", stand_in_run)
+        sweep = load_sweep(tmp / "cube.toml")
+        run_sweep(sweep, tmp / "out")
     return tmp / "out"
 
 

@@ -138,7 +138,7 @@ def test_a_second_resume_of_a_sweep_is_refused_naming_the_first(tmp_path, capsys
     holder = hold(
         f"""
         from pathlib import Path
-        from dualpower_sim.results import SweepStore
+        from dualpower_sim.sweeps.store import SweepStore
         claims = SweepStore(Path({str(out)!r})).claim()
         """
     )
@@ -166,7 +166,7 @@ def test_shards_run_side_by_side_but_one_shard_only_once(tmp_path, capsys):
     holder = hold(
         f"""
         from pathlib import Path
-        from dualpower_sim.results import SweepStore
+        from dualpower_sim.sweeps.store import SweepStore
         claims = SweepStore(Path({str(out)!r})).claim((0, 2))
         """
     )
@@ -247,6 +247,7 @@ def test_an_unwritable_status_log_is_one_line_and_no_run_is_written_twice(
     tmp_path, capsys, monkeypatch
 ):
     from dualpower_sim import results
+    from dualpower_sim.sweeps import store
 
     path = sweep_file(tmp_path, "[parameters]\nlegitimacy = [0.3, 0.8]\n")
     out = tmp_path / "out"
@@ -254,19 +255,19 @@ def test_an_unwritable_status_log_is_one_line_and_no_run_is_written_twice(
         main(["sweep", str(path), "--out", str(out), "--workers", "1", "--shard", "0/2", "--quiet"])
         == 0
     )
-    real = results.SweepStore.log
+    real = store.SweepStore.log
 
     def log(self, event, **fields):
         if event == "part":
             raise results.ResultsError(f"{self.folder}/status.log: cannot be written (full)")
         return real(self, event, **fields)
 
-    monkeypatch.setattr(results.SweepStore, "log", log)
+    monkeypatch.setattr(store.SweepStore, "log", log)
     assert (
         main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"]) == 2
     )
     assert "status.log: cannot be written" in one_line_error(capsys)
-    monkeypatch.setattr(results.SweepStore, "log", real)
+    monkeypatch.setattr(store.SweepStore, "log", real)
     parts = pd.concat(pd.read_parquet(p) for p in (out / "runs").glob("part-*.parquet"))
     assert parts["run"].is_unique and sorted(parts["run"]) == [0, 1, 2, 3]
 
@@ -334,14 +335,14 @@ def test_report_on_a_file_says_it_is_a_file(tmp_path, capsys):
 
 
 def test_an_unreachable_scheduler_leaves_no_folder(tmp_path, capsys, monkeypatch):
-    from dualpower_sim import sweep as sweep_module
     from dualpower_sim.config import ConfigError
+    from dualpower_sim.sweeps import executors
 
-    def unreachable(tasks, scheduler=None, workers=2, prefix="run"):
+    def unreachable(tasks, scheduler=None, jobs=2, prefix="run", function=None):
         raise ConfigError(f"--scheduler {scheduler}: cannot be reached (timed out)")
         yield  # pragma: no cover - a generator, as the real one
 
-    monkeypatch.setattr(sweep_module, "dask_results", unreachable)
+    monkeypatch.setattr(executors, "dask_results", unreachable)
     path = sweep_file(tmp_path)
     out = tmp_path / "out"
     argv = ["sweep", str(path), "--out", str(out), "--scheduler", "tcp://127.0.0.1:1"]
@@ -530,7 +531,7 @@ def test_a_huge_design_is_refused_at_once(tmp_path, capsys):
 
 
 def test_large_designs_check_each_value_once(tmp_path, monkeypatch):
-    from dualpower_sim import sweep as sweep_module
+    from dualpower_sim.sweeps import spec as sweep_module
 
     calls = []
     real = sweep_module.experiment_from_config

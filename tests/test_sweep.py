@@ -129,10 +129,10 @@ def test_a_bad_sweep_is_refused_before_anything_runs(tmp_path, body, expected):
 
 def test_results_do_not_depend_on_the_number_of_processes(tmp_path):
     sweep = load_sweep(sweep_file(tmp_path, GRID))
-    counts = run_sweep(sweep, tmp_path / "one", workers=1)
+    counts = run_sweep(sweep, tmp_path / "one", jobs=1)
     assert counts == {"total": 18, "skipped": 0, "done": 18, "failed": 0}
     # Fresh processes every 3 runs each: several pools, as in a long sweep.
-    run_sweep(sweep, tmp_path / "two", workers=2, flush_every=4, batch=3)
+    run_sweep(sweep, tmp_path / "two", jobs=2, flush_every=4, batch=3)
     a, b = (
         load_results(tmp_path / d).runs.sort_values("run").drop(columns="seconds")
         for d in ("one", "two")
@@ -302,8 +302,8 @@ def test_outcome_intervals_are_scipys_wilson_and_exact_intervals():
 def test_a_dask_cluster_gives_the_same_table_as_the_local_pool(tmp_path):
     pytest.importorskip("distributed")
     sweep = load_sweep(sweep_file(tmp_path, GRID))
-    run_sweep(sweep, tmp_path / "local", workers=1)
-    run_sweep(sweep, tmp_path / "dask", workers=2, executor="dask")
+    run_sweep(sweep, tmp_path / "local", jobs=1)
+    run_sweep(sweep, tmp_path / "dask", jobs=2, executor="dask")
     a, b = (
         load_results(tmp_path / d).runs.sort_values("run").drop(columns="seconds")
         for d in ("local", "dask")
@@ -382,7 +382,7 @@ coercion = { low = 0.02, high = 0.1 }
     path = sweep_file(tmp_path, body.replace("replicates = 3", ""))
     sweep = load_sweep(path)
     assert len(sweep.points) == 4 * (2 + 2)
-    run_sweep(sweep, tmp_path / "out", workers=1)
+    run_sweep(sweep, tmp_path / "out", jobs=1)
     assert main(["report", str(tmp_path / "out")]) == 0
     text = (tmp_path / "out" / "report" / "report.md").read_text()
     assert "## Sensitivity: Sobol indices" in text and "`legitimacy`" in text
@@ -426,9 +426,10 @@ def fake_run(task):
 def test_refinement_adds_runs_where_the_outcome_is_unsure_and_narrows_the_tipping_point(
     tmp_path, monkeypatch
 ):
-    from dualpower_sim import sweep as sweep_module
+    from dualpower_sim.sweeps import refine as sweep_module
+    from dualpower_sim.sweeps import running
 
-    monkeypatch.setattr(sweep_module, "execute_run", fake_run)
+    monkeypatch.setattr(running, "execute_run", fake_run)
     # Twelve replicates, so that a point where the outcome is plain does not straddle 0.5.
     text = SMALL.replace("replicates = 3", "replicates = 12")
     (tmp_path / "sw.toml").write_text(text + "\n[parameters]\nlegitimacy = [0.2, 0.4, 0.6, 0.8]\n")
@@ -458,9 +459,10 @@ def test_refinement_adds_runs_where_the_outcome_is_unsure_and_narrows_the_tippin
 
 
 def test_refinement_stops_when_nothing_is_unsure_any_more(tmp_path, monkeypatch):
-    from dualpower_sim import sweep as sweep_module
+    from dualpower_sim.sweeps import refine as sweep_module
+    from dualpower_sim.sweeps import running
 
-    monkeypatch.setattr(sweep_module, "execute_run", fake_run)
+    monkeypatch.setattr(running, "execute_run", fake_run)
     body = "\n[parameters]\nlegitimacy = [0.0, 0.05]\n"  # council power never wins here
     sweep = load_sweep(sweep_file(tmp_path, body))
     run_sweep(sweep, tmp_path / "out")
@@ -490,13 +492,13 @@ def _pool_children() -> list[int]:
 
 
 def test_a_pool_process_killed_mid_sweep_is_replaced_and_its_runs_retried(tmp_path):
-    from dualpower_sim.sweep import local_results, tasks_for
+    from dualpower_sim.sweeps import local_results, tasks_for
 
     body = GRID.replace("horizon = 12", "horizon = 40")
     sweep = load_sweep(sweep_file(tmp_path, body))
     tasks = tasks_for(sweep, sweep.runs(), None)
     rows = []
-    for row in local_results(tasks, workers=2, batch=100):
+    for row in local_results(tasks, jobs=2, batch=100):
         rows.append(row)
         if len(rows) == 1:
             children = _pool_children()
@@ -514,13 +516,13 @@ class _DieOnArrival:
 
 
 def test_a_run_that_keeps_killing_its_process_fails_alone(tmp_path):
-    from dualpower_sim.sweep import local_results, tasks_for
+    from dualpower_sim.sweeps import local_results, tasks_for
 
     body = "\n[parameters]\nlegitimacy = { low = 0.1, high = 0.9, steps = 4 }\n"
     sweep = load_sweep(sweep_file(tmp_path, body.replace("replicates = 3", "")))
     tasks = tasks_for(sweep, sweep.runs(), None)
     tasks[0]["poison"] = _DieOnArrival()
-    rows = {r["run"]: r for r in local_results(tasks, workers=2)}
+    rows = {r["run"]: r for r in local_results(tasks, jobs=2)}
     assert sorted(rows) == list(range(sweep.n_runs))
     assert rows[0]["status"] == "failed" and "worker process died" in rows[0]["error"]
     assert all(r["status"] == "done" for run, r in rows.items() if run != 0)
@@ -565,7 +567,7 @@ def test_duckdb_queries_the_store_as_it_is(tmp_path):
     import duckdb
 
     sweep = load_sweep(sweep_file(tmp_path, GRID))
-    run_sweep(sweep, tmp_path / "out", workers=1, flush_every=5)
+    run_sweep(sweep, tmp_path / "out", jobs=1, flush_every=5)
     out = tmp_path / "out"
     got = duckdb.sql(
         f"SELECT d.legitimacy, r.outcome, count(*) AS n "

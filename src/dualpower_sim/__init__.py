@@ -31,7 +31,7 @@ from .model import DualPowerModel
 from .outcomes import OUTCOMES
 from .params import ParameterError
 from .population import Allegiance, Status, Worker
-from .results import ResultsError, load_results, load_run
+from .results import ResultsError, load_run
 from .rules import (
     RULES,
     CombinedRule,
@@ -47,6 +47,7 @@ from .rules import (
     make_rule,
 )
 from .state import State
+from .sweeps.store import load_results
 
 try:
     __version__ = version("dualpower_sim")

@@ -20,19 +20,19 @@ traceback, and nothing written), 1 if a run fails, 130 if interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import re
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .config import ConfigError, Experiment, experiments_dir, load_experiment, scenario_names
 from .discovery import DiscoveryError, MissingExtraError
-from .params import did_you_mean
+from .params import ParameterError, did_you_mean
 from .provenance import library_versions, now
 from .results import (
     ResultsError,
@@ -47,8 +47,17 @@ from .results import (
 __all__ = ["main"]
 
 PROG = "dualpower"
-#: Outcomes a sweep can be refined on (the ones a run can end in after dual power).
-REFINABLE = ("council_power", "state_restored", "co_opted", "unresolved", "no_dual_power")
+#: The command-line flag of each option the library checks by its Python name.
+FLAGS = {
+    "jobs": "--workers",
+    "time_limit": "--time-limit",
+    "executor": "--executor",
+    "scheduler": "--scheduler",
+    "shard": "--shard",
+    "outcome": "--outcome",
+    "target_width": "--target-width",
+    "budget": "--budget",
+}
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
@@ -59,6 +68,18 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse would print usage and sys.exit(2)
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+@contextlib.contextmanager
+def _flags() -> Iterator[None]:
+    """Name the flag in a library's message about one of its options (``jobs`` is ``--jobs``)."""
+    try:
+        yield
+    except ParameterError as exc:
+        if exc.name not in FLAGS:
+            raise
+        value = repr(exc.value) if isinstance(exc.value, str) else exc.value
+        raise UsageError(f"{FLAGS[exc.name]} {value}: {exc.allowed}") from None
 
 
 def _positive_int(low: int = 1, high: int | None = None):
@@ -186,6 +207,7 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         type=_positive_int(),
         default=None,
+        dest="jobs",
         help="processes to run on (default: every core; 1 runs in this process)",
     )
     sweep.add_argument(
@@ -676,7 +698,9 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .sweep import (
+    from .sweeps import (
+        check_refine_options,
+        check_run_options,
         estimate_seconds_per_run,
         load_sweep,
         parse_shard,
@@ -687,20 +711,19 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed: allowed only with --resume (it retries a sweep's runs)")
     sweep = load_sweep(args.file)
-    shard = parse_shard(args.shard, sweep.n_runs) if args.shard else None
-    if args.refine and args.shard:
-        raise UsageError("--refine with --shard: refine once, after every shard has finished")
-    if args.scheduler is not None and not re.match(r"^[a-z]+://\S+$|^[\w.-]+:\d+$", args.scheduler):
-        raise UsageError(
-            f"--scheduler {args.scheduler!r}: allowed: a Dask scheduler's address, "
-            "e.g. tcp://host:8786"
+    with _flags():
+        shard = parse_shard(args.shard, sweep.n_runs) if args.shard else None
+        if args.refine and args.shard:
+            raise UsageError("--refine with --shard: refine once, after every shard has finished")
+        check_run_options(
+            jobs=args.jobs or 1,
+            time_limit=args.time_limit,
+            executor=args.executor,
+            scheduler=args.scheduler,
         )
-    if args.outcome is not None and args.outcome not in REFINABLE:
-        raise UsageError(f"--outcome {args.outcome!r}: allowed: " + ", ".join(map(repr, REFINABLE)))
-    if not args.target_width > 0:
-        raise UsageError(f"--target-width {args.target_width}: allowed: a number > 0")
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise UsageError(f"--time-limit {args.time_limit}: allowed: a number of seconds > 0")
+        check_refine_options(
+            outcome=args.outcome, target_width=args.target_width, budget=args.budget
+        )
     workers = _sweep_processes(sweep, args)
     out = args.out if args.out is not None else Path("sweeps") / sweep.name
     n_runs = sweep.n_runs if shard is None else len(range(shard[0], sweep.n_runs, shard[1]))
@@ -722,7 +745,7 @@ def _sweep(args: argparse.Namespace) -> int:
     counts = run_sweep(
         sweep,
         out,
-        workers=workers,
+        jobs=workers,
         resume=args.resume,
         shard=shard,
         time_limit=args.time_limit,
@@ -739,7 +762,7 @@ def _sweep(args: argparse.Namespace) -> int:
             outcome=args.outcome,
             target_width=args.target_width,
             budget=args.budget,
-            workers=workers,
+            jobs=workers,
             executor=args.executor,
             scheduler=args.scheduler,
             log=(lambda _: None) if args.quiet else print,
@@ -772,12 +795,12 @@ def _sweep_processes(sweep: Any, args: argparse.Namespace) -> int:
     from .memory import cores, estimate_memory, human_bytes, processes_that_fit
 
     if args.scheduler is not None:
-        return args.workers or 1  # the cluster's workers run the runs
+        return args.jobs or 1  # the cluster's workers run the runs
     have = cores()
-    wanted = args.workers or have
+    wanted = args.jobs or have
     workers = min(wanted, have, max(sweep.n_runs, 1))
     notes = []
-    if args.workers is not None and args.workers > have:
+    if args.jobs is not None and args.jobs > have:
         notes.append(f"{have} core(s) available")
     if not args.no_memory_check:
         column = sweep.points.get("n_workers")
@@ -796,9 +819,9 @@ def _sweep_processes(sweep: Any, args: argparse.Namespace) -> int:
                 f"{human_bytes(room or 0)} available"
             )
             workers = fit
-    if notes and args.workers is not None and workers < args.workers:
+    if notes and args.jobs is not None and workers < args.jobs:
         print(
-            f"{PROG} sweep: --workers {args.workers}: running {workers} process(es) "
+            f"{PROG} sweep: --workers {args.jobs}: running {workers} process(es) "
             f"({'; '.join(notes)})",
             file=sys.stderr,
         )

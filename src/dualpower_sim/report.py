@@ -41,7 +41,8 @@ from .discovery import (
     frequent_outcomes,
     parse_condition,
 )
-from .results import ResultsError, SweepResults, load_results
+from .results import ResultsError
+from .sweeps.store import SweepResults, load_results
 
 __all__ = ["write_discovery", "write_report"]
 
