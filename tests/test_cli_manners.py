@@ -51,7 +51,7 @@ def folders(tmp_path_factory) -> dict[str, Path]:
     sweep_file = tmp / "tiny.toml"
     sweep_file.write_text(SWEEP)
     sweep = tmp / "sweep"
-    assert main(["sweep", str(sweep_file), "--out", str(sweep), "--workers", "1", "--quiet"]) == 0
+    assert main(["sweep", str(sweep_file), "--out", str(sweep), "--jobs", "1", "--quiet"]) == 0
     return {"run": run, "sweep": sweep, "sweep_file": sweep_file, "tmp": tmp}
 
 

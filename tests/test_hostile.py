@@ -134,7 +134,7 @@ def test_an_empty_read_only_out_folder_is_refused_and_keeps_its_mode(tmp_path, c
 def test_a_second_resume_of_a_sweep_is_refused_naming_the_first(tmp_path, capsys):
     path = sweep_file(tmp_path)
     out = tmp_path / "out"
-    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
     holder = hold(
         f"""
         from pathlib import Path
@@ -144,23 +144,20 @@ def test_a_second_resume_of_a_sweep_is_refused_naming_the_first(tmp_path, capsys
     )
     try:
         assert (
-            main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"])
-            == 2
+            main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--resume", "--quiet"]) == 2
         )
         assert f"in use by process {holder.pid}" in one_line_error(capsys)
     finally:
         end(holder)
     # The holder is gone: its claim is stale and the resume goes ahead.
-    assert (
-        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"]) == 0
-    )
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--resume", "--quiet"]) == 0
 
 
 def test_shards_run_side_by_side_but_one_shard_only_once(tmp_path, capsys):
     path = sweep_file(tmp_path)
     out = tmp_path / "out"
     assert (
-        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--shard", "0/2", "--quiet"])
+        main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--shard", "0/2", "--quiet"])
         == 0
     )
     holder = hold(
@@ -171,7 +168,7 @@ def test_shards_run_side_by_side_but_one_shard_only_once(tmp_path, capsys):
         """
     )
     try:
-        base = ["sweep", str(path), "--out", str(out), "--quiet", "--workers", "1"]
+        base = ["sweep", str(path), "--out", str(out), "--quiet", "--jobs", "1"]
         assert main([*base, "--shard", "1/2"]) == 0  # another shard: fine
         assert main([*base, "--shard", "0/2"]) == 2
         assert f"process {holder.pid}" in one_line_error(capsys)
@@ -184,7 +181,7 @@ def test_shards_run_side_by_side_but_one_shard_only_once(tmp_path, capsys):
 def test_a_resume_clears_what_killed_writers_left(tmp_path):
     path = sweep_file(tmp_path)
     out = tmp_path / "out"
-    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], stdout=-1)
     pid = int(dead.stdout)
     leftovers = [
@@ -196,9 +193,7 @@ def test_a_resume_clears_what_killed_writers_left(tmp_path):
         leftover.write_bytes(b"PAR1 half")
     staging = tmp_path / f".out.creating-{pid}-xyz"
     staging.mkdir()
-    assert (
-        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"]) == 0
-    )
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--resume", "--quiet"]) == 0
     assert not any(p.exists() for p in [*leftovers, staging])
 
 
@@ -212,7 +207,7 @@ def test_a_huge_shard_count_is_refused_before_anything_is_made(tmp_path, capsys)
                 str(path),
                 "--out",
                 str(out),
-                "--workers",
+                "--jobs",
                 "1",
                 "--shard",
                 "0/100000000000000000000",
@@ -226,13 +221,12 @@ def test_a_huge_shard_count_is_refused_before_anything_is_made(tmp_path, capsys)
 def test_a_read_only_sweep_folder_is_refused_on_resume(tmp_path, capsys):
     path = sweep_file(tmp_path)
     out = tmp_path / "out"
-    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
     for folder in (out / "runs", out):
         folder.chmod(0o555)
     try:
         assert (
-            main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"])
-            == 2
+            main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--resume", "--quiet"]) == 2
         )
         assert "read-only" in one_line_error(capsys)
     finally:
@@ -252,7 +246,7 @@ def test_an_unwritable_status_log_is_one_line_and_no_run_is_written_twice(
     path = sweep_file(tmp_path, "[parameters]\nlegitimacy = [0.3, 0.8]\n")
     out = tmp_path / "out"
     assert (
-        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--shard", "0/2", "--quiet"])
+        main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--shard", "0/2", "--quiet"])
         == 0
     )
     real = store.SweepStore.log
@@ -263,9 +257,7 @@ def test_an_unwritable_status_log_is_one_line_and_no_run_is_written_twice(
         return real(self, event, **fields)
 
     monkeypatch.setattr(store.SweepStore, "log", log)
-    assert (
-        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"]) == 2
-    )
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--resume", "--quiet"]) == 2
     assert "status.log: cannot be written" in one_line_error(capsys)
     monkeypatch.setattr(store.SweepStore, "log", real)
     parts = pd.concat(pd.read_parquet(p) for p in (out / "runs").glob("part-*.parquet"))
@@ -276,14 +268,12 @@ def test_a_status_log_that_is_a_folder_gives_one_line(tmp_path, capsys):
     path = sweep_file(tmp_path)
     out = tmp_path / "out"
     assert (
-        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--shard", "0/2", "--quiet"])
+        main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--shard", "0/2", "--quiet"])
         == 0
     )
     (out / "status.log").unlink()
     (out / "status.log").mkdir()  # any OSError on the log, even as root
-    assert (
-        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"]) == 2
-    )
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--resume", "--quiet"]) == 2
     line = one_line_error(capsys)
     assert "status.log: cannot be written" in line and "--resume" in line
 
@@ -294,7 +284,7 @@ def test_a_status_log_that_is_a_folder_gives_one_line(tmp_path, capsys):
 def test_a_truncated_part_names_the_way_out(tmp_path, capsys):
     path = sweep_file(tmp_path)
     out = tmp_path / "out"
-    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
     part = next((out / "runs").glob("part-*.parquet"))
     part.write_bytes(part.read_bytes()[:100])
     for argv in (["report", str(out)], ["sweep", str(path), "--out", str(out), "--resume"]):
@@ -302,16 +292,14 @@ def test_a_truncated_part_names_the_way_out(tmp_path, capsys):
         line = one_line_error(capsys)
         assert part.name in line and "delete it" in line and "--resume" in line
     part.unlink()
-    assert (
-        main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--quiet"]) == 0
-    )
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--resume", "--quiet"]) == 0
     assert sorted(load_results(out).runs["run"]) == [0, 1]
 
 
 def test_failed_runs_are_retried_on_request_and_report_refuses_none_finished(tmp_path, capsys):
     path = sweep_file(tmp_path)
     out = tmp_path / "out"
-    base = ["sweep", str(path), "--out", str(out), "--quiet", "--workers", "1"]
+    base = ["sweep", str(path), "--out", str(out), "--quiet", "--jobs", "1"]
     assert main([*base, "--time-limit", "0.000001"]) == 1
     assert main(["report", str(out)]) == 2
     assert "no finished run" in one_line_error(capsys)
@@ -401,7 +389,7 @@ def test_sweep_processes_are_capped_at_the_cores_and_memory(tmp_path, capsys, mo
 
     path = sweep_file(tmp_path, "[parameters]\nlegitimacy = [0.3, 0.5, 0.8]\n")
     monkeypatch.setattr(memory, "cores", lambda: 2)
-    assert main(["sweep", str(path), "--workers", "1000000000", "--dry-run"]) == 0
+    assert main(["sweep", str(path), "--jobs", "1000000000", "--dry-run"]) == 0
     captured = capsys.readouterr()
     assert "on 2 process(es)" in captured.out
     assert "running 2 process(es) (2 core(s) available)" in captured.err
@@ -409,7 +397,7 @@ def test_sweep_processes_are_capped_at_the_cores_and_memory(tmp_path, capsys, mo
 
     per_run = memory.estimate_memory(9000, load_sweep(path).experiment.kwargs["city"]).bytes
     monkeypatch.setattr(memory, "available_memory", lambda: (per_run + 1000, "a test's limit"))
-    assert main(["sweep", str(path), "--workers", "2", "--dry-run"]) == 0
+    assert main(["sweep", str(path), "--jobs", "2", "--dry-run"]) == 0
     captured = capsys.readouterr()
     assert "on 1 process(es)" in captured.out and "a test's limit" not in captured.err
     assert "running 1 process(es)" in captured.err
@@ -598,7 +586,7 @@ def full_disk(tmp_path):
 def test_report_on_a_full_disk_is_one_line_and_leaves_no_partial_file(tmp_path, full_disk, capsys):
     path = sweep_file(tmp_path)
     out = tmp_path / "out"
-    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
     assert main(["report", str(out), "--out", str(full_disk / "report")]) == 2
     line = one_line_error(capsys)
     assert "No space left on device" in line and "nothing partial" in line

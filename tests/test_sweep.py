@@ -196,7 +196,7 @@ def test_a_sweep_killed_mid_run_resumes_with_every_run_once(tmp_path):
     path = sweep_file(tmp_path, body)
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "dualpower_sim", "sweep", str(path), "--out", str(out)]
-    proc = subprocess.Popen([*argv, "--workers", "1", "--quiet"], stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([*argv, "--jobs", "1", "--quiet"], stderr=subprocess.DEVNULL)
     parts = out / "runs"
     deadline = time.time() + 120
     while time.time() < deadline and len(list(parts.glob("part-*.parquet"))) < 1:
@@ -206,7 +206,7 @@ def test_a_sweep_killed_mid_run_resumes_with_every_run_once(tmp_path):
     before = load_results(out).runs
     assert 0 < len(before) < 27
     resumed = subprocess.run(
-        [*argv, "--resume", "--workers", "2", "--quiet"], capture_output=True, text=True
+        [*argv, "--resume", "--jobs", "2", "--quiet"], capture_output=True, text=True
     )
     assert resumed.returncode == 0, resumed.stderr
     runs = load_results(out).runs
@@ -219,7 +219,7 @@ def test_a_sweep_killed_mid_run_resumes_with_every_run_once(tmp_path):
 def test_report_writes_tables_figures_and_markdown(tmp_path, capsys):
     path = sweep_file(tmp_path, GRID)
     out = tmp_path / "out"
-    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
     assert main(["report", str(out)]) == 0
     report = out / "report"
     text = (report / "report.md").read_text()

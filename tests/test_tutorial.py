@@ -153,7 +153,7 @@ def run_tiny_sweep(folder: Path, text: str, capsys) -> None:
     path = folder / "cadres.toml"
     path.write_text(tiny)
     try:
-        assert main(["sweep", "cadres.toml", "--workers", "1", "--quiet"]) == 0
+        assert main(["sweep", "cadres.toml", "--jobs", "1", "--quiet"]) == 0
     finally:
         path.write_text(text)
     capsys.readouterr()

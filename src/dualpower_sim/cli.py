@@ -6,7 +6,7 @@
     dualpower scenarios
     dualpower config show CONFIG [--set key=value ...]
     dualpower plot DIR
-    dualpower sweep FILE [--workers N] [--resume] [--dry-run] ...
+    dualpower sweep FILE [--jobs N] [--resume] [--dry-run] ...
     dualpower report DIR [--discover [OUTCOME]] ...
     dualpower discover DIR [--where CONDITION] [--outcome OUTCOME] ...
     dualpower app [CONFIG] [--host HOST] [--port PORT]
@@ -49,7 +49,7 @@ __all__ = ["main"]
 PROG = "dualpower"
 #: The command-line flag of each option the library checks by its Python name.
 FLAGS = {
-    "jobs": "--workers",
+    "jobs": "--jobs",
     "time_limit": "--time-limit",
     "executor": "--executor",
     "scheduler": "--scheduler",
@@ -68,6 +68,20 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse would print usage and sys.exit(2)
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+class _Renamed(argparse.Action):
+    """An option whose meaning moved to another name: refused with one line naming the new one."""
+
+    def __init__(self, option_strings: list[str], dest: str, new: str, meaning: str) -> None:
+        super().__init__(option_strings, dest, nargs="?", help=argparse.SUPPRESS)
+        self.new, self.meaning = new, meaning
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        raise UsageError(
+            f"{parser.prog}: {option_string} is now {self.new}, the number of {self.meaning} "
+            f"({option_string} is the city's size in {PROG} run)"
+        )
 
 
 @contextlib.contextmanager
@@ -204,12 +218,14 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, metavar="DIR", help="results folder (default: sweeps/NAME)"
     )
     sweep.add_argument(
-        "--workers",
+        "-j",
+        "--jobs",
         type=_positive_int(),
         default=None,
-        dest="jobs",
+        metavar="N",
         help="processes to run on (default: every core; 1 runs in this process)",
     )
+    sweep.add_argument("--workers", action=_Renamed, new="--jobs (-j)", meaning="processes")
     sweep.add_argument(
         "--resume", action="store_true", help="finish the sweep recorded in the results folder"
     )
@@ -391,7 +407,7 @@ examples:
     "sweep": """\
 examples:
   dualpower sweep experiments/sweeps/territory_vs_offensive.toml --dry-run
-  dualpower sweep experiments/sweeps/territory_vs_offensive.toml --workers 2
+  dualpower sweep experiments/sweeps/territory_vs_offensive.toml --jobs 2
   dualpower sweep experiments/sweeps/territory_vs_offensive.toml --resume""",
     "report": """\
 examples:
@@ -821,8 +837,7 @@ def _sweep_processes(sweep: Any, args: argparse.Namespace) -> int:
             workers = fit
     if notes and args.jobs is not None and workers < args.jobs:
         print(
-            f"{PROG} sweep: --workers {args.jobs}: running {workers} process(es) "
-            f"({'; '.join(notes)})",
+            f"{PROG} sweep: --jobs {args.jobs}: running {workers} process(es) ({'; '.join(notes)})",
             file=sys.stderr,
         )
     return workers

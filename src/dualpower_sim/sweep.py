@@ -1,7 +1,11 @@
 """The sweeps' former home, kept so that ``from dualpower_sim.sweep import ...`` still works.
 
 Sweeps are the package :mod:`dualpower_sim.sweeps` now; every name this module held is
-re-exported from there, and new code should import from it.
+re-exported from there, and new code should import from it. The sweep file is described in
+:mod:`dualpower_sim.sweeps.spec`, and the designs in :mod:`dualpower_sim.sweeps.designs`:
+``grid`` (every combination), ``list`` (the points given), ``lhs`` (Latin hypercube), ``sobol``
+and ``halton`` (scrambled, seeded from the sweep's root seed), and SALib's ``saltelli`` and
+``morris`` samples for sensitivity analysis.
 """
 
 from __future__ import annotations
