@@ -5,7 +5,8 @@ box's limits against the ranges the sweep sampled, the runs in the box's restric
 parameters, and the feature scores of several conditions. Like :mod:`dualpower_sim.plots`
 (whose palette and small print they share), they return a ``matplotlib.figure.Figure``
 without touching pyplot's global state, and never import the simulator. They live in their
-own module so that ``plots.py``, the figures of runs and sweeps, stays a size one can read.
+own module so that :mod:`dualpower_sim.plots`, the figures of runs, sweeps and the city,
+stays a size one can read.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from .plots import OUTCOME_COLOURS, PALETTE, _footer, _legend_below
+from .plots.style import OUTCOME_COLOURS, PALETTE, _footer, _legend_below
 
 if TYPE_CHECKING:
     from .discovery import Discovery
