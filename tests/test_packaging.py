@@ -46,3 +46,16 @@ def test_the_licence_is_an_spdx_expression_with_its_file():
     assert licence.startswith("MIT License") and "the dualpower_sim authors" in licence
     assert metadata("dualpower_sim").get("License-Expression") == "MIT"
     assert not any(c.startswith("License ::") for c in project["classifiers"])
+
+
+def test_every_subpackage_is_installed():
+    """A folder of the package with an __init__.py is listed, or a wheel would leave it out."""
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    source = ROOT / "src"
+    found = {
+        ".".join(init.parent.relative_to(source).parts)
+        for init in (source / "dualpower_sim").rglob("__init__.py")
+    }
+    assert found <= listed, sorted(found - listed)
