@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from dualpower_sim.cli import main
 from dualpower_sim.outcomes import RECORD_KEYS, run_record
@@ -90,3 +91,31 @@ def test_run_record_reads_the_peaks_from_the_indicators():
     record = run_record(summary, indicators)
     assert list(record) == list(RECORD_KEYS)
     assert record["peak_council_power_day"] == 1 and record["peak_state_power"] == 0.95
+
+
+def test_the_model_and_a_config_allow_the_same_run_values():
+    """RUN_KEYS is RunParams: a value the config refuses, the model refuses, and the reverse."""
+    import dataclasses
+
+    from dualpower_sim import ConfigError, DualPowerModel, ParameterError, load_experiment
+    from dualpower_sim.config import RUN_KEYS
+    from dualpower_sim.params import RunParams
+
+    fields = {f.name: f for f in dataclasses.fields(RunParams)}
+    assert list(RUN_KEYS) == list(fields)
+    for name, (_, meta, doc) in RUN_KEYS.items():
+        assert {**meta, "optional": fields[name].metadata["optional"]} == dict(
+            fields[name].metadata
+        )
+        assert doc
+    # The horizon was capped at 10^6 days in a config only; the model agrees now.
+    with pytest.raises(ParameterError, match=r"horizon = 2000000 .*horizon <= 1000000"):
+        DualPowerModel(n_workers=100, horizon=2_000_000)
+    with pytest.raises(ConfigError, match="horizon = 2000000"):
+        load_experiment("us_2003", horizon=2_000_000)
+    # A city past the config's largest is refused before it is built, not after minutes.
+    with pytest.raises(ParameterError, match="n_workers = 60000000"):
+        DualPowerModel(n_workers=60_000_000)
+    with pytest.raises(ParameterError, match="coercion"):
+        DualPowerModel(n_workers=100, coercion=-0.1)
+    assert DualPowerModel(n_workers=100, horizon=1_000_000, seed=1).horizon == 1_000_000

@@ -67,7 +67,7 @@ from typing import Any
 from .city import Campuses, CityParams, Sector, Territory, Traits, Workplaces
 from .distributions import Beta, Constant, Distribution, Normal, Uniform
 from .firm_sizes import FirmSizes, LognormalSizes, ParetoSizes, SizeBands
-from .params import ParameterError, ParamGroup, attribute_docs, check, did_you_mean
+from .params import ParameterError, ParamGroup, RunParams, attribute_docs, check, did_you_mean
 from .rules import (
     MOBILIZATION_RULES,
     CouncilRule,
@@ -93,37 +93,17 @@ __all__ = [
     "scenario_names",
 ]
 
-#: Scalar keys at the top of a config, with their checks and defaults (the model's defaults,
-#: except the seed: a config without one runs with seed 1, so that it is reproducible).
+#: Scalar keys at the top of a config: ``(default, checks, meaning)`` of each field of
+#: :class:`~dualpower_sim.params.RunParams`, the model's own checks, so that a config and the
+#: model allow the same values. The defaults are the model's, except the seed: a config without
+#: one runs with seed 1, so that it is reproducible (and a config's seed cannot be unset).
 RUN_KEYS: dict[str, tuple[Any, dict[str, Any], str]] = {
-    "n_workers": (10_000, {"kind": int, "low": 2, "high": 50_000_000}, "Number of workers."),
-    "seed": (1, {"kind": int, "low": 0, "high": 2**63 - 1}, "Root seed of the run."),
-    "horizon": (
-        365,
-        {"kind": int, "low": 1, "high": 1_000_000},
-        "Last day of the run; it stops earlier if dual power resolves.",
-    ),
-    "legitimacy": (
-        0.75,
-        {"kind": float, "low": 0.0, "high": 1.0},
-        "The state's legitimacy L at the start (Epstein 2002); grievance is H (1 - L).",
-    ),
-    "coercion": (
-        0.06,
-        {"kind": float, "low": 0.0, "high": 1.0},
-        "Police per resident at the start, the same in every neighbourhood.",
-    ),
-    "action_quorum": (
-        0.5,
-        {"kind": float, "low": 0.0, "low_open": True, "high": 1.0},
-        "Share of a firm, neighbourhood or campus mobilized for it to count as striking, "
-        "blockading or occupying in the indicators.",
-    ),
-    "dual_power": (
-        True,
-        {"kind": bool},
-        "False runs the mobilization model alone (no councils, soldiers, state or outcome).",
-    ),
+    f.name: (
+        1 if f.name == "seed" else f.default,
+        {**RunParams.meta(f.name), "optional": False},
+        attribute_docs(RunParams)[f.name],
+    )
+    for f in dataclasses.fields(RunParams)
 }
 
 #: Keys that describe the config rather than the run: its name (by default the file's name),

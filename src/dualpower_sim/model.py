@@ -21,7 +21,7 @@ from .city import City, CityParams, build_city
 from .councils import Council
 from .indicators import Indicators
 from .outcomes import explain_outcome
-from .params import ParameterError, check
+from .params import ParameterError, RunParams, check
 from .population import WorkerView
 from .rng import make_streams
 from .rules import (
@@ -68,7 +68,7 @@ class DualPowerModel(mesa.Model):
     """Workers of a city mobilizing on workplace, territorial and campus networks.
 
     Args:
-        n_workers: Number of workers (>= 2).
+        n_workers: Number of workers (2 to 5 x 10^7).
         city: The city's description; default :class:`~dualpower_sim.city.CityParams()`, a
             mixed city organised half by workplace and half by territory.
         mobilization: The mobilization rule: a name from
@@ -89,7 +89,8 @@ class DualPowerModel(mesa.Model):
         state: The state's strategy (:class:`~dualpower_sim.rules.StateStrategy`).
         resolution: How power is measured and dual power resolves
             (:class:`~dualpower_sim.rules.Resolution`).
-        horizon: Last day of the run; a run stops at resolution or at the horizon.
+        horizon: Last day of the run (at most 10^6); a run stops at resolution or at the
+            horizon.
         dual_power: False runs the mobilization model alone (shocks, mobilization, policing:
             no councils, debate, soldiers, state strategy or resolution), for validating the
             mobilization rules against their sources; its outcome is always ``no_dual_power``.
@@ -142,11 +143,11 @@ class DualPowerModel(mesa.Model):
         del self.step, self._user_step
         self.seed = streams.seed
         self._diagnostics_rng = streams.diagnostics
-        legitimacy = check("legitimacy", legitimacy, kind=float, low=0.0, high=1.0)
-        coercion = check("coercion", coercion, kind=float, low=0.0, high=1.0)
-        action_quorum = check(
-            "action_quorum", action_quorum, kind=float, low=0.0, low_open=True, high=1.0
-        )
+        # Checked as a config's top-level keys are (one RunParams for both).
+        legitimacy = RunParams.check_one("legitimacy", legitimacy)
+        coercion = RunParams.check_one("coercion", coercion)
+        action_quorum = RunParams.check_one("action_quorum", action_quorum)
+        n_workers = RunParams.check_one("n_workers", n_workers)
         city = CityParams() if city is None else city
         if not isinstance(city, CityParams):
             raise ParameterError("city", city, "allowed: a CityParams")
@@ -159,9 +160,9 @@ class DualPowerModel(mesa.Model):
             coercion=np.full(self.city.n_neighbourhoods, coercion),
             hardship=self.city.population.hardship.copy(),
         )
-        self.horizon = check("horizon", horizon, kind=int, low=1)
+        self.horizon = RunParams.check_one("horizon", horizon)
         self.council_rule = _rule("councils", councils, CouncilRule)
-        self.dual_power = check("dual_power", dual_power, kind=bool)
+        self.dual_power = RunParams.check_one("dual_power", dual_power)
         mobilizing = {
             "hardship": HardshipShocks(shocks=_shock_tuple(shocks)),
             "mobilization": self._mobilization_rule(mobilization),

@@ -23,6 +23,7 @@ import numpy as np
 __all__ = [
     "ParamGroup",
     "ParameterError",
+    "RunParams",
     "attribute_docs",
     "check",
     "check_value",
@@ -280,3 +281,54 @@ def attribute_docs(cls: type) -> dict[str, str]:
         else:
             current = None
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class RunParams(ParamGroup):
+    """A run's scalars: the city's size, the seed, the horizon and the state at the start.
+
+    :class:`~dualpower_sim.model.DualPowerModel` checks its arguments of these names, and a
+    config its top-level keys (:data:`dualpower_sim.config.RUN_KEYS`), against these fields, so
+    the two always allow the same values.
+
+    Attributes:
+        n_workers: Number of workers.
+        seed: Root seed of the run.
+        horizon: Last day of the run; it stops earlier if dual power resolves.
+        legitimacy: The state's legitimacy L at the start (Epstein 2002); grievance is H (1 - L).
+        coercion: Police per resident at the start, the same in every neighbourhood.
+        action_quorum: Share of a firm, neighbourhood or campus mobilized for it to count as
+            striking, blockading or occupying in the indicators.
+        dual_power: False runs the mobilization model alone (no councils, soldiers, state or
+            outcome).
+    """
+
+    n_workers: int = param(10_000, kind=int, low=2, high=50_000_000)
+    seed: int | None = param(None, kind=int, low=0, high=2**63 - 1, optional=True)
+    horizon: int = param(365, kind=int, low=1, high=1_000_000)
+    legitimacy: float = param(0.75, kind=float, low=0.0, high=1.0)
+    coercion: float = param(0.06, kind=float, low=0.0, high=1.0)
+    action_quorum: float = param(0.5, kind=float, low=0.0, low_open=True, high=1.0)
+    dual_power: bool = param(True, kind=bool)
+
+    @classmethod
+    def check_one(cls, name: str, value: Any) -> Any:
+        """Check one of the run's values alone, as the group would.
+
+        Args:
+            name: A field's name (``horizon``).
+            value: Its value.
+
+        Returns:
+            The value, normalised (ints widened to float for float fields).
+
+        Raises:
+            ParameterError: Naming ``name`` (without the group's name), the value and what is
+                allowed.
+        """
+        return check_value(name, value, cls.meta(name))
+
+    @classmethod
+    def meta(cls, name: str) -> dict[str, Any]:
+        """A field's checks (the keywords of :func:`param`)."""
+        return dict(next(f for f in dataclasses.fields(cls) if f.name == name).metadata)
