@@ -237,3 +237,14 @@ def test_an_executor_of_ones_own_gives_the_same_results(sweep_path, tmp_path):
     pd.testing.assert_frame_equal(
         a.sort_values("run", ignore_index=True), b.sort_values("run", ignore_index=True)
     )
+
+
+@pytest.mark.parametrize(("key", "value"), [("horizon", 2_000_000), ("n_workers", 60_000_000)])
+def test_a_sweep_files_run_sizes_have_the_models_bounds(tmp_path, key, value):
+    path = tmp_path / "big.toml"
+    path.write_text(f'config = "us_2003"\n{key} = {value}\n')
+    with pytest.raises(ConfigError) as err:
+        load_sweep(path)
+    message = str(err.value)
+    assert "big.toml: " in message  # the file, named as the user wrote it
+    assert f"{key} = {value} is not allowed" in message and "--" not in message

@@ -57,7 +57,7 @@ from ..config import (
     read_toml,
 )
 from ..indicators import indicator_names
-from ..params import ParameterError, ParamGroup, did_you_mean, param
+from ..params import ParameterError, ParamGroup, RunParams, did_you_mean, param
 from .designs import DESIGNS, design_points
 from .runs import plain_number
 
@@ -106,8 +106,9 @@ class SweepFile(ParamGroup):
     description: str = param("", kind=str)
     replicates: int = param(1, kind=int, low=1, high=MAX_RUNS)
     seed: int = param(0, kind=int, low=0, high=2**63 - 1)
-    horizon: int | None = param(None, kind=int, low=1, optional=True)
-    n_workers: int | None = param(None, kind=int, low=2, optional=True)
+    # The run's own bounds, so that a sweep file is told about its own keys.
+    horizon: int | None = param(None, **{**RunParams.meta("horizon"), "optional": True})
+    n_workers: int | None = param(None, **{**RunParams.meta("n_workers"), "optional": True})
     set: Mapping[str, Any] = param(default_factory=dict, kind=dict)
     design: Mapping[str, Any] = param(default_factory=dict, kind=dict)
     parameters: Mapping[str, Any] = param(default_factory=dict, kind=dict)
