@@ -187,6 +187,21 @@ def _offensive_breakups(state_power: float, council_power: float, seed: int = 0)
     return before - table.count
 
 
+def test_an_offensive_sends_in_soldiers_as_far_as_the_balance_of_force_allows():
+    deployed = {}
+    for state_power, council_power in ((0.8, 0.2), (0.2, 0.8), (0.1, 0.9)):
+        m = DualPowerModel(n_workers=2_000, seed=0, city=CALM, horizon=30)
+        world = m.world
+        world.power = type(world.power)(council_power=council_power, state_power=state_power)
+        world.levels.launch(world.step, 14)
+        m.pipeline.state.step(world, np.random.default_rng(0))
+        deployed[state_power] = world.levels.deployed
+    floor = StateStrategy().deployment
+    assert deployed[0.8] == pytest.approx(16 / 17)  # ratio 4, steepness 2
+    assert deployed[0.2] == pytest.approx(max(floor, 1 / 17))
+    assert deployed[0.1] == pytest.approx(floor)  # never fewer than full repression sends
+
+
 def test_an_offensive_breaks_councils_as_far_as_the_balance_of_force_allows():
     strong = sum(_offensive_breakups(0.8, 0.2, seed) for seed in range(5))
     weak = sum(_offensive_breakups(0.2, 0.8, seed) for seed in range(5))

@@ -2,11 +2,12 @@
 
 Each day, vectorised over the soldiers: a soldier quartered in a neighbourhood whose assembly
 sits, or where most residents are mobilized, loses ``fraternisation x m`` of loyalty, ``m`` the
-neighbourhood's mobilized share; the share the state has deployed (``levels.deployed``: all of
-them during an offensive) is ordered against crowds and loses ``crowd_erosion x m``. A soldier
-whose loyalty is below ``defection`` goes over to the councils with its arms (the Petrograd
-Soviet rested "on the armed people and soldiers") once there is a crowd in its neighbourhood
-to go over to: one disaffected from the start waits in its barracks until the movement comes.
+neighbourhood's mobilized share; the share the state has deployed (``levels.deployed``: during
+an offensive, as many as the balance of force allows) is ordered against crowds and loses
+``crowd_erosion x m``. A soldier whose loyalty is below ``defection`` goes over to the councils
+with its arms (the Petrograd Soviet rested "on the armed people and soldiers") once there is a
+crowd in its neighbourhood to go over to: one disaffected from the start waits in its barracks
+until the movement comes.
 """
 
 from __future__ import annotations

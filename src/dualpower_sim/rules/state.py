@@ -5,7 +5,8 @@ sets its levers for the next day:
 
 - **repression** moves toward ``min(1, repression_weight x council power)``: more police in the
   streets (``1 + police_surge x level`` times the base density) and ``deployment x level`` of
-  the loyal soldiers beside them (all during an offensive), councils broken up (daily
+  the loyal soldiers beside them (during an offensive, as many as the balance of force
+  allows), councils broken up (daily
   probability ``dissolve_rate x level`` each), soldiers sent against crowds, and a backlash:
   legitimacy falls by ``repression_cost x level`` a day and members radicalise (debate rule);
 - **concessions** move toward ``min(1, concession_weight x max(council power, mobilized
@@ -18,9 +19,11 @@ sets its levers for the next day:
   (``levels.forces_ready``, set by the soldiers' rule: an offensive prepared for its own sake,
   as Versailles's in May 1871), and the state's power is at least ``offensive_ratio`` times the
   councils', the state attacks with daily probability ``offensive_readiness``: for
-  ``offensive_days`` days repression is total, the soldiers outside the city come in, and
-  councils are broken up at ``offensive_dissolve_rate x r^s / (1 + r^s)`` a day, ``r`` the
-  state-to-council power ratio and ``s`` the ``offensive_steepness``. An offensive that ends
+  ``offensive_days`` days repression is total, the soldiers outside the city come in, and the
+  offensive bites as far as the balance of force allows, ``b = r^s / (1 + r^s)``, ``r`` the
+  state-to-council power ratio and ``s`` the ``offensive_steepness``: a share ``max(deployment,
+  b)`` of the loyal soldiers is sent into the streets and councils are broken up at
+  ``offensive_dissolve_rate x b`` a day. An offensive that ends
   with the councils still standing is logged as repelled (the debate rule's backlash).
 
 Legitimacy also erodes by ``hardship_erosion`` per unit of mean hardship above
@@ -60,8 +63,9 @@ class StateStrategy(Rule):
             never attacks.
         response_rate: Share of the gap to a target level closed each day.
         police_surge: Extra police at full repression, as a multiple of the base density.
-        deployment: Share of loyal soldiers sent into the streets at full repression (all of
-            them during an offensive); deployed soldiers arrest and deter like police.
+        deployment: Share of loyal soldiers sent into the streets at full repression (during
+            an offensive, at least this share and up to all of them as the balance of force
+            allows); deployed soldiers arrest and deter like police.
         dissolve_rate: Daily probability that a sitting council is broken up at full repression.
         offensive_dissolve_rate: The same during an offensive.
         offensive_days: Length of an offensive, in days.
@@ -180,19 +184,26 @@ class StateStrategy(Rule):
         if old_c < 0.25 <= levels.concession:
             world.log("concession", levels.concession, "concessions above a quarter strength")
 
+        # An offensive bites as far as the balance of force allows: the contest function of the
+        # two powers (as an insurrection succeeds), so an offensive against councils that rest on
+        # a garrison gone over (1917) fails where one with a loyal army behind it (1905, 1871)
+        # crushes. It sets how many of the loyal soldiers the state can bring into the streets
+        # (Kornilov's troops were halted on the railways before they reached Petrograd) and how
+        # fast councils are broken up.
+        bite = (
+            success_probability(state / max(council, 1e-9), self.offensive_steepness)
+            if offensive
+            else 0.0
+        )
         world.coercion[:] = levels.base_coercion * (1.0 + self.police_surge * levels.repression)
-        levels.deployed = 1.0 if offensive else self.deployment * levels.repression
+        levels.deployed = (
+            max(self.deployment, bite) if offensive else self.deployment * levels.repression
+        )
         world.relief = self.concession_relief * levels.concession
 
         if table is not None and table.count:
             if offensive:
-                # An offensive breaks councils as far as the balance of force allows: at the
-                # rate of the contest function of the two powers (as an insurrection succeeds),
-                # so an offensive against councils that rest on a garrison gone over (1917)
-                # fails where one with a loyal army behind it (1905, 1871) crushes.
-                rate = self.offensive_dissolve_rate * success_probability(
-                    state / max(council, 1e-9), self.offensive_steepness
-                )
+                rate = self.offensive_dissolve_rate * bite
             else:
                 rate = self.dissolve_rate * levels.repression
             broken = table.alive & (rng.random(table.alive.size) < rate)
