@@ -761,30 +761,30 @@ def main(argv: list[str] | None = None) -> None:
     """Run the patterns and write docs/validation.md (or print the cheap rows)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cheap", action="store_true", help="print the cheap rows and stop")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="processes")
     parser.add_argument("--seeds", type=int, default=SEEDS, help="seeds per preset")
     parser.add_argument("--points", type=int, default=200, help="hypercube points (pattern 1)")
     parser.add_argument("--robust-points", type=int, default=50)
     parser.add_argument("--robust-seeds", type=int, default=3)
     args = parser.parse_args(argv)
     if args.cheap:
-        print("\n".join(r.markdown() for r in cheap_rows(args.workers)))
+        print("\n".join(r.markdown() for r in cheap_rows(args.jobs)))
         return
     t0 = time.perf_counter()
     sections: dict[str, list[Row]] = {}
     steps: list[tuple[str, Callable[[], list[Row]]]] = [
-        ("The article's general patterns", lambda: hypercube_rows(args.workers, args.points)),
-        ("October 1917", lambda: october_rows(args.workers, args.seeds)),
-        ("The other episodes", lambda: episode_rows(args.workers, args.seeds)),
-        ("1989", lambda: eastern_europe_rows(args.workers, args.seeds)),
-        ("Structure", lambda: structure_rows(args.workers, args.seeds)),
+        ("The article's general patterns", lambda: hypercube_rows(args.jobs, args.points)),
+        ("October 1917", lambda: october_rows(args.jobs, args.seeds)),
+        ("The other episodes", lambda: episode_rows(args.jobs, args.seeds)),
+        ("1989", lambda: eastern_europe_rows(args.jobs, args.seeds)),
+        ("Structure", lambda: structure_rows(args.jobs, args.seeds)),
     ]
     for title, make in steps:
         sections[title] = make()
         print(f"{title}: {time.perf_counter() - t0:.0f} s", flush=True)
         for row in sections[title]:
             print(f"  {row.verdict}: {row.pattern}\n      {row.model}", flush=True)
-    robust, central = robustness(args.workers, args.robust_points, args.robust_seeds)
+    robust, central = robustness(args.jobs, args.robust_points, args.robust_seeds)
     sections["Each preset over its own guesses"] = robust
     sections["Instability preset by preset (the robustness runs)"] = instability_by_preset(central)
     took = time.perf_counter() - t0
@@ -816,7 +816,7 @@ model, not something to tune away. Dates and day counts: [the timelines](sources
 {tried(sections)}
 
 Written by `python docs/make_validation.py` with dualpower_sim {__version__} in {took / 60:.0f}
-minutes on {args.workers} processes. The 1989 rows are recomputed by the test suite
+minutes on {args.jobs} processes. The 1989 rows are recomputed by the test suite
 (`tests/test_validation.py`), which fails if they drift from this file.
 """
     )
