@@ -156,3 +156,17 @@ def test_power_trajectories_leave_no_empty_panels_visible():
 
     fig = plot_power_trajectories(_trajectories(), "scenario", columns=3)
     assert sum(ax.get_visible() for ax in fig.axes) == 2
+
+
+def test_the_powers_title_names_the_outcome_as_an_outcome():
+    from dualpower_sim.plots import plot_powers
+
+    steps = pd.RangeIndex(20, name="step")
+    df = pd.DataFrame(
+        {"council_power": np.linspace(0, 0.6, 20), "state_power": 0.4, "dual_power": False},
+        index=steps,
+    )
+    fig = plot_powers(df, outcome="council_power")
+    title = fig.axes[0].get_title(loc="left")
+    assert title == "Council power against state power (outcome: council power)"
+    assert plot_powers(df).axes[0].get_title(loc="left") == "Council power against state power"

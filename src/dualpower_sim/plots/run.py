@@ -132,6 +132,7 @@ EVENT_MARKS: dict[str, tuple[str, str, str]] = {
     "offensive": ("state offensive", PALETTE[1], "v"),
     "offensive_repelled": ("offensive repelled", PALETTE[1], "^"),
     "regime_change": ("the government gave way", PALETTE[4], "D"),
+    "forces_ready": ("the state's reinforcements in", PALETTE[1], "P"),
     "insurrection": ("insurrection", PALETTE[3], "*"),
 }
 
@@ -244,8 +245,9 @@ def plot_powers(
     ax.set_ylabel("power (0 to 1)")
     ax.grid(alpha=0.3)
     _legend_below(ax, lines, ncol=4)
+    # The outcome in words after a label, so "council_power" is not read as the plotted line.
     heading = title or "Council power against state power" + (
-        f": {outcome.replace('_', ' ')}" if outcome else ""
+        f" (outcome: {outcome.replace('_', ' ')})" if outcome else ""
     )
     ax.set_title(heading, fontsize=12, loc="left")
     _footer(fig, footer)
