@@ -586,3 +586,26 @@ def test_duckdb_queries_the_store_as_it_is(tmp_path):
     )
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     assert got["n"].sum() == 18
+
+
+def test_a_dry_run_times_whole_runs_at_the_first_middle_and_last_points(tmp_path, monkeypatch):
+    from dualpower_sim.sweeps import runs as sweep_runs
+
+    sweep = load_sweep(sweep_file(tmp_path, GRID))  # 6 points
+    timed = []
+    real = sweep_runs.experiment_from_config
+
+    def recording(config, overrides, label, seed=None):
+        experiment = real(config, overrides, label, seed=seed)
+        timed.append((dict(overrides), seed))
+        return experiment
+
+    monkeypatch.setattr(sweep_runs, "experiment_from_config", recording)
+    seconds = sweep_runs.estimate_seconds_per_run(sweep)
+    assert 0 < seconds < 60
+    design = sweep.runs()
+    first = design[design["replicate"] == 0].set_index("point")
+    expected = [(sweep.overrides(p), int(first.loc[p, "seed"])) for p in (0, 2, 5)]
+    assert timed == expected  # whole runs, each with its own seed, spread over the design
+    # A run stopped at the cap is extrapolated over its horizon, not counted as done.
+    assert sweep_runs.estimate_seconds_per_run(sweep, runs=1, cap=0.0) > 0

@@ -752,7 +752,8 @@ def _sweep(args: argparse.Namespace) -> int:
         )
         print(f"parameters: {', '.join(sweep.parameters) or 'none'}; design: {sweep.design}")
         print(
-            f"about {per_run:.1f} s a run (measured on the first point), so about "
+            f"about {per_run:.1f} s a run ({min(3, len(sweep.points))} whole runs timed across "
+            f"the design), so about "
             f"{_duration(hours * 3600)} on {workers} process(es); results: {out}/"
         )
         return 0

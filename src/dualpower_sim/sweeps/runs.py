@@ -170,24 +170,42 @@ def tasks_for(sweep: Any, runs: pd.DataFrame, time_limit: float | None) -> list[
     return out
 
 
-def estimate_seconds_per_run(sweep: Any, steps: int = 20) -> float:
-    """Time a few days of the first point to estimate a run's length (for a dry run).
+def estimate_seconds_per_run(sweep: Any, runs: int = 3, cap: float = 20.0) -> float:
+    """Time a few whole runs, spread over the design, to estimate a run's length (a dry run).
+
+    A run's length depends on where in the design it lies and on how it ends (a run that
+    resolves early stops early; the first days, before a shock, are quicker than the rest), so
+    the estimate times whole runs, build included, at the first, middle and last points with
+    their first replicate's seed, rather than extrapolating from a run's first days (which
+    guessed a third of a sweep's time).
 
     Args:
         sweep: The :class:`~dualpower_sim.sweeps.spec.Sweep`.
-        steps: Days to time.
+        runs: How many points to time (at most the design's).
+        cap: Seconds a timed run may take; a longer run is stopped and its pace so far
+            extrapolated over its horizon.
 
     Returns:
-        Seconds: the city's build plus the timed days' pace over the whole horizon.
+        Mean seconds per run over the timed runs.
     """
-    experiment = experiment_from_config(sweep.experiment.config, sweep.overrides(0), "estimate")
-    t0 = time.perf_counter()
-    model = experiment.build_model()
-    build = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    for _ in range(steps):
-        if not model.running:
-            break
-        model.step()
-    per_step = (time.perf_counter() - t1) / max(model.steps, 1)
-    return build + per_step * experiment.kwargs["horizon"]
+    design = sweep.runs()
+    n_points = len(sweep.points)
+    chosen = sorted({round(i * (n_points - 1) / max(runs - 1, 1)) for i in range(runs)})
+    first = design[design["replicate"] == 0].set_index("point")
+    times = []
+    for point in chosen[: max(runs, 1)]:
+        experiment = experiment_from_config(
+            sweep.experiment.config,
+            sweep.overrides(point),
+            "estimate",
+            seed=int(first.loc[point, "seed"]),
+        )
+        t0 = time.perf_counter()
+        model = experiment.build_model()
+        while model.running and time.perf_counter() - t0 < cap:
+            model.step()
+        seconds = time.perf_counter() - t0
+        if model.running:  # stopped at the cap: the rest at the pace so far
+            seconds *= experiment.kwargs["horizon"] / max(model.steps, 1)
+        times.append(seconds)
+    return sum(times) / len(times)
