@@ -228,6 +228,7 @@ def _chromium():
     return CHROMIUM
 
 
+@pytest.mark.slow
 def test_the_app_renders_responds_to_a_slider_and_steps(served_app, tmp_path):
     from playwright.sync_api import sync_playwright
 

@@ -37,6 +37,7 @@ def finished_run(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_run_in_a_subprocess_writes_every_output(finished_run):
     out = finished_run
     summary = json.loads((out / "summary.json").read_text())
@@ -90,6 +91,7 @@ def test_same_config_and_seed_give_identical_results(finished_run, tmp_path):
         assert (finished_run / name).read_bytes() == (out / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_summary_json_is_byte_identical_apart_from_timestamps(tmp_path):
     texts = []
     for i in range(2):
@@ -230,6 +232,7 @@ def test_misspelt_options_name_the_command_and_the_option_meant(capsys):
     assert "dualpower run: unrecognized argument --sed (did you mean --seed?)" in err
 
 
+@pytest.mark.slow
 def test_the_default_folder_tells_overridden_runs_apart(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     base = ["run", "us_2003", "--steps", "3", "--quiet"]
@@ -246,6 +249,7 @@ def test_the_summary_says_why_the_run_ended_as_it_did(finished_run):
     assert len(summary["explanation"]) > 20
 
 
+@pytest.mark.slow
 def test_an_earlier_run_is_replaced_only_when_asked(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["run", "us_2003", "--workers", "9000", "--steps", "3", "--quiet", "--out", str(out)]
@@ -272,6 +276,7 @@ def test_corrupt_run_folder_is_refused_by_plot(finished_run, tmp_path, capsys):
     assert "damaged" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_python_dash_m_is_the_same_command():
     proc = subprocess.run(
         [sys.executable, "-W", "error", "-m", "dualpower_sim", "scenarios"],

@@ -73,6 +73,7 @@ def commands(f: dict[str, Path]) -> list[list[str]]:
     ]
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_every_command_quietly(folders):
     for argv in commands(folders):
         proc = into_closed_pipe(*argv)

@@ -40,6 +40,7 @@ def box_table(seed: int, n: int = 300) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.slow
 def test_prim_recovers_a_known_box_on_two_of_five_inputs(seed):
     found = discover(box_table(seed), "council_power", inputs=INPUTS, resamples=0, seed=seed)
     box = found.box
@@ -64,6 +65,7 @@ def test_cart_and_feature_scores_point_at_the_same_parameters():
     assert "a" in best["rule"] and "c" in best["rule"] and " b " not in f" {best['rule']} "
 
 
+@pytest.mark.slow
 def test_stability_check_and_every_draw_follow_the_seed():
     runs = box_table(5, n=240)
     one = discover(runs, "council_power", inputs=INPUTS, resamples=4, seed=11)
@@ -292,6 +294,7 @@ def linked_and_written(report: Path, markdown: str) -> None:
         assert (report / name).stat().st_size > 10_000, name
 
 
+@pytest.mark.slow
 def test_report_discover_writes_its_section(hypercube, tmp_path, capsys):
     out = tmp_path / "report"
     (tmp_path / "report").mkdir()

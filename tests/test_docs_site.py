@@ -43,6 +43,7 @@ def site(tmp_path_factory) -> Path:
     return out / "html"
 
 
+@pytest.mark.slow
 def test_the_site_has_every_page(site):
     pages = ["docs/index", "README", "docs/tutorial", "docs/model", "docs/scenarios"]
     pages += ["docs/api", "docs/citing", "docs/notebooks", "docs/validation", "docs/sources"]

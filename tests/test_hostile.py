@@ -80,6 +80,7 @@ def test_a_second_run_to_a_claimed_folder_is_refused_naming_the_first(tmp_path, 
         end(holder)
 
 
+@pytest.mark.slow
 def test_a_killed_runs_claim_and_leftovers_are_taken_over(tmp_path, capsys):
     out = tmp_path / "o" / "c"
     holder = hold(
@@ -100,6 +101,7 @@ def test_a_killed_runs_claim_and_leftovers_are_taken_over(tmp_path, capsys):
     assert sorted(p.name for p in out.parent.iterdir()) == ["c"]  # no lock, no partial folder
 
 
+@pytest.mark.slow
 def test_two_real_runs_at_once_one_wins_one_is_refused(tmp_path):
     out = tmp_path / "o" / "c"
     argv = [sys.executable, "-m", "dualpower_sim", "run", "petrograd_1917", *TINY_RUN]

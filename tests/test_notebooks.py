@@ -14,6 +14,7 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.slow
 def test_notebook_runs_cleanly(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[0].cell_type == "markdown", "a notebook opens with what it shows"

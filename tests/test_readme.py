@@ -31,6 +31,7 @@ def test_readme_python_examples_run():
     assert built.network_stats()["share_in_1000_plus"] == pytest.approx(0.679, abs=0.001)
 
 
+@pytest.mark.slow
 def test_readme_quickstart_command_runs_the_main_job(tmp_path):
     import os
     import subprocess

@@ -127,6 +127,7 @@ def test_a_bad_sweep_is_refused_before_anything_runs(tmp_path, body, expected):
     assert expected in str(err.value) and "sw.toml" in str(err.value)
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_the_number_of_processes(tmp_path):
     sweep = load_sweep(sweep_file(tmp_path, GRID))
     counts = run_sweep(sweep, tmp_path / "one", jobs=1)
@@ -191,6 +192,7 @@ def test_a_foreign_or_different_folder_is_never_overwritten(tmp_path, capsys):
         load_results(tmp_path / "done")
 
 
+@pytest.mark.slow
 def test_a_sweep_killed_mid_run_resumes_with_every_run_once(tmp_path):
     body = GRID.replace("[0.3, 0.8]", "[0.3, 0.5, 0.8]").replace("horizon = 12", "horizon = 40")
     path = sweep_file(tmp_path, body)
@@ -299,6 +301,7 @@ def test_outcome_intervals_are_scipys_wilson_and_exact_intervals():
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_gives_the_same_table_as_the_local_pool(tmp_path):
     pytest.importorskip("distributed")
     sweep = load_sweep(sweep_file(tmp_path, GRID))
@@ -311,6 +314,7 @@ def test_a_dask_cluster_gives_the_same_table_as_the_local_pool(tmp_path):
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
 
 
+@pytest.mark.slow
 def test_a_dask_worker_killed_mid_sweep_loses_no_run(tmp_path):
     distributed = pytest.importorskip("distributed")
     import threading
@@ -491,6 +495,7 @@ def _pool_children() -> list[int]:
     return pids
 
 
+@pytest.mark.slow
 def test_a_pool_process_killed_mid_sweep_is_replaced_and_its_runs_retried(tmp_path):
     from dualpower_sim.sweeps import local_results, tasks_for
 
@@ -515,6 +520,7 @@ class _DieOnArrival:
         return (os._exit, (1,))
 
 
+@pytest.mark.slow
 def test_a_run_that_keeps_killing_its_process_fails_alone(tmp_path):
     from dualpower_sim.sweeps import local_results, tasks_for
 

@@ -198,6 +198,7 @@ def test_images_and_links_exist():
             assert (DOCS / link).exists(), link
 
 
+@pytest.mark.slow
 def test_the_commands_print_what_the_tutorial_shows(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     files = write_tutorial_files(tmp_path)
