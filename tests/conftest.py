@@ -22,3 +22,12 @@ def assert_freed_when_dropped(make):
         assert ref() is None
     finally:
         gc.enable()
+
+
+def one_line_error(capsys) -> str:
+    """The one line a refused command wrote to stderr (no traceback, nothing more)."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import one_line_error
 from dualpower_sim import load_results
 from dualpower_sim.cli import main
 
@@ -31,14 +32,6 @@ def sweep_file(tmp_path: Path, body: str = "", name: str = "sw.toml") -> Path:
     path = tmp_path / name
     path.write_text(TINY_SWEEP + body)
     return path
-
-
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def hold(code: str) -> subprocess.Popen:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import one_line_error
 from dualpower_sim import ConfigError, ParameterError, load_results
 from dualpower_sim.cli import main
 from dualpower_sim.sweeps import (
@@ -38,14 +39,6 @@ def sweep_path(tmp_path: Path) -> Path:
     path = tmp_path / "sw.toml"
     path.write_text(SWEEP)
     return path
-
-
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 # -- the library checks what the command line checks ------------------------------------------
