@@ -13,7 +13,14 @@ from dualpower_sim import CityParams, Constant, DualPowerModel, HardshipShock, T
 from dualpower_sim.config import load_experiment
 from dualpower_sim.distributions import Beta
 from dualpower_sim.params import ParameterError
-from dualpower_sim.rules import CombinedRule, Debate, Resolution, SoldierRule, StateStrategy
+from dualpower_sim.rules import (
+    CombinedRule,
+    CouncilRule,
+    Debate,
+    Resolution,
+    SoldierRule,
+    StateStrategy,
+)
 
 SHOCK = [HardshipShock(start=5, duration=200, magnitude=0.3)]
 CALM = CityParams(traits=Traits(hardship=Constant(0.0)))
@@ -87,7 +94,15 @@ def test_the_state_brings_reinforcements_while_dual_power_stands():
     rule = SoldierRule(
         per_worker=0.1, reinforcement=0.05, reinforcement_cap=0.5, outside_loyalty=Constant(0.95)
     )
-    m = DualPowerModel(n_workers=3_000, seed=2, shocks=SHOCK, legitimacy=0.3, soldiers=rule)
+    # No offensive, so the reinforcements stay outside, meet no crowds and keep their loyalty.
+    m = DualPowerModel(
+        n_workers=3_000,
+        seed=2,
+        shocks=SHOCK,
+        legitimacy=0.3,
+        soldiers=rule,
+        state=StateStrategy(offensive_readiness=0.0),
+    )
     s = m.world.soldiers
     garrison = s.n
     m.run(60)
@@ -403,3 +418,47 @@ def test_a_co_opted_run_is_explained_by_how_it_was_co_opted(
     )
     summary = {"outcome": "co_opted", "regime_changed": regime}
     assert expected in explain_outcome(summary, indicators)
+
+
+# --- The fourth round: a workplace's leverage, and subcontractors organising on their own -------
+
+
+def test_a_held_workplace_weighs_in_production_by_its_leverage():
+    m = DualPowerModel(n_workers=2_000, seed=6, city=CALM, horizon=30)
+    table, world = m.world.councils, m.world
+    rule: Resolution = m.pipeline.resolution
+    n = world.population.n
+    sizes = table.size[: table.n_firms]
+    small = int(np.argmin(np.where(sizes >= 1, sizes, np.inf)))
+    big = int(np.argmax(sizes))
+    assert sizes[small] < 50 < sizes[big]
+    for unit in (small, big):
+        table.alive[:] = False
+        table.members[:] = 0
+        table.alive[unit] = True
+        table.members[unit] = table.size[unit]  # everyone out: the council holds its unit
+        for leverage in (0.0, 50.0, 200.0):
+            world.memory.pop("resolution.leverage", None)
+            production = rule.replace(leverage_size=leverage)._measure(world).production
+            size = table.size[unit]
+            expected = size / n if leverage == 0 else size * size / (size + leverage) / n
+            assert production == pytest.approx(expected), (unit, leverage)
+    assert Resolution().leverage_size == 50.0  # the default docs/model.md states
+
+
+def test_subcontractors_organise_on_their_own_unless_chains_are_asked_to():
+    city = load_experiment("paris_1871", n_workers=3_000).kwargs["city"]
+    own = DualPowerModel(n_workers=3_000, seed=2, city=city, horizon=1)
+    lead = own.city.firm_lead
+    assert (lead >= 0).sum() > 100  # Paris's chains are there, in the network
+    assert np.array_equal(own.world.workplace_unit, own.world.population.firm)
+    chained = DualPowerModel(
+        n_workers=3_000, seed=2, city=city, horizon=1, councils=CouncilRule(chains_organise=True)
+    )
+    firm = chained.world.population.firm
+    unit = chained.world.workplace_unit
+    sub = lead[firm] >= 0
+    assert np.array_equal(unit[sub], lead[firm[sub]])
+    assert np.array_equal(unit[~sub], firm[~sub])
+    sizes = chained.world.councils.size[: chained.city.n_firms]
+    assert sizes.max() > own.world.councils.size[: own.city.n_firms].max()

@@ -135,7 +135,9 @@ def test_defections_arm_the_councils_and_persuasion_wins_them_power():
 
     loyal = peak_power({"soldiers": SoldierRule(crowd_erosion=0.0, fraternisation=0.0)})
     defecting = peak_power({"soldiers": SoldierRule(crowd_erosion=0.2, fraternisation=0.05)})
-    assert defecting > loyal + 0.1
+    # (Peaks, not the arms alone: production held moves with the balance too, and weighs a
+    # workplace by its leverage, so the margin is smaller than the arms' 0.2 weight suggests.)
+    assert defecting > loyal + 0.05
     baseline, _ = outcomes(reps=12, shocks=SHOCK)
     persuaded, _ = outcomes(reps=12, shocks=SHOCK, debate=Debate(cadres=150))
     assert more_often(persuaded, baseline, "council_power", reps=12)

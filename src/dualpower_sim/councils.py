@@ -1,12 +1,12 @@
 """Councils (soviets, factory committees, neighbourhood assemblies) and their federation.
 
-Every organising *unit* of the city can hold one council: a workplace unit is a firm together
-with the small firms subcontracting for it (their workers organise with the lead firm's, which is
-how the workers of small firms reach a council at all: the article, after Harvey); a territorial
-unit is a neighbourhood (El Alto's barrio assemblies). Council state lives in arrays indexed by
-unit (units ``0..n_firms-1`` are workplaces, the rest neighbourhoods), so the rules never loop
-over councils; :class:`Council` is the Mesa agent a user inspects, created when a council forms
-and removed when it dissolves.
+Every organising *unit* of the city can hold one council: a workplace unit is a firm (small
+firms subcontracting for a lead firm organise on their own, kept "perpetually in competition for
+work": Harvey, in the article; ``CouncilRule.chains_organise`` puts them in the lead firm's
+unit); a territorial unit is a neighbourhood (El Alto's barrio assemblies). Council state lives
+in arrays indexed by unit (units ``0..n_firms-1`` are workplaces, the rest neighbourhoods), so the
+rules never loop over councils; :class:`Council` is the Mesa agent a user inspects, created when
+a council forms and removed when it dissolves.
 
 Members are the mobilized workers of the unit. Each council sends one delegate per
 ``delegate_ratio`` members (the St Petersburg Soviet of 1905: one deputy per 500 workers). The

@@ -45,7 +45,7 @@ class World:
             ``verdict``...), never a key here.
         councils: Every unit's council (None until the council rule sets up).
         workplace_unit: Each worker's workplace organising unit (their firm, or the lead firm it
-            subcontracts for).
+            subcontracts for when ``CouncilRule.chains_organise`` is set).
         soldiers: The state's soldiers (None until the soldiers rule sets up).
         cadre: Party cadres (a mask over workers; none until the debate rule sets up).
         levels: The state's levers (repression, concession, offensive).

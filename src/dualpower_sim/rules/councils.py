@@ -56,6 +56,12 @@ class CouncilRule(Rule):
             their trade, as the article says councils did; 1: the federation is founded by one
             trade's councils and others join only as far as theirs is already in it, and
             neighbourhood assemblies, which mix trades, do not join).
+        chains_organise: If true, the workers of small firms that subcontract for a lead firm
+            organise in the lead firm's council; if false (the default), each firm is its own
+            unit. Harvey, quoted in the article, has the employers keep such workshops
+            "perpetually in competition for work", controlled "at a distance": the chain ties
+            their workers to the lead firm's (the workplace network), but gives them no common
+            council. (Versions before 0.2 organised chains together.)
     """
 
     name: ClassVar[str] = "councils"
@@ -69,6 +75,7 @@ class CouncilRule(Rule):
     join_rate: float = param(2.0, kind=float, low=0.0, high=100.0)
     base_join_rate: float = param(0.01, kind=float, low=0.0, high=1.0)
     sectionalism: float = param(0.0, kind=float, low=0.0, high=1.0)
+    chains_organise: bool = param(False, kind=bool)
 
     def validate(self) -> None:  # noqa: D102
         if self.dissolve_share >= self.formation_share:
@@ -81,8 +88,11 @@ class CouncilRule(Rule):
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         city = world.city
         pop = world.population
-        # Subcontractors' workers organise with their lead firm's (Harvey, in the article).
-        org_firm = np.where(city.firm_lead >= 0, city.firm_lead, np.arange(city.n_firms))
+        # Subcontractors kept in competition for work organise on their own (Harvey, in the
+        # article), unless chains are asked to organise together.
+        org_firm = np.arange(city.n_firms)
+        if self.chains_organise:
+            org_firm = np.where(city.firm_lead >= 0, city.firm_lead, org_firm)
         world.workplace_unit = org_firm[pop.firm]
         world.memory["councils.counter"] = KeyCounter(
             [(world.workplace_unit, city.n_firms), (pop.neighbourhood, city.n_neighbourhoods)], 4
@@ -102,7 +112,7 @@ class CouncilRule(Rule):
             [np.full(city.n_firms, weights[0]), np.full(city.n_neighbourhoods, weights[1])]
         )
         world.memory["councils.population_counts"] = _division_counts(pop, np.ones(pop.n, bool))
-        # A workplace unit's trade (its lead firm's sector); neighbourhoods have none (-1).
+        # A workplace unit's trade (its firm's sector); neighbourhoods have none (-1).
         world.memory["councils.unit_sector"] = np.concatenate(
             [city.firm_sector.astype(np.int64), np.full(city.n_neighbourhoods, -1)]
         )
