@@ -136,14 +136,43 @@ def _command(argv: Sequence[str] | None) -> int:
         return 130
 
 
+#: How the library names a config's layer that an option of ``run`` or ``config show`` sets (the
+#: start of it), and the option: ``load_experiment(..., horizon=200)`` is the layer
+#: ``horizon=200``, which is ``--steps 200`` here.
+LAYER_FLAGS = (
+    ("overrides", "override ", "--set "),
+    ("seed", "seed=", "--seed "),
+    ("workers", "n_workers=", "--workers "),
+    ("steps", "horizon=", "--steps "),
+)
+
+
+def _in_flags(text: str, args: argparse.Namespace) -> str:
+    """A layer's name, or a message starting with one, as the option that set it."""
+    for dest, library, flag in LAYER_FLAGS:
+        if getattr(args, dest) not in (None, []) and text.startswith(library):
+            return flag + text[len(library) :]
+    return text
+
+
+@contextlib.contextmanager
+def _layers_as_flags(args: argparse.Namespace) -> Iterator[None]:
+    """Name the option in the library's message about a layer an option set."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise ConfigError(_in_flags(str(exc), args)) from None
+
+
 def _load(args: argparse.Namespace) -> Experiment:
-    return load_experiment(
-        args.config,
-        args.overrides,
-        seed=args.seed,
-        n_workers=args.workers,
-        horizon=args.steps,
-    )
+    with _layers_as_flags(args):
+        return load_experiment(
+            args.config,
+            args.overrides,
+            seed=args.seed,
+            n_workers=args.workers,
+            horizon=args.steps,
+        )
 
 
 def _scenarios(args: argparse.Namespace) -> int:
@@ -166,7 +195,7 @@ def _config(args: argparse.Namespace) -> int:
     experiment = _load(args)
     header = [
         f"# {experiment.name}: resolved config, every parameter with its default or value",
-        f"# read from: {' <- '.join(reversed(experiment.layers))}",
+        f"# read from: {' <- '.join(_in_flags(x, args) for x in reversed(experiment.layers))}",
         f"# config_hash: {experiment.config_hash}",
         "",
     ]
@@ -218,7 +247,8 @@ def _check_memory(experiment: Experiment) -> None:
 def _run_claimed(args: argparse.Namespace, experiment: Experiment, out: Path) -> int:
     started = now()
     t0 = time.perf_counter()
-    model = experiment.build_model()
+    with _layers_as_flags(args):
+        model = experiment.build_model()
     built = time.perf_counter() - t0
     quiet = args.quiet
     if not quiet:

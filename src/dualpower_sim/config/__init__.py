@@ -37,11 +37,13 @@ b = 3 }`` (``constant``, ``uniform``, ``beta``, ``normal``) and ``{ kind = "logn
 median = 8, sigma = 1.6 }`` (``lognormal``, ``pareto``, ``bands``).
 
 A config that ``extends`` another is merged over it: tables key by key; lists (shocks, sectors,
-bands) and anything whose ``kind`` or ``rule`` changes are replaced whole. Overrides from the
-command line (``--set councils.formation_share=0.4``, ``--seed``, ``--workers``, ``--steps``) are
-merged last. Every key is then checked against the typed, bounded parameter groups; the first
-problem raises :class:`ConfigError`, whose message names the file that set the key, the key and
-what is allowed.
+bands) and anything whose ``kind`` or ``rule`` changes are replaced whole. Overrides
+(:func:`load_experiment`'s ``overrides``, ``seed``, ``n_workers`` and ``horizon``; on the command
+line ``--set``, ``--seed``, ``--workers`` and ``--steps``) are merged last. Every key is then
+checked against the typed, bounded parameter groups; the first problem raises
+:class:`ConfigError`, whose message names the layer that set the key (a file, or an override as
+it was given: ``override councils.formation_share=0.4``, ``horizon=200``), the key and what is
+allowed. The command line names its own options instead.
 
 The resolved config (every parameter, defaults included) and its hash identify a run: the same
 config and seed give the same run. The hash leaves out the seed (stored beside it), the name and

@@ -27,7 +27,8 @@ class Experiment:
         config: The resolved config: every parameter, defaults included, as TOML values
             (None for an optional parameter left unset, which the model derives).
         kwargs: The same as :class:`~dualpower_sim.model.DualPowerModel` keyword arguments.
-        layers: The files (and command-line options) merged into it, most basic first.
+        layers: The files merged into it, most basic first, then the overrides and keyword
+            arguments (``override councils.min_members=5``, ``horizon=200``).
     """
 
     name: str
@@ -97,10 +98,12 @@ def load_experiment(
     Args:
         source: A path to a ``.toml`` file, or a preset's name (``"petrograd_1917"``).
         overrides: ``key=value`` strings (as given to ``--set``) or a mapping of dotted keys
-            to values, merged last.
+            to values, merged last. Messages name each as ``override KEY=VALUE`` (a string)
+            or ``override KEY`` (a mapping's).
         seed: Replace the root seed.
         n_workers: Replace the number of workers.
-        horizon: Replace the horizon (days).
+        horizon: Replace the horizon (days). Messages name these three as they were passed,
+            e.g. ``horizon=2000000``.
 
     Returns:
         The experiment.
@@ -167,19 +170,15 @@ def _experiment(
         pairs = []
         for text in overrides:
             key, value = parse_assignment(text)
-            pairs.append((key, value, f"--set {text}"))
-    for flag, key, value in (
-        ("--seed", "seed", seed),
-        ("--workers", "n_workers", n_workers),
-        ("--steps", "horizon", horizon),
-    ):
+            pairs.append((key, value, f"override {text}"))
+    for key, value in (("seed", seed), ("n_workers", n_workers), ("horizon", horizon)):
         if value is not None:
-            pairs.append((key, value, f"{flag} {value}"))
+            pairs.append((key, value, f"{key}={value}"))  # named as the keyword argument
     for key, value, label in pairs:
         if key.split(".")[0] == "extends":
             raise ConfigError(
-                f"{label}: extends cannot be set from the command line; allowed: extends = "
-                "NAME in a config file (or run the scenario itself: dualpower run NAME)"
+                f"{label}: extends cannot be overridden; allowed: extends = NAME in a config "
+                "file (or the scenario NAME itself in place of this config)"
             )
         merged = assign(merged, key, value, label)
         origins.mark(tuple(key.split(".")), value, label)

@@ -13,7 +13,7 @@ from .schema import DISCRIMINATORS, MAX_DEPTH, ConfigError
 
 
 class Origins:
-    """Which layer (file, or command-line option) set each key."""
+    """Which layer (a file, or an override) set each key."""
 
     def __init__(self, default: str) -> None:
         self.default = default
@@ -88,7 +88,7 @@ def read_layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str, dict
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
-    """Split a command-line override ``key=value``; the value is read as TOML if it can be.
+    """Split an override ``key=value``; the value is read as TOML if it can be.
 
     ``councils.formation_share=0.4`` gives a float, ``dual_power=false`` a boolean,
     ``mobilization.rule=threshold`` a string (quotes are optional for strings).
@@ -106,7 +106,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not sep or not key or not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", key):
         raise ConfigError(
-            f"--set {text!r}: allowed: key=value with a dotted key, e.g. "
+            f"override {text!r}: allowed: key=value with a dotted key, e.g. "
             "councils.formation_share=0.4"
         )
     raw = raw.strip()
@@ -118,7 +118,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         value = None
     if value is None or depth(value) > MAX_DEPTH:
         raise ConfigError(
-            f"--set {text[:60]!r}...: lists or tables nested too deep; allowed: at most "
+            f"override {text[:60]!r}...: lists or tables nested too deep; allowed: at most "
             f"{MAX_DEPTH} levels"
         )
     return key, value

@@ -65,6 +65,6 @@ class ConfigError(Exception):
     """A config cannot be used. The message names the file, the key and what is allowed."""
 
 
-#: Deepest nesting of tables and lists a config or a --set value may have (the deepest real
-#: config, a sector's firm-size band, is five levels down).
+#: Deepest nesting of tables and lists a config or an override's value may have (the deepest
+#: real config, a sector's firm-size band, is five levels down).
 MAX_DEPTH = 20
