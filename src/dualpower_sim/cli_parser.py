@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
 from .params import did_you_mean
@@ -23,7 +24,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would print usage and sys.exit(2)
+    def error(self, message: str) -> NoReturn:  # argparse would print usage and sys.exit(2)
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 

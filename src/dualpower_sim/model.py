@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import mesa
 import numpy as np
@@ -45,7 +45,10 @@ from .world import World
 __all__ = ["DualPowerModel"]
 
 
-def _rule(name: str, rule: Rule | None, cls: type[Rule]) -> Rule:
+_R = TypeVar("_R", bound=Rule)
+
+
+def _rule(name: str, rule: _R | None, cls: type[_R]) -> _R:
     if rule is None:
         return cls()
     if not isinstance(rule, cls):
@@ -175,7 +178,7 @@ class DualPowerModel(mesa.Model):
             "state": _rule("state", state, StateStrategy),
         }
         # The resolution rule's thresholds describe the run even when it does not run.
-        self._resolution: Resolution = struggle["resolution"]
+        self._resolution = cast(Resolution, struggle["resolution"])  # checked by _rule
         self.pipeline = Pipeline(**mobilizing, **(struggle if self.dual_power else {}))
         for rule in self.pipeline:
             rule.setup(self.world, self.rng)

@@ -240,7 +240,7 @@ def _plain(obj: Any) -> Any:
         kind = _kind_of(obj)
         if kind is not None:
             out["kind"] = kind
-        for f in dataclasses.fields(obj):
+        for f in dataclasses.fields(typing.cast(Any, obj)):  # every group is a dataclass
             if not f.init:
                 continue
             out[f.name] = _plain(getattr(obj, f.name))  # None: unset, derived (see docs)

@@ -36,7 +36,7 @@ class Experiment:
     config: dict[str, Any]
     kwargs: dict[str, Any]
     layers: tuple[str, ...]
-    origins: Origins = dataclasses.field(repr=False, compare=False, default=None)
+    origins: Origins | None = dataclasses.field(repr=False, compare=False, default=None)
 
     @property
     def seed(self) -> int:
@@ -119,7 +119,7 @@ def load_experiment(
 
 def experiment_from_config(
     config: Mapping[str, Any],
-    overrides: Mapping[str, Any] = (),
+    overrides: Mapping[str, Any] | None = None,
     label: str = "config",
     *,
     seed: int | None = None,
@@ -140,7 +140,7 @@ def experiment_from_config(
         ConfigError: As :func:`load_experiment`.
     """
     data = {k: v for k, v in _strip_none(dict(config)).items() if k != "extends"}
-    return _experiment([(label, data)], label, dict(overrides), seed, None, None)
+    return _experiment([(label, data)], label, dict(overrides or {}), seed, None, None)
 
 
 def _strip_none(value: Any) -> Any:
