@@ -8,12 +8,32 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_code_is_ruff_clean():
     # ruff comes with the test extra; the project's rules are in pyproject.toml.
     proc = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks", "docs"],
+        [sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks", "docs", "notebooks"],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_code_and_notebooks_are_ruff_formatted():
+    folders = ["src", "tests", "benchmarks", "docs", "notebooks"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", *folders],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_notebooks_are_committed_without_outputs():
+    import json
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                assert not cell["outputs"] and cell["execution_count"] is None, path.name
 
 
 def _imports(path: Path) -> set[str]:
