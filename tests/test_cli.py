@@ -195,6 +195,17 @@ def test_bad_input_exits_2_with_one_message_and_writes_nothing(
     assert not list(tmp_path.glob(".out*"))  # no half-written temporary folder either
 
 
+def test_the_command_names_its_options_where_the_library_names_its_arguments(capsys):
+    assert main(["config", "show", "paris_1871", "--steps", "2000000"]) == 2
+    assert capsys.readouterr().err.startswith("error: --steps 2000000: horizon = 2000000 is not")
+    assert main(["config", "show", "paris_1871", "--set", "extends=x"]) == 2
+    assert capsys.readouterr().err.startswith("error: --set extends=x: extends cannot be")
+    argv = ["config", "show", "paris_1871", "--seed", "4", "--workers", "6000", "--steps", "9"]
+    assert main(argv) == 0
+    read_from = capsys.readouterr().out.splitlines()[1]
+    assert read_from.startswith("# read from: --steps 9 <- --workers 6000 <- --seed 4 <- ")
+
+
 def test_missing_config_and_bad_folders_exit_2(tmp_path, capsys):
     assert main(["run", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "o")]) == 2
     assert "no such file" in capsys.readouterr().err

@@ -244,14 +244,29 @@ def test_an_extends_loop_is_refused(tmp_path):
 
 def test_the_message_names_the_layer_that_set_the_bad_key(tmp_path):
     path = write(tmp_path, 'extends = "petrograd_1917"\n')
-    with pytest.raises(ConfigError, match=r"^--set councils.min_members=0: councils.min_members"):
+    with pytest.raises(
+        ConfigError, match=r"^override councils.min_members=0: councils.min_members"
+    ):
         load_experiment(path, ["councils.min_members=0"])
-    with pytest.raises(ConfigError, match=r"^--workers 1: n_workers = 1"):
+    with pytest.raises(ConfigError, match=r"^n_workers=1: n_workers = 1"):
         load_experiment(path, n_workers=1)
 
 
+def test_the_library_names_overrides_as_they_were_passed_not_as_command_line_options():
+    with pytest.raises(ConfigError) as caught:
+        load_experiment("paris_1871", horizon=2_000_000)
+    assert str(caught.value).startswith("horizon=2000000: horizon = 2000000 is not allowed")
+    for overrides in (["extends=x"], {"extends": "x"}, ["nonsense"]):
+        with pytest.raises(ConfigError) as caught:
+            load_experiment("paris_1871", overrides)
+        assert str(caught.value).startswith("override ") and "--" not in str(caught.value)
+        assert "command line" not in str(caught.value)
+    exp = load_experiment("paris_1871", ["councils.min_members=5"], seed=4, horizon=20)
+    assert exp.layers[1:] == ("override councils.min_members=5", "seed=4", "horizon=20")
+
+
 def test_unknown_keys_are_blamed_on_their_own_layer_and_suggest_a_dotted_key(tmp_path):
-    with pytest.raises(ConfigError, match=r"^--set councils.formaton_share=0.3: unknown key"):
+    with pytest.raises(ConfigError, match=r"^override councils.formaton_share=0.3: unknown key"):
         load_experiment("petrograd_1917", ["councils.formaton_share=0.3"])
     path = write(tmp_path, 'extends = "petrograd_1917"\n[soldiers]\nloyalty = {kind="beta", c=1}\n')
     with pytest.raises(ConfigError, match=r"^exp.toml: unknown key 'soldiers.loyalty.c'|exp.toml"):

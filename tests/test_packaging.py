@@ -38,6 +38,14 @@ def test_citation_agrees_with_the_package():
     assert "Callinicos" in text and "Socialist Worker" in text
 
 
+def test_the_changelog_says_what_this_version_changed():
+    text = (ROOT / "CHANGELOG.md").read_text()
+    version = pyproject()["version"]
+    assert re.search(rf"^## {re.escape(version)} \(\d{{4}}-\d{{2}}-\d{{2}}\)$", text, re.M), (
+        f"CHANGELOG.md has no section for {version}"
+    )
+
+
 def test_the_licence_is_an_spdx_expression_with_its_file():
     project = pyproject()
     assert project["license"] == "MIT"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from dualpower_sim.cli import _parser, main
+from dualpower_sim.cli import main
+from dualpower_sim.cli_parser import build_parser
 from dualpower_sim.config import experiments_dir
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -86,7 +87,7 @@ def split(command: str) -> tuple[list[str], int | None]:
 
 
 def cli_commands() -> set[str]:
-    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     return set(sub.choices)
 
 
@@ -166,7 +167,7 @@ def run_tiny_sweep(folder: Path, text: str, capsys) -> None:
 def test_every_command_parses(command, capsys):
     argv, _ = split(command)
     try:
-        args, extra = _parser().parse_known_args(argv)
+        args, extra = build_parser().parse_known_args(argv)
     except SystemExit as exc:  # --version, --help
         assert exc.code in (0, None), command
         assert capsys.readouterr().out

@@ -1,10 +1,10 @@
 """The base of the model's Mesa agents (councils and the state).
 
-Mesa 3.3.1's ``Agent`` keeps a class-level ``_ids`` dictionary keyed by model, which holds every
-model that ever created an agent alive for the life of the process (upstream issue 3179), and each
-agent holds its model, a reference cycle only the cyclic collector can break. :class:`CityAgent`
-keys its id counters weakly and holds its model through a weak reference, so a model with
-thousands of councils is freed the moment the user drops it.
+Mesa 3.3's ``Agent`` keeps every model that ever created an agent alive (its id counters,
+upstream issue 3179; see :mod:`dualpower_sim.mesa_compat`), and each agent holds its model, a
+reference cycle only the cyclic collector can break. :class:`CityAgent` keys its id counters
+weakly and holds its model through a weak reference, so a model with thousands of councils is
+freed the moment the user drops it.
 
 A weak reference cannot be pickled or deep-copied as a reference to the copy, so an agent
 pickles its model strongly (pickle and ``copy.deepcopy`` both keep the cycle whole: the copy's
@@ -14,25 +14,14 @@ id, so agents created after the copy never share an id with those restored.
 
 from __future__ import annotations
 
-import itertools
 import weakref
 from typing import Any
 
 import mesa
 
+from .mesa_compat import WeakIdCounters, follow_restored_id
+
 __all__ = ["CityAgent"]
-
-
-class _WeakIdCounters(weakref.WeakKeyDictionary):
-    """Per-model id counters that do not keep models alive (Mesa keys them strongly)."""
-
-    def __getitem__(self, model: Any) -> itertools.count:
-        try:
-            return super().__getitem__(model)
-        except KeyError:
-            counter = itertools.count(1)
-            self[model] = counter
-            return counter
 
 
 class CityAgent(mesa.Agent):
@@ -43,7 +32,7 @@ class CityAgent(mesa.Agent):
         unique_id: Unique within the model, from 1.
     """
 
-    _ids = _WeakIdCounters()
+    _ids = WeakIdCounters()  # mesa.Agent.__init__ numbers agents from it
 
     @property
     def model(self) -> Any:
@@ -67,5 +56,4 @@ class CityAgent(mesa.Agent):
         self.__dict__.update(state)
         self.model = model
         # The next id this model hands out must follow every restored agent's.
-        following = next(self._ids[model])
-        self._ids[model] = itertools.count(max(following, int(self.unique_id) + 1))
+        follow_restored_id(self._ids, model, self.unique_id)

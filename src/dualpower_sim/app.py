@@ -413,6 +413,7 @@ def federation_ties(model: DualPowerModel) -> pd.DataFrame:
     mobilized = world.population.mobilized()
     n = mobilized.size
     work = world.workplace_unit
+    assert work is not None  # set with the councils
     nbhd = table.n_firms + world.population.neighbourhood
     # Membership as a sparse worker-by-unit matrix: a member of both a workplace council and an
     # assembly has two entries.

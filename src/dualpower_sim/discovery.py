@@ -43,7 +43,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn, cast
 
 import numpy as np
 import pandas as pd
@@ -220,7 +220,7 @@ class _Parser:
             return True
         return False
 
-    def fail(self, wanted: str) -> None:
+    def fail(self, wanted: str) -> NoReturn:
         token = self.peek()
         found = f"{token[1]!r} (character {token[2] + 1})" if token else "the end"
         raise DiscoveryError(f"{self.text!r}: expected {wanted}, found {found}")
@@ -612,9 +612,11 @@ def _prim(
 def _quasi_p(qp: Mapping[str, Sequence[float]]) -> dict[str, tuple[float, float]]:
     """The Workbench's quasi-p-values with NaN (not -1) for an unrestricted side."""
     return {
-        str(name): tuple(math.nan if v is None or v < 0 else float(v) for v in values)
+        str(name): cast(
+            tuple[float, float], tuple(math.nan if v is None or v < 0 else float(v) for v in values)
+        )
         for name, values in qp.items()
-    }  # type: ignore[misc]
+    }
 
 
 def _restricted(limits: pd.DataFrame, whole: pd.DataFrame) -> frozenset[str]:

@@ -132,10 +132,11 @@ class Explicit(Distribution):
         object.__setattr__(self, "values", arr)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:  # noqa: D102
-        if self.values.size != n:
+        size = np.size(self.values)  # an array since __post_init__
+        if size != n:
             raise ParameterError(
                 "Explicit.values",
-                f"<{self.values.size} values>",
+                f"<{size} values>",
                 f"allowed: exactly one value per worker ({n})",
             )
         return np.array(self.values, dtype=float)

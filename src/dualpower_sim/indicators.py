@@ -141,6 +141,7 @@ class Indicators:
         n = world.population.n
         out: dict[str, float] = {}
         if table is not None:
+            assert world.workplace_unit is not None  # set with the councils
             work = int(table.alive[: table.n_firms].sum())
             home = int(table.alive[table.n_firms :].sum())
             members = member_mask(
@@ -192,7 +193,7 @@ class Indicators:
         n_mob = np.count_nonzero(mob_mask)
         n_jailed = np.count_nonzero(status == _JAILED)
         n_removed = np.count_nonzero(status == _REMOVED)
-        out = {
+        out: dict[str, float] = {
             "mobilized": n_mob / n,
             "passive": (n - n_mob - n_jailed - n_removed) / n,  # the fourth and last status
             "jailed": n_jailed / n,

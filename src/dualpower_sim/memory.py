@@ -91,7 +91,9 @@ def _mean_degree(city: Any, n_workers: int) -> float:
             built = build_city(city, pilot, np.random.default_rng(0))
         except ParameterError:  # too few workers for the firm-size bands: a bigger pilot
             continue
-        return built.network.mix.nnz / max(pilot, 1)
+        mix = built.network.mix
+        assert mix is not None  # only a complete network has none
+        return mix.nnz / max(pilot, 1)
     return 60.0  # a dense city; the real build will say what is wrong with it
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import mesa
 import numpy as np
@@ -20,6 +20,7 @@ import pandas as pd
 from .city import City, CityParams, build_city
 from .councils import Council
 from .indicators import Indicators
+from .mesa_compat import drop_step_wrapper
 from .outcomes import explain_outcome
 from .params import ParameterError, RunParams, check
 from .population import WorkerView
@@ -44,7 +45,10 @@ from .world import World
 __all__ = ["DualPowerModel"]
 
 
-def _rule(name: str, rule: Rule | None, cls: type[Rule]) -> Rule:
+_R = TypeVar("_R", bound=Rule)
+
+
+def _rule(name: str, rule: _R | None, cls: type[_R]) -> _R:
     if rule is None:
         return cls()
     if not isinstance(rule, cls):
@@ -136,11 +140,9 @@ class DualPowerModel(mesa.Model):
         """Build the city and set up the rules (arguments are described in the class docstring)."""
         streams = make_streams(seed)
         super().__init__(rng=streams.dynamics)
-        # Mesa 3.3.1 stores ``self.step = self._wrapped_step``, a bound method of the model on the
-        # model: a reference cycle, so a dropped model (hundreds of MB at 10^6 workers) waits for
-        # the cyclic garbage collector, which numpy arrays do not prompt. Drop the wrapper and
-        # count steps in our own ``step`` instead, so a model is freed as soon as it is dropped.
-        del self.step, self._user_step
+        # Mesa's step wrapper is a reference cycle: without it a dropped model is freed at once,
+        # and our own ``step`` counts the steps.
+        drop_step_wrapper(self)
         self.seed = streams.seed
         self._diagnostics_rng = streams.diagnostics
         # Checked as a config's top-level keys are (one RunParams for both).
@@ -176,7 +178,7 @@ class DualPowerModel(mesa.Model):
             "state": _rule("state", state, StateStrategy),
         }
         # The resolution rule's thresholds describe the run even when it does not run.
-        self._resolution: Resolution = struggle["resolution"]
+        self._resolution = cast(Resolution, struggle["resolution"])  # checked by _rule
         self.pipeline = Pipeline(**mobilizing, **(struggle if self.dual_power else {}))
         for rule in self.pipeline:
             rule.setup(self.world, self.rng)
@@ -223,7 +225,7 @@ class DualPowerModel(mesa.Model):
         if self.world.verdict.outcome is not None or self.steps >= self.horizon:
             self.running = False
             return
-        self.steps += 1  # what Mesa's step wrapper does (see __init__)
+        self.steps += 1  # what Mesa's step wrapper did (see mesa_compat)
         self.world.step = self.steps
         for rule in self.pipeline:
             rule.step(self.world, self.rng)

@@ -266,7 +266,9 @@ class SocialNetwork:
     def __post_init__(self) -> None:
         self.layers = dict(self.layers)
         self.weights = {name: float(self.weights.get(name, 0.0)) for name in self.layers}
-        self.mix = self._mix() if self.kind != "complete" else None
+        #: The weighted mix of the layers (row-normalised, CSR); None for a complete network,
+        #: whose shares need no matrix.
+        self.mix: sp.csr_matrix | None = self._mix() if self.kind != "complete" else None
         if self.mix is not None:
             # Built now, so that their cost counts in the build rather than in some step.
             _ = self.mix_transposed_data, self.row_sums
@@ -308,6 +310,12 @@ class SocialNetwork:
         data /= MIX_GRID
         return mix
 
+    def _matrix(self) -> sp.csr_matrix:
+        """:attr:`mix`, which every network but a complete one has."""
+        if self.mix is None:
+            raise ValueError("a complete network has no mixing matrix")  # pragma: no cover
+        return self.mix
+
     def neighbour_share(self, x: np.ndarray) -> np.ndarray:
         """Weighted share of each worker's neighbours for which ``x`` is 1 (a full product).
 
@@ -332,7 +340,7 @@ class SocialNetwork:
         ``indptr`` and ``indices``; only the values differ (row scales are per worker). Used to
         update shares from the workers whose state changed (:class:`ShareTracker`).
         """
-        m = self.mix
+        m = self._matrix()
         t = m.T.tocsr()  # a counting sort: rows come out with sorted column indices
         if not (np.array_equal(t.indptr, m.indptr) and np.array_equal(t.indices, m.indices)):
             raise RuntimeError("the mixed network is not symmetric in pattern")  # pragma: no cover
@@ -341,13 +349,13 @@ class SocialNetwork:
     @cached_property
     def mix_columns(self) -> sp.csr_matrix:
         """``mix.T`` as a CSR matrix sharing ``mix``'s pattern: row j is column j of ``mix``."""
-        m = self.mix
+        m = self._matrix()
         return sp.csr_matrix((self.mix_transposed_data, m.indices, m.indptr), shape=m.shape)
 
     @cached_property
     def row_sums(self) -> np.ndarray:
         """Each worker's share if every neighbour were marked: 1, or 0 without ties (exact)."""
-        return np.asarray(self.mix.sum(axis=1)).ravel()
+        return np.asarray(self._matrix().sum(axis=1)).ravel()
 
     def neighbour_share_of(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
         """``neighbour_share(x)`` for the workers in ``rows`` only (cost: their ties).
@@ -362,7 +370,7 @@ class SocialNetwork:
         x = np.asarray(x, dtype=np.float64)
         if self.kind == "complete":
             return self.neighbour_share(x)[rows]
-        m = self.mix
+        m = self._matrix()
         if _compiled_gather(m):
             # Gather the rows and sum each with scipy's compiled kernels: the same products,
             # summed in the same order, as ``m[rows] @ x``, without building the sub-matrix.
@@ -591,7 +599,7 @@ def owned_readonly(array: np.ndarray) -> np.ndarray:
 
 def _scatter_add(net: SocialNetwork, share: np.ndarray, cols: np.ndarray, sign) -> None:
     """Add ``sign * mix[:, j]`` to ``share`` for every worker ``j`` in ``cols`` (in place)."""
-    m = net.mix
+    m = net._matrix()
     starts = m.indptr[cols].astype(np.int64)
     lengths = m.indptr[cols + 1] - starts
     work = int(lengths.sum())

@@ -175,7 +175,7 @@ class WorkerView(Sequence[Worker]):
     def __len__(self) -> int:
         return self._pop.n
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         if isinstance(i, slice):
             return [Worker(self._pop, j) for j in range(*i.indices(len(self)))]
         j = int(i)

@@ -236,6 +236,7 @@ def save_figures(
         f"{key}={summary[key]}" for key in ("name", "seed", "config_hash") if key in summary
     )
     software = f"dualpower_sim {summary.get('version', '')}".strip()
+    metadata: dict[str, str | None]
     if figure_format == "png":
         metadata = {"Software": software, "Description": described}
     elif figure_format == "pdf":

@@ -225,7 +225,7 @@ class MaskCounter:
         self.groups = groups
         self.n_groups = n_groups
         self._mask: np.ndarray | None = None
-        self._counts = np.zeros(n_groups)
+        self._counts: np.ndarray = np.zeros(n_groups)
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
         """Counts of ``mask`` per group (a read-only array valid until the next call)."""

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -67,7 +68,7 @@ def plot_city_map(
     fig.colorbar(image, ax=ax, shrink=0.85, label="mobilized share of residents")
     # Grid cells with no neighbourhood show the background: grey, not the white of "nobody out".
     ax.set_facecolor("0.82")
-    handles = []
+    handles: list[Artist] = []
     if np.isnan(grid).any():
         handles.append(Rectangle((0, 0), 1, 1, fc="0.82", ec="none", label="no neighbourhood"))
     blocked = neighbourhoods[neighbourhoods["blockading"].to_numpy(bool)]
@@ -180,7 +181,7 @@ def plot_federation(
         weight = ties["weight"].to_numpy(float)
         ax.add_collection(
             LineCollection(
-                np.stack([a, b], axis=1),
+                np.stack([a, b], axis=1),  # type: ignore[arg-type]  # (N, 2, 2): N segments
                 colors="0.45",
                 linewidths=0.4 + 2.0 * weight / weight.max(),
                 alpha=0.5,
@@ -204,8 +205,9 @@ def plot_federation(
             cmap="RdBu_r",
             vmin=0.0,
             vmax=1.0,
-            edgecolors=np.where(rows["federated"].to_numpy(bool), "black", "0.6"),
-            linewidths=np.where(rows["federated"].to_numpy(bool), 1.6, 0.6),
+            # One colour and one width a marker: arrays, which matplotlib's stubs leave out.
+            edgecolors=np.where(rows["federated"].to_numpy(bool), "black", "0.6"),  # type: ignore[arg-type]
+            linewidths=np.where(rows["federated"].to_numpy(bool), 1.6, 0.6),  # type: ignore[arg-type]
             zorder=3,
         )
     if image is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from .style import PALETTE, _days, _footer, _legend_below, _shade_days
@@ -153,7 +154,7 @@ def _line_panel(ax, df: pd.DataFrame, lines, title: str, ylabel: str, share: boo
 
 def _mark_events(ax, events: pd.DataFrame | None, y: float, dy: float = 0.03) -> list:
     """Markers above a panel for the key events, one row per kind; returns legend handles."""
-    handles = []
+    handles: list[Artist] = []
     if events is None or events.empty:
         return handles
     row = 0
@@ -225,7 +226,7 @@ def plot_powers(
     fig = Figure(figsize=figsize, layout="constrained")
     ax = fig.subplots()
     days = _days(df)
-    lines = [
+    lines: list[Artist] = [
         ax.plot(days, df["council_power"], color=PALETTE[0], lw=2, label="council power")[0],
         ax.plot(days, df["state_power"], color=PALETTE[1], lw=2, label="state power")[0],
     ]

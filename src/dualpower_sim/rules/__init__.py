@@ -6,10 +6,9 @@ build its class directly. :data:`RULES` lists every registered rule.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
-from ..params import ParameterError
+from ..params import ParameterError, did_you_mean
 from .base import Rule
 from .councils import CouncilRule
 from .debate import Debate
@@ -74,8 +73,7 @@ def make_rule(name: str, registry: dict[str, type[Rule]] | None = None, **params
     """
     registry = RULES if registry is None else registry
     if name not in registry:
-        close = difflib.get_close_matches(str(name), registry, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(name, list(registry))
         raise ParameterError("rule", name, "allowed: " + ", ".join(map(repr, registry)) + hint)
     cls = registry[name]
     return cls().replace(**params) if params else cls()

@@ -120,6 +120,7 @@ class CouncilRule(Rule):
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         table = world.councils
+        assert table is not None  # made in setup
         pop = world.population
         mob = pop.mobilized()
         # Per unit, the mobilized by allegiance: each worker's key is their allegiance if
@@ -174,6 +175,7 @@ class CouncilRule(Rule):
         # councils meet a day) rather than found by a pass over every worker.
         x = fed_member.astype(np.float64)
         total = np.zeros(exposure.size)
+        assert world.workplace_unit is not None  # set in setup
         nf = table.n_firms
         for groups, unit_of, offset, units in (
             (world.unit_groups, world.workplace_unit, 0, waiting[:nf]),
@@ -254,6 +256,7 @@ def city_weights(world: World) -> tuple[float, float]:
 
 def federated_members(world: World, mobilized: np.ndarray) -> np.ndarray:
     """Mask of mobilized workers whose workplace council or assembly is federated."""
+    assert world.councils is not None and world.workplace_unit is not None  # the council rule's
     return member_mask(
         world.councils, world.workplace_unit, world.population.neighbourhood, mobilized, True
     )

@@ -124,6 +124,8 @@ class Debate(Rule):
         first = world.step % k
         cohort = slice(first, None, k)  # workers first, first + k, ...: views, not gathers
         table = world.councils
+        assert table is not None and world.workplace_unit is not None  # the council rule's
+        assert world.cadre is not None  # made in setup
         nf = table.n_firms
         sitting = (pop.status[cohort] == _MOBILIZED) & (
             table.alive[:nf][world.workplace_unit[cohort]]

@@ -83,6 +83,7 @@ class SoldierRule(Rule):
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         s = world.soldiers
+        assert s is not None  # made in setup
         if not s.n:
             return
         if self.reinforcement > 0 and world.verdict.dual_power:

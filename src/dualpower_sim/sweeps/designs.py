@@ -17,7 +17,7 @@ import dataclasses
 import itertools
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -173,6 +173,7 @@ def _values(request: DesignRequest, key: str, value: Any) -> list[Any]:
             raise request.fail(where, value, "{ low = number, high = number, steps = n }")
         if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_POINTS:
             raise request.fail(where, value, f"steps = a whole number from 1 to {MAX_POINTS:,}")
+        low, high = cast(float, low), cast(float, high)  # numbers, as checked above
         grid = np.linspace(low, high, steps) if steps > 1 else np.array([low])
         # Rounded to 12 digits, so that 0.1 to 0.5 in 3 steps gives 0.3, not 0.30000000000000004.
         values = [int(np.rint(v)) if value.get("integer") else round(float(v), 12) for v in grid]

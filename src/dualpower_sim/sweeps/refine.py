@@ -216,7 +216,7 @@ def _new_runs(
 ) -> pd.DataFrame:
     params = list(sweep.parameters)
     per_point = design.groupby("point")["replicate"].max() + 1
-    rows = []
+    rows: list[dict[str, Any]] = []
     next_run = int(design["run"].max()) + 1
     next_point = int(design["point"].max()) + 1
     targets: list[tuple[int, dict]] = []

@@ -300,7 +300,8 @@ def load_sweep(source: str | Path) -> Sweep:
     except ConfigError as exc:
         raise ConfigError(f"{exc} (the config of sweep {label})") from None
     kind = spec.design.get("kind", "grid")
-    listed = spec.design.get("points") if isinstance(spec.design.get("points"), list) else []
+    points = spec.design.get("points")
+    listed = points if isinstance(points, list) else []
     for key in [*spec.parameters, *(k for p in listed if isinstance(p, dict) for k in p)]:
         if key in RESERVED_KEYS:
             raise ConfigError(
