@@ -320,3 +320,29 @@ def test_a_passive_worker_counts_itself_among_the_active():
     p = _local_arrest_probability(m.world, 2.3, "floor", m.city.population.mobilized())
     assert p[0] == pytest.approx(1 - np.exp(-2.3 * 2))
     assert p[1] == pytest.approx(1 - np.exp(-2.3 * 1))
+
+
+def test_thresholds_are_population_arrays_read_by_the_rule_every_day():
+    # A modeller validating the rule reads each worker's threshold where the other traits are,
+    # and a threshold changed by hand counts from the next day.
+    theta = np.arange(100) / 100
+    m = DualPowerModel(
+        dual_power=False,
+        n_workers=100,
+        city=COMPLETE,
+        mobilization=ThresholdRule(thresholds=Explicit(theta)),
+        policing=NO_POLICE,
+        seed=0,
+    )
+    pop = m.city.population
+    np.testing.assert_array_equal(pop.threshold, theta)
+    assert m.workers[37].threshold == 0.37
+    frame = m.workers.to_frame()
+    np.testing.assert_array_equal(frame["threshold"].to_numpy(), theta)
+    pop.threshold[1] = 0.02  # Granovetter's perturbation, made after the set-up
+    m.run(10)
+    assert pop.counts()["mobilized"] == 1
+    # Under a rule without per-worker thresholds there is none to show.
+    other = DualPowerModel(dual_power=False, n_workers=100, seed=0)
+    assert other.workers[0].threshold is None
+    assert other.workers.to_frame()["threshold"].isna().all()

@@ -172,17 +172,25 @@ class ThresholdRule(Rule):
             )
 
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
-        n = world.population.n
-        world.memory["threshold.theta"] = self.thresholds.sample(rng, n)
-        tolerance = share_tolerance(world.network)
-        world.memory["threshold.reach"] = world.memory["threshold.theta"] - tolerance
+        pop = world.population
+        n = pop.n
+        # Each worker's threshold is a population array (model.workers[i].threshold, to_frame);
+        # the memory key names the same array, for code that read it there before.
+        pop.threshold = self.thresholds.sample(rng, n)
+        world.memory["threshold.theta"] = pop.threshold
+        world.memory["threshold.tolerance"] = share_tolerance(world.network)
         initiators = rng.random(n) < self.seed_share
         world.memory["threshold.initiator"] = initiators
-        _set_mobilized(world, initiators | world.population.mobilized())
+        _set_mobilized(world, initiators | pop.mobilized())
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         share = world.mobilized_share()
-        want = share >= world.memory["threshold.reach"]  # theta - share_tolerance
+        # Read from the population each day, so that a threshold changed during the run (by a
+        # LeverEvent or by hand) counts from the next day.
+        theta = world.population.threshold
+        if theta is None:
+            raise RuntimeError("the threshold rule's thresholds are drawn by its set-up")
+        want = share >= theta - world.memory["threshold.tolerance"]
         want |= world.memory["threshold.initiator"]
         if self.sticky:
             want |= world.population.mobilized()
