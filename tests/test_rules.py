@@ -346,3 +346,60 @@ def test_thresholds_are_population_arrays_read_by_the_rule_every_day():
     other = DualPowerModel(dual_power=False, n_workers=100, seed=0)
     assert other.workers[0].threshold is None
     assert other.workers.to_frame()["threshold"].isna().all()
+
+
+def test_explicit_initiators_are_exactly_those_mobilized_on_day_zero():
+    ids = [5, 17, 993]
+    m = DualPowerModel(
+        dual_power=False,
+        n_workers=1_000,
+        mobilization=ThresholdRule(thresholds=Constant(2.0), initiators=np.array(ids)),
+        policing=NO_POLICE,
+        seed=1,
+    )
+    mobilized = np.flatnonzero(m.city.population.status == Status.MOBILIZED)
+    np.testing.assert_array_equal(mobilized, ids)
+    assert m.indicators()["mobilized"].iloc[0] == 3 / 1_000
+    m.run(3)  # initiators stay out; nobody can follow a threshold of 2
+    np.testing.assert_array_equal(np.flatnonzero(m.city.population.mobilized()), ids)
+    with pytest.raises(ParameterError, match="worker ids from 0 to 999"):
+        DualPowerModel(n_workers=1_000, mobilization=ThresholdRule(initiators=[1_000]))
+
+
+def test_an_initiator_count_is_exact_and_nested_in_a_share_drawn_with_the_same_seed():
+    def initiators(**kw):
+        rule = ThresholdRule(thresholds=Constant(2.0), **kw)
+        m = DualPowerModel(dual_power=False, n_workers=5_000, mobilization=rule, seed=4)
+        return m.city.population.mobilized()
+
+    for k in (0, 1, 123, 5_000):
+        assert initiators(initiator_count=k).sum() == k
+    share = initiators(seed_share=0.1)
+    fewer = initiators(initiator_count=int(share.sum()) - 20)
+    assert not (fewer & ~share).any()  # the count's initiators are among the share's
+    with pytest.raises(ParameterError, match="not both seed_share and initiator_count"):
+        ThresholdRule(seed_share=0.1, initiator_count=3)
+    with pytest.raises(ParameterError, match="initiator_count <= 5000"):
+        initiators(initiator_count=5_001)
+    with pytest.raises(ParameterError, match="worker ids"):
+        ThresholdRule(initiators=[1, 2.5])
+
+
+def test_initiators_in_a_config(tmp_path):
+    from dualpower_sim import load_experiment
+
+    path = tmp_path / "exp.toml"
+    path.write_text(
+        'dual_power = false\nn_workers = 300\n[mobilization]\nrule = "threshold"\n'
+        "initiators = [4, 8]\n"
+    )
+    exp = load_experiment(path)
+    assert exp.kwargs["mobilization"].initiators == (4, 8)
+    assert exp.config["mobilization"]["initiators"] == [4, 8]
+    m = exp.build_model()
+    np.testing.assert_array_equal(np.flatnonzero(m.city.population.mobilized()), [4, 8])
+    from dualpower_sim import ConfigError
+
+    path.write_text(path.read_text().replace("[4, 8]", "[4, 300]"))
+    with pytest.raises(ConfigError, match=r"exp.toml: mobilization.initiators holds 300.*299"):
+        load_experiment(path)

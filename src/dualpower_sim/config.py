@@ -620,6 +620,23 @@ def _build_mobilization(table: Any, origins: _Origins) -> Any:
     )
 
 
+def _check_initiators(rule: Any, n_workers: int, origins: _Origins) -> None:
+    """The threshold rule's initiators must be workers of a city of ``n_workers``."""
+    ids, count = getattr(rule, "initiators", None), getattr(rule, "initiator_count", None)
+    if ids and max(ids) >= n_workers:
+        where = "mobilization.initiators"
+        raise ConfigError(
+            f"{origins.of(where)}: {where} holds {max(ids)}, which is not allowed; allowed: "
+            f"worker ids from 0 to n_workers - 1 = {n_workers - 1}"
+        )
+    if count is not None and count > n_workers:
+        where = "mobilization.initiator_count"
+        raise ConfigError(
+            f"{origins.of(where)}: {where} = {count} is not allowed; allowed: "
+            f"0 <= initiator_count <= n_workers = {n_workers}"
+        )
+
+
 def _build(config: dict[str, Any], origins: _Origins) -> dict[str, Any]:
     """The model's keyword arguments from a merged config."""
     for key in config:
@@ -640,6 +657,7 @@ def _build(config: dict[str, Any], origins: _Origins) -> dict[str, Any]:
     for key, cls in SECTIONS.items():
         kwargs[key] = _build_group(cls, config.get(key, {}), key, origins)
     kwargs["mobilization"] = _build_mobilization(config.get("mobilization", {}), origins)
+    _check_initiators(kwargs["mobilization"], kwargs["n_workers"], origins)
     shocks = config.get("shocks", [])
     if not isinstance(shocks, list):
         raise ConfigError(
