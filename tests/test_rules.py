@@ -403,3 +403,43 @@ def test_initiators_in_a_config(tmp_path):
     path.write_text(path.read_text().replace("[4, 8]", "[4, 300]"))
     with pytest.raises(ConfigError, match=r"exp.toml: mobilization.initiators holds 300.*299"):
         load_experiment(path)
+
+
+@pytest.mark.parametrize("dual_power", [False, True])
+def test_granovetters_riot_through_the_public_api_with_no_flags(dual_power):
+    # The threshold rule ignores the police and, by default, the police arrest nobody under it:
+    # Granovetter's uniform thresholds mobilize everyone without turning arrests off (they
+    # ended at 1% when the default police jailed the first rioter).
+    m = DualPowerModel(
+        n_workers=100,
+        city=COMPLETE,
+        mobilization=ThresholdRule(thresholds=Explicit(np.arange(100) / 100)),
+        dual_power=dual_power,
+        seed=0,
+    )
+    assert m.pipeline.policing.arrest_rate == 0.0
+    m.run(120)
+    assert m.city.population.counts()["mobilized"] == 100
+    assert m.indicators()["jailed"].max() == 0
+
+
+def test_the_threshold_rule_arrests_only_when_asked_and_other_rules_keep_their_police():
+    assert DualPowerModel(n_workers=200, seed=1).pipeline.policing == Policing()
+    assert DualPowerModel(n_workers=200, mobilization="deterrence").pipeline.policing == Policing()
+    asked = DualPowerModel(n_workers=200, mobilization="threshold", policing=Policing())
+    assert asked.pipeline.policing.arrest_rate == Policing().arrest_rate
+
+
+def test_a_threshold_config_gets_the_rules_policing_unless_it_sets_its_own(tmp_path):
+    from dualpower_sim import load_experiment
+
+    path = tmp_path / "riot.toml"
+    path.write_text('[mobilization]\nrule = "threshold"\n')
+    exp = load_experiment(path)
+    assert exp.kwargs["policing"].arrest_rate == 0.0
+    assert exp.config["policing"]["arrest_rate"] == 0.0  # the resolved config says so
+    assert exp.config["policing"]["max_jail_term"] == Policing().max_jail_term
+    path.write_text('[mobilization]\nrule = "threshold"\n[policing]\narrest_rate = 0.2\n')
+    assert load_experiment(path).kwargs["policing"].arrest_rate == 0.2
+    # A preset (the combined rule) keeps the police it always had.
+    assert load_experiment("petrograd_1917").kwargs["policing"] == Policing()

@@ -77,6 +77,7 @@ from .rules import (
     Resolution,
     SoldierRule,
     StateStrategy,
+    default_policing,
 )
 
 __all__ = [
@@ -658,6 +659,12 @@ def _build(config: dict[str, Any], origins: _Origins) -> dict[str, Any]:
         kwargs[key] = _build_group(cls, config.get(key, {}), key, origins)
     kwargs["mobilization"] = _build_mobilization(config.get("mobilization", {}), origins)
     _check_initiators(kwargs["mobilization"], kwargs["n_workers"], origins)
+    # Policing the config leaves unset is the model's default for the rule (no arrests under
+    # the threshold rule), written out in the resolved config.
+    default = default_policing(kwargs["mobilization"])
+    given = config.get("policing", {})
+    unset = {k: getattr(default, k) for k in _fields(Policing) if k not in given}
+    kwargs["policing"] = dataclasses.replace(kwargs["policing"], **unset)
     shocks = config.get("shocks", [])
     if not isinstance(shocks, list):
         raise ConfigError(

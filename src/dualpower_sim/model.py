@@ -36,6 +36,7 @@ from .rules import (
     Rule,
     SoldierRule,
     StateStrategy,
+    default_policing,
     make_rule,
 )
 from .state import State
@@ -74,8 +75,12 @@ class DualPowerModel(mesa.Model):
         mobilization: The mobilization rule: a name from
             :data:`~dualpower_sim.rules.MOBILIZATION_RULES` (``"threshold"``, ``"deterrence"``,
             ``"combined"``) with default parameters, or a rule object.
-        policing: Arrests and jail; default :class:`~dualpower_sim.rules.Policing()`. Pass
-            ``Policing(arrest_rate=0)`` for no arrests.
+        policing: Arrests and jail; None for the default,
+            :class:`~dualpower_sim.rules.Policing()`, or ``Policing(arrest_rate=0)`` (no
+            arrests) under the ``threshold`` rule, whose sources have no police
+            (:func:`~dualpower_sim.rules.default_policing`). Pass ``Policing(arrest_rate=0)``
+            for no arrests under another rule, ``Policing()`` for arrests under the threshold
+            rule.
         shocks: Hardship shocks (:class:`~dualpower_sim.rules.HardshipShock`).
         legitimacy: The state's legitimacy L in [0, 1] (Epstein 2002); grievance is H (1 - L).
         coercion: Police per resident, in [0, 1], the same in every neighbourhood.
@@ -163,10 +168,13 @@ class DualPowerModel(mesa.Model):
         self.horizon = RunParams.check_one("horizon", horizon)
         self.council_rule = _rule("councils", councils, CouncilRule)
         self.dual_power = RunParams.check_one("dual_power", dual_power)
+        mobilization_rule = self._mobilization_rule(mobilization)
         mobilizing = {
             "hardship": HardshipShocks(shocks=_shock_tuple(shocks)),
-            "mobilization": self._mobilization_rule(mobilization),
-            "policing": _rule("policing", policing, Policing),
+            "mobilization": mobilization_rule,
+            "policing": _rule("policing", policing, Policing)
+            if policing is not None
+            else default_policing(mobilization_rule),
         }
         struggle = {
             "councils": self.council_rule,

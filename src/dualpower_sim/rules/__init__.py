@@ -37,6 +37,7 @@ __all__ = [
     "SoldierRule",
     "StateStrategy",
     "ThresholdRule",
+    "default_policing",
     "make_rule",
 ]
 
@@ -56,6 +57,25 @@ RULES: dict[str, type[Rule]] = {
     Resolution.name: Resolution,
     StateStrategy.name: StateStrategy,
 }
+
+
+def default_policing(mobilization: Rule) -> Policing:
+    """The policing a model gets when none is given, which depends on its mobilization rule.
+
+    The ``threshold`` rule is Granovetter's (1978) and Watts's (2002) model, which have no
+    police: its workers ignore the police, and by default the police arrest nobody
+    (``Policing(arrest_rate=0)``), so the rule alone reproduces those models. The other rules
+    weigh the risk of arrest, and the police make arrests (``Policing()``).
+
+    Args:
+        mobilization: The model's mobilization rule.
+
+    Returns:
+        The default policing rule.
+    """
+    if isinstance(mobilization, ThresholdRule):
+        return Policing(arrest_rate=0.0)
+    return Policing()
 
 
 def make_rule(name: str, registry: dict[str, type[Rule]] | None = None, **params: Any) -> Rule:

@@ -162,6 +162,9 @@ class ThresholdRule(Rule):
     A worker is mobilized when the weighted share of their mobilized neighbours reaches their
     threshold. On the complete network this is Granovetter (1978): thresholds 0, 1, ..., 99 (as
     shares of 100) mobilize everyone; move the threshold-1 worker to 2 and only one mobilizes.
+    Its workers ignore hardship and the police, and a model with this rule and no policing of
+    its own makes no arrests (:func:`~dualpower_sim.rules.default_policing`), so these examples
+    hold as they are; pass ``policing=Policing()`` for arrests.
 
     Initiators are mobilized from the start (day 0) and whenever free. Choose them in one of
     three ways: a share drawn at random (``seed_share``), an exact number drawn at random
