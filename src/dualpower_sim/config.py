@@ -29,6 +29,12 @@ the run's scalars; each table is one parameter group, with the same names as in 
     duration = 60
     magnitude = 0.3
 
+    [[lever_events]]           # scheduled changes to a lever: legitimacy, coercion, loyalty...
+    start = 100
+    lever = "legitimacy"
+    mode = "add"
+    value = -0.3
+
     [councils]                 # also [policing], [debate], [soldiers], [state], [resolution]
     formation_share = 0.4
 
@@ -36,12 +42,12 @@ Distributions and firm sizes are inline tables with a ``kind``: ``{ kind = "beta
 b = 3 }`` (``constant``, ``uniform``, ``beta``, ``normal``) and ``{ kind = "lognormal",
 median = 8, sigma = 1.6 }`` (``lognormal``, ``pareto``, ``bands``).
 
-A config that ``extends`` another is merged over it: tables key by key; lists (shocks, sectors,
-bands) and anything whose ``kind`` or ``rule`` changes are replaced whole. Overrides from the
-command line (``--set councils.formation_share=0.4``, ``--seed``, ``--workers``, ``--steps``) are
-merged last. Every key is then checked against the typed, bounded parameter groups; the first
-problem raises :class:`ConfigError`, whose message names the file that set the key, the key and
-what is allowed.
+A config that ``extends`` another is merged over it: tables key by key; lists (shocks, lever
+events, sectors, bands) and anything whose ``kind`` or ``rule`` changes are replaced whole.
+Overrides from the command line (``--set councils.formation_share=0.4``, ``--seed``,
+``--workers``, ``--steps``) are merged last. Every key is then checked against the typed,
+bounded parameter groups; the first problem raises :class:`ConfigError`, whose message names
+the file that set the key, the key and what is allowed.
 
 The resolved config (every parameter, defaults included) and its hash identify a run: the same
 config and seed give the same run. The hash leaves out the seed (stored beside it), the name and
@@ -73,12 +79,14 @@ from .rules import (
     CouncilRule,
     Debate,
     HardshipShock,
+    LeverEvent,
     Policing,
     Resolution,
     SoldierRule,
     StateStrategy,
     default_policing,
 )
+from .rules.events import lever_problem
 
 __all__ = [
     "ConfigError",
@@ -141,7 +149,7 @@ FIRM_SIZES: dict[str, type[FirmSizes]] = {
 DISCRIMINATORS = ("kind", "rule")
 
 #: Every key a config may hold at its top level.
-TOP_KEYS = (*TEXT_KEYS, *RUN_KEYS, *SECTIONS, "mobilization", "shocks")
+TOP_KEYS = (*TEXT_KEYS, *RUN_KEYS, *SECTIONS, "mobilization", "shocks", "lever_events")
 
 
 class ConfigError(Exception):
@@ -515,6 +523,7 @@ def _SECTION_FIELDS() -> dict[str, str]:  # noqa: N802 - a constant, computed on
     for cls in MOBILIZATION_RULES.values():
         walk(cls, "mobilization")
     walk(HardshipShock, "shocks.0")
+    walk(LeverEvent, "lever_events.0")
     return out
 
 
@@ -683,7 +692,38 @@ def _build(config: dict[str, Any], origins: _Origins) -> dict[str, Any]:
                 f"allowed: one of the city's sectors ({', '.join(map(repr, sectors))}) "
                 "or no sector key"
             )
+    kwargs["lever_events"] = _build_lever_events(config.get("lever_events", []), kwargs, origins)
     return kwargs
+
+
+def _build_lever_events(
+    events: Any, kwargs: dict[str, Any], origins: _Origins
+) -> tuple[LeverEvent, ...]:
+    if not isinstance(events, list):
+        raise ConfigError(
+            f"{origins.of('lever_events')}: lever_events = {_show(events)} is not allowed; "
+            "allowed: a list of tables ([[lever_events]] with start, lever, mode, value and "
+            "optionally over_days and sector)"
+        )
+    built = tuple(
+        _build_group(LeverEvent, e, f"lever_events.{i}", origins) for i, e in enumerate(events)
+    )
+    sectors = [s.name for s in kwargs["city"].workplaces.sectors]
+    for i, event in enumerate(built):
+        problem = lever_problem(
+            event,
+            dual_power=kwargs["dual_power"],
+            rule=kwargs["mobilization"].name,
+            sectors=sectors,
+        )
+        if problem is not None:
+            field, allowed = problem
+            where = f"lever_events.{i}.{field}"
+            raise ConfigError(
+                f"{origins.of(where)}: {where} = {_show(getattr(event, field))} is not allowed; "
+                f"{allowed}"
+            )
+    return built
 
 
 # --------------------------------------------------------------------------------------------
@@ -726,6 +766,8 @@ def _resolved(kwargs: Mapping[str, Any], name: str, description: str) -> dict[st
     mobilization = kwargs["mobilization"]
     out["mobilization"] = {"rule": mobilization.name, **_plain(mobilization)}
     out["shocks"] = [_plain(s) for s in kwargs["shocks"]]
+    if kwargs["lever_events"]:  # left out when empty, so configs without any keep their hash
+        out["lever_events"] = [_plain(e) for e in kwargs["lever_events"]]
     for key in SECTIONS:
         out[key] = _plain(kwargs[key])
     return out
@@ -930,6 +972,7 @@ _DOCUMENTED: dict[str, type] = {
     "city.traits": Traits,
     "city.workplaces.sectors": Sector,
     "shocks": HardshipShock,
+    "lever_events": LeverEvent,
     **{k: v for k, v in SECTIONS.items() if k != "city"},
 }
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

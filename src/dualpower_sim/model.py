@@ -30,6 +30,8 @@ from .rules import (
     Debate,
     HardshipShock,
     HardshipShocks,
+    LeverEvent,
+    LeverEvents,
     Pipeline,
     Policing,
     Resolution,
@@ -39,6 +41,7 @@ from .rules import (
     default_policing,
     make_rule,
 )
+from .rules.events import lever_problem
 from .state import State
 from .world import World
 
@@ -65,6 +68,18 @@ def _shock_tuple(shocks) -> tuple[HardshipShock, ...]:
     return out
 
 
+def _event_tuple(events) -> tuple[LeverEvent, ...]:
+    if isinstance(events, LeverEvent):
+        return (events,)
+    try:
+        out = tuple(events)
+    except TypeError:
+        out = None
+    if out is None or not all(isinstance(e, LeverEvent) for e in out):
+        raise ParameterError("lever_events", events, "allowed: a LeverEvent or a list of them")
+    return out
+
+
 class DualPowerModel(mesa.Model):
     """Workers of a city mobilizing on workplace, territorial and campus networks.
 
@@ -82,6 +97,9 @@ class DualPowerModel(mesa.Model):
             for no arrests under another rule, ``Policing()`` for arrests under the threshold
             rule.
         shocks: Hardship shocks (:class:`~dualpower_sim.rules.HardshipShock`).
+        lever_events: Scheduled changes to the state's and the workers' levers, legitimacy,
+            police, repression, concessions, the soldiers' loyalty, risk aversion, thresholds
+            (:class:`~dualpower_sim.rules.LeverEvent`), made at the start of their days.
         legitimacy: The state's legitimacy L in [0, 1] (Epstein 2002); grievance is H (1 - L).
         coercion: Police per resident, in [0, 1], the same in every neighbourhood.
         action_quorum: Share of a firm, neighbourhood or campus that must be mobilized for it to
@@ -126,6 +144,7 @@ class DualPowerModel(mesa.Model):
         mobilization: str | Rule = "combined",
         policing: Policing | None = None,
         shocks: Sequence[HardshipShock] = (),
+        lever_events: Sequence[LeverEvent] = (),
         legitimacy: float = 0.75,
         coercion: float = 0.06,
         action_quorum: float = 0.5,
@@ -169,7 +188,19 @@ class DualPowerModel(mesa.Model):
         self.council_rule = _rule("councils", councils, CouncilRule)
         self.dual_power = RunParams.check_one("dual_power", dual_power)
         mobilization_rule = self._mobilization_rule(mobilization)
+        events = _event_tuple(lever_events)
+        for i, event in enumerate(events):
+            problem = lever_problem(
+                event,
+                dual_power=self.dual_power,
+                rule=mobilization_rule.name,
+                sectors=self.city.population.sector_names,
+            )
+            if problem is not None:
+                field, allowed = problem
+                raise ParameterError(f"lever_events[{i}].{field}", getattr(event, field), allowed)
         mobilizing = {
+            **({"lever_events": LeverEvents(events=events)} if events else {}),
             "hardship": HardshipShocks(shocks=_shock_tuple(shocks)),
             "mobilization": mobilization_rule,
             "policing": _rule("policing", policing, Policing)

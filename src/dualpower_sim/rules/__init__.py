@@ -13,6 +13,7 @@ from ..params import ParameterError
 from .base import Rule
 from .councils import CouncilRule
 from .debate import Debate
+from .events import LeverEvent, LeverEvents
 from .hardship import HardshipShock, HardshipShocks
 from .mobilization import CombinedRule, DeterrenceRule, ThresholdRule
 from .pipeline import Pipeline
@@ -30,6 +31,8 @@ __all__ = [
     "DeterrenceRule",
     "HardshipShock",
     "HardshipShocks",
+    "LeverEvent",
+    "LeverEvents",
     "Pipeline",
     "Policing",
     "Resolution",
@@ -51,6 +54,7 @@ RULES: dict[str, type[Rule]] = {
     **MOBILIZATION_RULES,
     Policing.name: Policing,
     HardshipShocks.name: HardshipShocks,
+    LeverEvents.name: LeverEvents,
     CouncilRule.name: CouncilRule,
     Debate.name: Debate,
     SoldierRule.name: SoldierRule,
