@@ -10,7 +10,7 @@ sitting council and one for the state, and records indicators through Mesa's
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import mesa
@@ -22,7 +22,7 @@ from .councils import Council
 from .indicators import Indicators
 from .outcomes import explain_outcome
 from .params import ParameterError, RunParams, check
-from .population import WorkerView
+from .population import Status, WorkerView
 from .rng import make_streams
 from .rules import (
     MOBILIZATION_RULES,
@@ -80,6 +80,18 @@ def _event_tuple(events) -> tuple[LeverEvent, ...]:
     return out
 
 
+def _same(a: tuple, b: tuple) -> bool:
+    """Whether two fingerprints (:meth:`DualPowerModel._fingerprint`) are equal (NaN equals NaN)."""
+    arrays_a, row_a = a[:-1], a[-1]
+    arrays_b, row_b = b[:-1], b[-1]
+    for x, y in zip(arrays_a, arrays_b, strict=True):
+        if (x is None) != (y is None) or (x is not None and not np.array_equal(x, y)):
+            return False
+    return all(
+        row_a[k] == row_b[k] or (row_a[k] != row_a[k] and row_b[k] != row_b[k]) for k in row_a
+    )
+
+
 class DualPowerModel(mesa.Model):
     """Workers of a city mobilizing on workplace, territorial and campus networks.
 
@@ -129,6 +141,8 @@ class DualPowerModel(mesa.Model):
             ``"indicators"``.
         seed: The root seed; the same seed and arguments give the same run.
         running: False once the run has resolved or reached its horizon.
+        stable_since: The last day anything changed, when ``run(until="stable")`` stopped a
+            run as stable; None otherwise.
 
     Example:
         >>> m = DualPowerModel(n_workers=2000, seed=1).run(10)
@@ -166,6 +180,7 @@ class DualPowerModel(mesa.Model):
         # count steps in our own ``step`` instead, so a model is freed as soon as it is dropped.
         del self.step, self._user_step
         self.seed = streams.seed
+        self.stable_since: int | None = None
         self._diagnostics_rng = streams.diagnostics
         # Checked as a config's top-level keys are (one RunParams for both).
         legitimacy = RunParams.check_one("legitimacy", legitimacy)
@@ -292,21 +307,97 @@ class DualPowerModel(mesa.Model):
         self._alive_before = table.alive.copy()
         self._formed_before = table.formed.copy()
 
-    def run(self, steps: int | None = None) -> DualPowerModel:
-        """Run ``steps`` days, or until the run resolves or reaches its horizon.
+    def run(
+        self,
+        steps: int | None = None,
+        *,
+        until: str | Callable[[DualPowerModel], bool] | None = None,
+        stable_days: int = 7,
+    ) -> DualPowerModel:
+        """Run ``steps`` days, or until the run resolves or reaches its horizon, or is stable.
+
+        With ``until="stable"`` the run also stops once nothing changes. A day is *quiet* when,
+        at its end, no worker's status or allegiance differs from the day before, no party
+        cadre was recruited, and every indicator of the day (shares mobilized and jailed,
+        legitimacy, repression, concessions, councils, both powers, the soldiers' loyalty and
+        defections...) equals the day before's exactly. The run is *stable* after
+        ``stable_days`` quiet days in a row, provided nothing is scheduled to change it: no
+        hardship shock or lever event still to start or end, no worker in jail (a release
+        changes a status), no offensive under way. :attr:`stable_since` is then the last day
+        on which anything changed, and ``steps`` is ``stable_since + stable_days``.
+
+        Under the threshold rule without arrests and without the struggle for power
+        (``dual_power=False``) one quiet day is a fixed point: every rule is then a function of
+        the day before, so nothing will ever change. Other rules draw random numbers (arrests,
+        councils forming, debate) or carry what no indicator shows (the combined rule's
+        weariness), so a quiet spell can end: a larger ``stable_days`` makes that less likely.
+        A stable run is not over (``running`` stays true).
 
         Args:
-            steps: Number of steps (>= 0); None runs to resolution or the horizon.
+            steps: Most steps to run (>= 0); None runs to resolution or the horizon.
+            until: None; ``"stable"`` to stop also when the run is stable (above); or a
+                function of the model, called after each step, that returns True to stop.
+            stable_days: With ``until="stable"``, the quiet days in a row that make a run
+                stable (>= 1).
 
         Returns:
             The model itself, so calls can be chained.
         """
         steps = self.horizon if steps is None else check("steps", steps, kind=int, low=0)
+        if until is None:
+            for _ in range(steps):
+                if not self.running:
+                    break
+                self.step()
+            return self
+        if until != "stable" and not callable(until):
+            raise ParameterError(
+                "until",
+                until,
+                "allowed: None, 'stable', or a function of the model that returns True to stop",
+            )
+        stable_days = check("stable_days", stable_days, kind=int, low=1)
+        self.stable_since = None
+        quiet, before = 0, self._fingerprint()
         for _ in range(steps):
             if not self.running:
                 break
             self.step()
+            if callable(until):
+                if until(self):
+                    break
+                continue
+            now = self._fingerprint()
+            quiet = quiet + 1 if _same(now, before) else 0
+            before = now
+            if quiet >= stable_days and not self._scheduled():
+                self.stable_since = self.steps - quiet
+                break
         return self
+
+    def _fingerprint(self) -> tuple:
+        """What a quiet day leaves as it was: statuses, allegiances, cadres, the indicators."""
+        pop, cadre = self.city.population, self.world.cadre
+        table = self.datacollector.tables["indicators"]
+        return (
+            pop.status.copy(),
+            pop.allegiance.copy(),
+            None if cadre is None else cadre.copy(),
+            {name: column[-1] for name, column in table.items()},
+        )
+
+    def _scheduled(self) -> bool:
+        """Whether something is due to change the run: a shock or event, a release, an offensive."""
+        day = self.steps
+        shocks = getattr(self.pipeline.hardship, "shocks", ())
+        if any(s.start + s.duration > day for s in shocks):  # still to start, or to lift
+            return True
+        events = getattr(self.pipeline.lever_events, "events", ())
+        if any(e.end > day for e in events):
+            return True
+        if (self.city.population.status == Status.JAILED).any():
+            return True
+        return self.world.levels.on_offensive(day + 1)
 
     @property
     def outcome(self) -> str:
