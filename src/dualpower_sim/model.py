@@ -22,7 +22,7 @@ from .councils import Council
 from .indicators import Indicators
 from .outcomes import explain_outcome
 from .params import ParameterError, RunParams, check
-from .population import Status, WorkerView
+from .population import WorkerView
 from .rng import make_streams
 from .rules import (
     MOBILIZATION_RULES,
@@ -41,7 +41,8 @@ from .rules import (
     default_policing,
     make_rule,
 )
-from .rules.events import lever_problem
+from .rules.events import checked_events
+from .stability import fingerprint, scheduled, unchanged
 from .state import State
 from .world import World
 
@@ -66,30 +67,6 @@ def _shock_tuple(shocks) -> tuple[HardshipShock, ...]:
     if out is None or not all(isinstance(s, HardshipShock) for s in out):
         raise ParameterError("shocks", shocks, "allowed: a HardshipShock or a list of them")
     return out
-
-
-def _event_tuple(events) -> tuple[LeverEvent, ...]:
-    if isinstance(events, LeverEvent):
-        return (events,)
-    try:
-        out = tuple(events)
-    except TypeError:
-        out = None
-    if out is None or not all(isinstance(e, LeverEvent) for e in out):
-        raise ParameterError("lever_events", events, "allowed: a LeverEvent or a list of them")
-    return out
-
-
-def _same(a: tuple, b: tuple) -> bool:
-    """Whether two fingerprints (:meth:`DualPowerModel._fingerprint`) are equal (NaN equals NaN)."""
-    arrays_a, row_a = a[:-1], a[-1]
-    arrays_b, row_b = b[:-1], b[-1]
-    for x, y in zip(arrays_a, arrays_b, strict=True):
-        if (x is None) != (y is None) or (x is not None and not np.array_equal(x, y)):
-            return False
-    return all(
-        row_a[k] == row_b[k] or (row_a[k] != row_a[k] and row_b[k] != row_b[k]) for k in row_a
-    )
 
 
 class DualPowerModel(mesa.Model):
@@ -203,17 +180,9 @@ class DualPowerModel(mesa.Model):
         self.council_rule = _rule("councils", councils, CouncilRule)
         self.dual_power = RunParams.check_one("dual_power", dual_power)
         mobilization_rule = self._mobilization_rule(mobilization)
-        events = _event_tuple(lever_events)
-        for i, event in enumerate(events):
-            problem = lever_problem(
-                event,
-                dual_power=self.dual_power,
-                rule=mobilization_rule.name,
-                sectors=self.city.population.sector_names,
-            )
-            if problem is not None:
-                field, allowed = problem
-                raise ParameterError(f"lever_events[{i}].{field}", getattr(event, field), allowed)
+        events = checked_events(
+            lever_events, self.dual_power, mobilization_rule.name, self.city.population.sector_names
+        )
         mobilizing = {
             **({"lever_events": LeverEvents(events=events)} if events else {}),
             "hardship": HardshipShocks(shocks=_shock_tuple(shocks)),
@@ -358,7 +327,7 @@ class DualPowerModel(mesa.Model):
             )
         stable_days = check("stable_days", stable_days, kind=int, low=1)
         self.stable_since = None
-        quiet, before = 0, self._fingerprint()
+        quiet, before = 0, fingerprint(self)
         for _ in range(steps):
             if not self.running:
                 break
@@ -367,37 +336,13 @@ class DualPowerModel(mesa.Model):
                 if until(self):
                     break
                 continue
-            now = self._fingerprint()
-            quiet = quiet + 1 if _same(now, before) else 0
+            now = fingerprint(self)
+            quiet = quiet + 1 if unchanged(now, before) else 0
             before = now
-            if quiet >= stable_days and not self._scheduled():
+            if quiet >= stable_days and not scheduled(self):
                 self.stable_since = self.steps - quiet
                 break
         return self
-
-    def _fingerprint(self) -> tuple:
-        """What a quiet day leaves as it was: statuses, allegiances, cadres, the indicators."""
-        pop, cadre = self.city.population, self.world.cadre
-        table = self.datacollector.tables["indicators"]
-        return (
-            pop.status.copy(),
-            pop.allegiance.copy(),
-            None if cadre is None else cadre.copy(),
-            {name: column[-1] for name, column in table.items()},
-        )
-
-    def _scheduled(self) -> bool:
-        """Whether something is due to change the run: a shock or event, a release, an offensive."""
-        day = self.steps
-        shocks = getattr(self.pipeline.hardship, "shocks", ())
-        if any(s.start + s.duration > day for s in shocks):  # still to start, or to lift
-            return True
-        events = getattr(self.pipeline.lever_events, "events", ())
-        if any(e.end > day for e in events):
-            return True
-        if (self.city.population.status == Status.JAILED).any():
-            return True
-        return self.world.levels.on_offensive(day + 1)
 
     @property
     def outcome(self) -> str:

@@ -26,7 +26,7 @@ from ..params import ParameterError, ParamGroup, param
 from ..world import World
 from .base import Rule
 
-__all__ = ["LEVERS", "MODES", "LeverEvent", "LeverEvents", "lever_problem"]
+__all__ = ["LEVERS", "MODES", "LeverEvent", "LeverEvents", "checked_events", "lever_problem"]
 
 #: The levers an event can move and their bounds (a changed value is clipped to them).
 LEVERS: dict[str, tuple[float, float]] = {
@@ -189,6 +189,40 @@ def lever_problem(
         names = ", ".join(map(repr, sectors))
         return "sector", f"allowed: one of the city's sectors ({names}) or none"
     return None
+
+
+def checked_events(
+    events: LeverEvent | Sequence[LeverEvent], dual_power: bool, rule: str, sectors: Sequence[str]
+) -> tuple[LeverEvent, ...]:
+    """A model's ``lever_events`` argument as a tuple, each event possible in that model.
+
+    Args:
+        events: A :class:`LeverEvent` or a sequence of them.
+        dual_power: Whether the model runs the struggle for power.
+        rule: The name of the model's mobilization rule.
+        sectors: The names of the city's sectors.
+
+    Returns:
+        The events.
+
+    Raises:
+        ParameterError: Naming the first event at fault (``lever_events[i].lever``) and what is
+            allowed.
+    """
+    if isinstance(events, LeverEvent):
+        events = (events,)
+    try:
+        out = tuple(events)
+    except TypeError:
+        out = None
+    if out is None or not all(isinstance(e, LeverEvent) for e in out):
+        raise ParameterError("lever_events", events, "allowed: a LeverEvent or a list of them")
+    for i, event in enumerate(out):
+        problem = lever_problem(event, dual_power=dual_power, rule=rule, sectors=sectors)
+        if problem is not None:
+            field, allowed = problem
+            raise ParameterError(f"lever_events[{i}].{field}", getattr(event, field), allowed)
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
