@@ -198,6 +198,7 @@ def measure_size(n_workers: int, steps: int, rule: str, dual_power: bool) -> Siz
         seed=1,
         shocks=[LONG_SHOCK],
         mobilization=rule,
+        policing=Policing(),  # arrests under every rule, the threshold rule's too
         dual_power=dual_power,
         horizon=10**6,
         # Never resolve, so that every timed day of the full model does all its work.

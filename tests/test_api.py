@@ -29,6 +29,7 @@ PUBLIC_API = {
     "DualPowerModel",
     "Explicit",
     "HardshipShock",
+    "LeverEvent",
     "LognormalSizes",
     "Normal",
     "ParameterError",

@@ -261,3 +261,62 @@ def test_every_indicator_is_a_float():
             k: type(v) for k, v in row.items() if not isinstance(v, float)
         }
         assert (m.indicators().dtypes == "float64").all()
+
+
+def _granovetter_riot(**kw):
+    from dualpower_sim import Explicit
+
+    return DualPowerModel(
+        n_workers=100,
+        city=CityParams(topology="complete"),
+        mobilization=ThresholdRule(thresholds=Explicit(np.arange(100) / 100)),
+        dual_power=False,
+        seed=0,
+        **kw,
+    )
+
+
+def _nothing_changes(m, days):
+    """Run ``days`` more days and check that no status and no indicator moved."""
+    status, before = m.city.population.status.copy(), m.indicators().iloc[-1]
+    m.run(days)
+    after = m.indicators().iloc[-days:]
+    assert len(after) == days
+    pd.testing.assert_frame_equal(after, pd.DataFrame([before] * days, index=after.index))
+    np.testing.assert_array_equal(m.city.population.status, status)
+
+
+def test_run_until_stable_stops_at_granovetters_fixed_point_and_nothing_changes_after():
+    m = _granovetter_riot().run(until="stable", stable_days=1)
+    # One more rioter a day: all 100 are out on day 100, and day 101 is the first quiet day.
+    assert m.stable_since == 100 and m.steps == 101 and m.running
+    assert m.city.population.counts()["mobilized"] == 100
+    _nothing_changes(m, 50)
+    # The default asks for a week of quiet days.
+    assert _granovetter_riot().run(until="stable").steps == 107
+
+
+def test_run_until_stable_waits_for_what_is_scheduled():
+    # Nothing moves before the shock, nor after it lifts (too small to move anyone), but the run
+    # is not stable while the shock is still to come or to lift (day 25).
+    shock = HardshipShock(start=20, duration=5, magnitude=0.1)
+    m = DualPowerModel(n_workers=2_000, seed=1, shocks=[shock]).run(until="stable")
+    assert m.stable_since == 25 and m.steps == 32
+    _nothing_changes(m, 40)
+    # Without a shock the full model is stable from the start.
+    quiet = DualPowerModel(n_workers=2_000, seed=1).run(until="stable", stable_days=3)
+    assert quiet.stable_since == 0 and quiet.steps == 3
+    # A run with a change still to come runs to its horizon, as without until.
+    busy = DualPowerModel(
+        n_workers=2_000, seed=1, horizon=40, shocks=[HardshipShock(start=2, duration=400)]
+    )
+    assert busy.run(until="stable").steps == 40 and busy.stable_since is None
+
+
+def test_run_until_a_condition_and_bad_until():
+    m = _granovetter_riot().run(until=lambda model: model.indicators()["mobilized"].iloc[-1] >= 0.5)
+    assert m.steps == 50
+    with pytest.raises(ParameterError, match="until = 'steady' is not allowed"):
+        _granovetter_riot().run(until="steady")
+    with pytest.raises(ParameterError, match="stable_days"):
+        _granovetter_riot().run(until="stable", stable_days=0)

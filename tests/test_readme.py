@@ -29,6 +29,8 @@ def test_readme_python_examples_run():
     assert share.territorial_share == 0.0
     built = petrograd["DualPowerModel"](n_workers=50_000, city=share, seed=1)
     assert built.network_stats()["share_in_1000_plus"] == pytest.approx(0.679, abs=0.001)
+    riot = petrograd["riot"]  # Granovetter's riot, with no flag turning arrests off
+    assert riot.stable_since == 100 and riot.city.population.counts()["mobilized"] == 100
 
 
 @pytest.mark.slow

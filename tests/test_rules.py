@@ -320,3 +320,126 @@ def test_a_passive_worker_counts_itself_among_the_active():
     p = _local_arrest_probability(m.world, 2.3, "floor", m.city.population.mobilized())
     assert p[0] == pytest.approx(1 - np.exp(-2.3 * 2))
     assert p[1] == pytest.approx(1 - np.exp(-2.3 * 1))
+
+
+def test_thresholds_are_population_arrays_read_by_the_rule_every_day():
+    # A modeller validating the rule reads each worker's threshold where the other traits are,
+    # and a threshold changed by hand counts from the next day.
+    theta = np.arange(100) / 100
+    m = DualPowerModel(
+        dual_power=False,
+        n_workers=100,
+        city=COMPLETE,
+        mobilization=ThresholdRule(thresholds=Explicit(theta)),
+        policing=NO_POLICE,
+        seed=0,
+    )
+    pop = m.city.population
+    np.testing.assert_array_equal(pop.threshold, theta)
+    assert m.workers[37].threshold == 0.37
+    frame = m.workers.to_frame()
+    np.testing.assert_array_equal(frame["threshold"].to_numpy(), theta)
+    pop.threshold[1] = 0.02  # Granovetter's perturbation, made after the set-up
+    m.run(10)
+    assert pop.counts()["mobilized"] == 1
+    # Under a rule without per-worker thresholds there is none to show.
+    other = DualPowerModel(dual_power=False, n_workers=100, seed=0)
+    assert other.workers[0].threshold is None
+    assert other.workers.to_frame()["threshold"].isna().all()
+
+
+def test_explicit_initiators_are_exactly_those_mobilized_on_day_zero():
+    ids = [5, 17, 993]
+    m = DualPowerModel(
+        dual_power=False,
+        n_workers=1_000,
+        mobilization=ThresholdRule(thresholds=Constant(2.0), initiators=np.array(ids)),
+        policing=NO_POLICE,
+        seed=1,
+    )
+    mobilized = np.flatnonzero(m.city.population.status == Status.MOBILIZED)
+    np.testing.assert_array_equal(mobilized, ids)
+    assert m.indicators()["mobilized"].iloc[0] == 3 / 1_000
+    m.run(3)  # initiators stay out; nobody can follow a threshold of 2
+    np.testing.assert_array_equal(np.flatnonzero(m.city.population.mobilized()), ids)
+    with pytest.raises(ParameterError, match="worker ids from 0 to 999"):
+        DualPowerModel(n_workers=1_000, mobilization=ThresholdRule(initiators=[1_000]))
+
+
+def test_an_initiator_count_is_exact_and_nested_in_a_share_drawn_with_the_same_seed():
+    def initiators(**kw):
+        rule = ThresholdRule(thresholds=Constant(2.0), **kw)
+        m = DualPowerModel(dual_power=False, n_workers=5_000, mobilization=rule, seed=4)
+        return m.city.population.mobilized()
+
+    for k in (0, 1, 123, 5_000):
+        assert initiators(initiator_count=k).sum() == k
+    share = initiators(seed_share=0.1)
+    fewer = initiators(initiator_count=int(share.sum()) - 20)
+    assert not (fewer & ~share).any()  # the count's initiators are among the share's
+    with pytest.raises(ParameterError, match="not both seed_share and initiator_count"):
+        ThresholdRule(seed_share=0.1, initiator_count=3)
+    with pytest.raises(ParameterError, match="initiator_count <= 5000"):
+        initiators(initiator_count=5_001)
+    with pytest.raises(ParameterError, match="worker ids"):
+        ThresholdRule(initiators=[1, 2.5])
+
+
+def test_initiators_in_a_config(tmp_path):
+    from dualpower_sim import load_experiment
+
+    path = tmp_path / "exp.toml"
+    path.write_text(
+        'dual_power = false\nn_workers = 300\n[mobilization]\nrule = "threshold"\n'
+        "initiators = [4, 8]\n"
+    )
+    exp = load_experiment(path)
+    assert exp.kwargs["mobilization"].initiators == (4, 8)
+    assert exp.config["mobilization"]["initiators"] == [4, 8]
+    m = exp.build_model()
+    np.testing.assert_array_equal(np.flatnonzero(m.city.population.mobilized()), [4, 8])
+    from dualpower_sim import ConfigError
+
+    path.write_text(path.read_text().replace("[4, 8]", "[4, 300]"))
+    with pytest.raises(ConfigError, match=r"exp.toml: mobilization.initiators holds 300.*299"):
+        load_experiment(path)
+
+
+@pytest.mark.parametrize("dual_power", [False, True])
+def test_granovetters_riot_through_the_public_api_with_no_flags(dual_power):
+    # The threshold rule ignores the police and, by default, the police arrest nobody under it:
+    # Granovetter's uniform thresholds mobilize everyone without turning arrests off (they
+    # ended at 1% when the default police jailed the first rioter).
+    m = DualPowerModel(
+        n_workers=100,
+        city=COMPLETE,
+        mobilization=ThresholdRule(thresholds=Explicit(np.arange(100) / 100)),
+        dual_power=dual_power,
+        seed=0,
+    )
+    assert m.pipeline.policing.arrest_rate == 0.0
+    m.run(120)
+    assert m.city.population.counts()["mobilized"] == 100
+    assert m.indicators()["jailed"].max() == 0
+
+
+def test_the_threshold_rule_arrests_only_when_asked_and_other_rules_keep_their_police():
+    assert DualPowerModel(n_workers=200, seed=1).pipeline.policing == Policing()
+    assert DualPowerModel(n_workers=200, mobilization="deterrence").pipeline.policing == Policing()
+    asked = DualPowerModel(n_workers=200, mobilization="threshold", policing=Policing())
+    assert asked.pipeline.policing.arrest_rate == Policing().arrest_rate
+
+
+def test_a_threshold_config_gets_the_rules_policing_unless_it_sets_its_own(tmp_path):
+    from dualpower_sim import load_experiment
+
+    path = tmp_path / "riot.toml"
+    path.write_text('[mobilization]\nrule = "threshold"\n')
+    exp = load_experiment(path)
+    assert exp.kwargs["policing"].arrest_rate == 0.0
+    assert exp.config["policing"]["arrest_rate"] == 0.0  # the resolved config says so
+    assert exp.config["policing"]["max_jail_term"] == Policing().max_jail_term
+    path.write_text('[mobilization]\nrule = "threshold"\n[policing]\narrest_rate = 0.2\n')
+    assert load_experiment(path).kwargs["policing"].arrest_rate == 0.2
+    # A preset (the combined rule) keeps the police it always had.
+    assert load_experiment("petrograd_1917").kwargs["policing"] == Policing()

@@ -10,7 +10,7 @@ sitting council and one for the state, and records indicators through Mesa's
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import mesa
@@ -31,14 +31,19 @@ from .rules import (
     Debate,
     HardshipShock,
     HardshipShocks,
+    LeverEvent,
+    LeverEvents,
     Pipeline,
     Policing,
     Resolution,
     Rule,
     SoldierRule,
     StateStrategy,
+    default_policing,
     make_rule,
 )
+from .rules.events import checked_events
+from .stability import fingerprint, scheduled, unchanged
 from .state import State
 from .world import World
 
@@ -78,9 +83,16 @@ class DualPowerModel(mesa.Model):
         mobilization: The mobilization rule: a name from
             :data:`~dualpower_sim.rules.MOBILIZATION_RULES` (``"threshold"``, ``"deterrence"``,
             ``"combined"``) with default parameters, or a rule object.
-        policing: Arrests and jail; default :class:`~dualpower_sim.rules.Policing()`. Pass
-            ``Policing(arrest_rate=0)`` for no arrests.
+        policing: Arrests and jail; None for the default,
+            :class:`~dualpower_sim.rules.Policing()`, or ``Policing(arrest_rate=0)`` (no
+            arrests) under the ``threshold`` rule, whose sources have no police
+            (:func:`~dualpower_sim.rules.default_policing`). Pass ``Policing(arrest_rate=0)``
+            for no arrests under another rule, ``Policing()`` for arrests under the threshold
+            rule.
         shocks: Hardship shocks (:class:`~dualpower_sim.rules.HardshipShock`).
+        lever_events: Scheduled changes to the state's and the workers' levers, legitimacy,
+            police, repression, concessions, the soldiers' loyalty, risk aversion, thresholds
+            (:class:`~dualpower_sim.rules.LeverEvent`), made at the start of their days.
         legitimacy: The state's legitimacy L in [0, 1] (Epstein 2002); grievance is H (1 - L).
         coercion: Police per resident, in [0, 1], the same in every neighbourhood.
         action_quorum: Share of a firm, neighbourhood or campus that must be mobilized for it to
@@ -110,6 +122,8 @@ class DualPowerModel(mesa.Model):
             ``"indicators"``.
         seed: The root seed; the same seed and arguments give the same run.
         running: False once the run has resolved or reached its horizon.
+        stable_since: The last day anything changed, when ``run(until="stable")`` stopped a
+            run as stable; None otherwise.
 
     Example:
         >>> m = DualPowerModel(n_workers=2000, seed=1).run(10)
@@ -125,6 +139,7 @@ class DualPowerModel(mesa.Model):
         mobilization: str | Rule = "combined",
         policing: Policing | None = None,
         shocks: Sequence[HardshipShock] = (),
+        lever_events: Sequence[LeverEvent] = (),
         legitimacy: float = 0.75,
         coercion: float = 0.06,
         action_quorum: float = 0.5,
@@ -144,6 +159,7 @@ class DualPowerModel(mesa.Model):
         # and our own ``step`` counts the steps.
         drop_step_wrapper(self)
         self.seed = streams.seed
+        self.stable_since: int | None = None
         self._diagnostics_rng = streams.diagnostics
         # Checked as a config's top-level keys are (one RunParams for both).
         legitimacy = RunParams.check_one("legitimacy", legitimacy)
@@ -165,10 +181,17 @@ class DualPowerModel(mesa.Model):
         self.horizon = RunParams.check_one("horizon", horizon)
         self.council_rule = _rule("councils", councils, CouncilRule)
         self.dual_power = RunParams.check_one("dual_power", dual_power)
+        mobilization_rule = self._mobilization_rule(mobilization)
+        events = checked_events(
+            lever_events, self.dual_power, mobilization_rule.name, self.city.population.sector_names
+        )
         mobilizing = {
+            **({"lever_events": LeverEvents(events=events)} if events else {}),
             "hardship": HardshipShocks(shocks=_shock_tuple(shocks)),
-            "mobilization": self._mobilization_rule(mobilization),
-            "policing": _rule("policing", policing, Policing),
+            "mobilization": mobilization_rule,
+            "policing": _rule("policing", policing, Policing)
+            if policing is not None
+            else default_policing(mobilization_rule),
         }
         struggle = {
             "councils": self.council_rule,
@@ -255,20 +278,72 @@ class DualPowerModel(mesa.Model):
         self._alive_before = table.alive.copy()
         self._formed_before = table.formed.copy()
 
-    def run(self, steps: int | None = None) -> DualPowerModel:
-        """Run ``steps`` days, or until the run resolves or reaches its horizon.
+    def run(
+        self,
+        steps: int | None = None,
+        *,
+        until: str | Callable[[DualPowerModel], bool] | None = None,
+        stable_days: int = 7,
+    ) -> DualPowerModel:
+        """Run ``steps`` days, or until the run resolves or reaches its horizon, or is stable.
+
+        With ``until="stable"`` the run also stops once nothing changes. A day is *quiet* when,
+        at its end, no worker's status or allegiance differs from the day before, no party
+        cadre was recruited, and every indicator of the day (shares mobilized and jailed,
+        legitimacy, repression, concessions, councils, both powers, the soldiers' loyalty and
+        defections...) equals the day before's exactly. The run is *stable* after
+        ``stable_days`` quiet days in a row, provided nothing is scheduled to change it: no
+        hardship shock or lever event still to start or end, no worker in jail (a release
+        changes a status), no offensive under way. :attr:`stable_since` is then the last day
+        on which anything changed, and ``steps`` is ``stable_since + stable_days``.
+
+        Under the threshold rule without arrests and without the struggle for power
+        (``dual_power=False``) one quiet day is a fixed point: every rule is then a function of
+        the day before, so nothing will ever change. Other rules draw random numbers (arrests,
+        councils forming, debate) or carry what no indicator shows (the combined rule's
+        weariness), so a quiet spell can end: a larger ``stable_days`` makes that less likely.
+        A stable run is not over (``running`` stays true).
 
         Args:
-            steps: Number of steps (>= 0); None runs to resolution or the horizon.
+            steps: Most steps to run (>= 0); None runs to resolution or the horizon.
+            until: None; ``"stable"`` to stop also when the run is stable (above); or a
+                function of the model, called after each step, that returns True to stop.
+            stable_days: With ``until="stable"``, the quiet days in a row that make a run
+                stable (>= 1).
 
         Returns:
             The model itself, so calls can be chained.
         """
         steps = self.horizon if steps is None else check("steps", steps, kind=int, low=0)
+        if until is None:
+            for _ in range(steps):
+                if not self.running:
+                    break
+                self.step()
+            return self
+        if until != "stable" and not callable(until):
+            raise ParameterError(
+                "until",
+                until,
+                "allowed: None, 'stable', or a function of the model that returns True to stop",
+            )
+        stable_days = check("stable_days", stable_days, kind=int, low=1)
+        self.stable_since = None
+        quiet, before = 0, fingerprint(self)
         for _ in range(steps):
             if not self.running:
                 break
             self.step()
+            if callable(until):
+                if until(self):
+                    break
+                continue
+            now = fingerprint(self)
+            quiet = quiet + 1 if unchanged(now, before) else 0
+            before = now
+            if quiet >= stable_days and not scheduled(self):
+                self.stable_since = self.steps - quiet
+                break
         return self
 
     @property

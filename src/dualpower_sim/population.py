@@ -56,6 +56,11 @@ class Population:
         status: Current :class:`Status` code.
         jail_release: Step at which a jailed worker is released (meaningless otherwise).
         sector_names: Names of the sectors.
+        threshold: Each worker's threshold under the ``threshold`` mobilization rule: the
+            weighted share of network neighbours, in [0, 1], that must be mobilized for the
+            worker to mobilize (above 1: never). None under a rule without per-worker
+            thresholds. The rule draws it at the model's set-up and reads it every day, so a
+            change written here takes effect the next day.
     """
 
     firm: np.ndarray
@@ -72,6 +77,7 @@ class Population:
     status: np.ndarray
     jail_release: np.ndarray
     sector_names: tuple[str, ...]
+    threshold: np.ndarray | None = None
 
     TRAITS = (
         "firm",
@@ -103,8 +109,15 @@ class Population:
         return self.status == _MOBILIZED
 
     def to_frame(self) -> pd.DataFrame:
-        """All workers as a DataFrame indexed by worker id (for inspection, not for rules)."""
+        """All workers as a DataFrame indexed by worker id (for inspection, not for rules).
+
+        Returns:
+            One row per worker: the :attr:`TRAITS` (sector, allegiance and status as
+            categories), then ``threshold`` (NaN for every worker under a mobilization rule
+            without per-worker thresholds).
+        """
         df = pd.DataFrame({name: getattr(self, name) for name in self.TRAITS})
+        df["threshold"] = np.nan if self.threshold is None else self.threshold
         df["sector"] = pd.Categorical.from_codes(df["sector"], categories=list(self.sector_names))
         df["allegiance"] = pd.Categorical.from_codes(
             df["allegiance"], categories=[a.name.lower() for a in Allegiance]
@@ -121,9 +134,10 @@ class Worker:
 
     Attributes mirror :class:`Population`'s arrays (``firm``, ``neighbourhood``, ``sector`` as
     a code, ``sector_name``, ``union``, ``allegiance``, ``hardship``, ``risk_aversion``,
-    ``precarious``, ``student``, ``campus``, ``market``, ``status``); ``unique_id`` is the
-    worker id. ``hardship`` is the base trait; today's hardship, with shocks and relief, is
-    ``model.world.hardship[i]``.
+    ``precarious``, ``student``, ``campus``, ``market``, ``status``, ``threshold``);
+    ``unique_id`` is the worker id. ``hardship`` is the base trait; today's hardship, with
+    shocks and relief, is ``model.world.hardship[i]``. ``threshold`` is the worker's threshold
+    under the ``threshold`` rule (a share of network neighbours), None under other rules.
     """
 
     __slots__ = ("_pop", "unique_id")
@@ -133,7 +147,7 @@ class Worker:
         self.unique_id = unique_id
 
     def __dir__(self) -> list[str]:
-        return sorted({*super().__dir__(), *Population.TRAITS})
+        return sorted({*super().__dir__(), *Population.TRAITS, "threshold"})
 
     def __setattr__(self, name: str, value) -> None:
         if name in Worker.__slots__:
@@ -153,6 +167,12 @@ class Worker:
                 return Allegiance(int(value))
             return value.item()
         raise AttributeError(f"Worker has no attribute {name!r}")
+
+    @property
+    def threshold(self) -> float | None:
+        """The worker's threshold under the ``threshold`` rule, or None under other rules."""
+        theta = self._pop.threshold
+        return None if theta is None else float(theta[self.unique_id])
 
     @property
     def sector_name(self) -> str:

@@ -29,6 +29,12 @@ the run's scalars; each table is one parameter group, with the same names as in 
     duration = 60
     magnitude = 0.3
 
+    [[lever_events]]           # scheduled changes to a lever: legitimacy, coercion, loyalty...
+    start = 100
+    lever = "legitimacy"
+    mode = "add"
+    value = -0.3
+
     [councils]                 # also [policing], [debate], [soldiers], [state], [resolution]
     formation_share = 0.4
 
@@ -36,8 +42,8 @@ Distributions and firm sizes are inline tables with a ``kind``: ``{ kind = "beta
 b = 3 }`` (``constant``, ``uniform``, ``beta``, ``normal``) and ``{ kind = "lognormal",
 median = 8, sigma = 1.6 }`` (``lognormal``, ``pareto``, ``bands``).
 
-A config that ``extends`` another is merged over it: tables key by key; lists (shocks, sectors,
-bands) and anything whose ``kind`` or ``rule`` changes are replaced whole. Overrides
+A config that ``extends`` another is merged over it: tables key by key; lists (shocks, lever events,
+sectors, bands) and anything whose ``kind`` or ``rule`` changes are replaced whole. Overrides
 (:func:`load_experiment`'s ``overrides``, ``seed``, ``n_workers`` and ``horizon``; on the command
 line ``--set``, ``--seed``, ``--workers`` and ``--steps``) are merged last. Every key is then
 checked against the typed, bounded parameter groups; the first problem raises

@@ -12,7 +12,8 @@ from typing import Any
 from ..distributions import Distribution
 from ..firm_sizes import FirmSizes, SizeBands
 from ..params import ParameterError, ParamGroup, check, did_you_mean
-from ..rules import MOBILIZATION_RULES, HardshipShock
+from ..rules import MOBILIZATION_RULES, HardshipShock, LeverEvent, Policing, default_policing
+from ..rules.events import lever_problem
 from .layers import Origins
 from .schema import (
     DISTRIBUTIONS,
@@ -70,6 +71,7 @@ def _SECTION_FIELDS() -> dict[str, str]:  # noqa: N802 - a constant, computed on
     for cls in MOBILIZATION_RULES.values():
         walk(cls, "mobilization")
     walk(HardshipShock, "shocks.0")
+    walk(LeverEvent, "lever_events.0")
     return out
 
 
@@ -196,6 +198,13 @@ def build_kwargs(config: dict[str, Any], origins: Origins) -> dict[str, Any]:
     for key, cls in SECTIONS.items():
         kwargs[key] = _build_group(cls, config.get(key, {}), key, origins)
     kwargs["mobilization"] = _build_mobilization(config.get("mobilization", {}), origins)
+    _check_initiators(kwargs["mobilization"], kwargs["n_workers"], origins)
+    # Policing the config leaves unset is the model's default for the rule (no arrests under
+    # the threshold rule), written out in the resolved config.
+    default = default_policing(kwargs["mobilization"])
+    given = config.get("policing", {})
+    unset = {k: getattr(default, k) for k in _fields(Policing) if k not in given}
+    kwargs["policing"] = dataclasses.replace(kwargs["policing"], **unset)
     shocks = config.get("shocks", [])
     if not isinstance(shocks, list):
         raise ConfigError(
@@ -214,7 +223,55 @@ def build_kwargs(config: dict[str, Any], origins: Origins) -> dict[str, Any]:
                 f"allowed: one of the city's sectors ({', '.join(map(repr, sectors))}) "
                 "or no sector key"
             )
+    kwargs["lever_events"] = _build_lever_events(config.get("lever_events", []), kwargs, origins)
     return kwargs
+
+
+def _check_initiators(rule: Any, n_workers: int, origins: Origins) -> None:
+    """The threshold rule's initiators must be workers of a city of ``n_workers``."""
+    ids, count = getattr(rule, "initiators", None), getattr(rule, "initiator_count", None)
+    if ids and max(ids) >= n_workers:
+        where = "mobilization.initiators"
+        raise ConfigError(
+            f"{origins.of(where)}: {where} holds {max(ids)}, which is not allowed; allowed: "
+            f"worker ids from 0 to n_workers - 1 = {n_workers - 1}"
+        )
+    if count is not None and count > n_workers:
+        where = "mobilization.initiator_count"
+        raise ConfigError(
+            f"{origins.of(where)}: {where} = {count} is not allowed; allowed: "
+            f"0 <= initiator_count <= n_workers = {n_workers}"
+        )
+
+
+def _build_lever_events(
+    events: Any, kwargs: dict[str, Any], origins: Origins
+) -> tuple[LeverEvent, ...]:
+    if not isinstance(events, list):
+        raise ConfigError(
+            f"{origins.of('lever_events')}: lever_events = {shown(events)} is not allowed; "
+            "allowed: a list of tables ([[lever_events]] with start, lever, mode, value and "
+            "optionally over_days and sector)"
+        )
+    built = tuple(
+        _build_group(LeverEvent, e, f"lever_events.{i}", origins) for i, e in enumerate(events)
+    )
+    sectors = [s.name for s in kwargs["city"].workplaces.sectors]
+    for i, event in enumerate(built):
+        problem = lever_problem(
+            event,
+            dual_power=kwargs["dual_power"],
+            rule=kwargs["mobilization"].name,
+            sectors=sectors,
+        )
+        if problem is not None:
+            field, allowed = problem
+            where = f"lever_events.{i}.{field}"
+            raise ConfigError(
+                f"{origins.of(where)}: {where} = {shown(getattr(event, field))} is not allowed; "
+                f"{allowed}"
+            )
+    return built
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,6 +315,8 @@ def resolved_config(kwargs: Mapping[str, Any], name: str, description: str) -> d
     mobilization = kwargs["mobilization"]
     out["mobilization"] = {"rule": mobilization.name, **_plain(mobilization)}
     out["shocks"] = [_plain(s) for s in kwargs["shocks"]]
+    if kwargs["lever_events"]:  # left out when empty, so configs without any keep their hash
+        out["lever_events"] = [_plain(e) for e in kwargs["lever_events"]]
     for key in SECTIONS:
         out[key] = _plain(kwargs[key])
     return out

@@ -58,7 +58,7 @@ FIRM_SIZES: dict[str, type[FirmSizes]] = {
 DISCRIMINATORS = ("kind", "rule")
 
 #: Every key a config may hold at its top level.
-TOP_KEYS = (*TEXT_KEYS, *RUN_KEYS, *SECTIONS, "mobilization", "shocks")
+TOP_KEYS = (*TEXT_KEYS, *RUN_KEYS, *SECTIONS, "mobilization", "shocks", "lever_events")
 
 
 class ConfigError(Exception):

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..city import Campuses, CityParams, Sector, Territory, Traits, Workplaces
 from ..params import attribute_docs
-from ..rules import MOBILIZATION_RULES, HardshipShock
+from ..rules import MOBILIZATION_RULES, HardshipShock, LeverEvent
 from .schema import RUN_KEYS, SECTIONS
 
 #: Parameter groups documented in each table of the resolved config, for comments.
@@ -23,6 +23,7 @@ _DOCUMENTED: dict[str, type] = {
     "city.traits": Traits,
     "city.workplaces.sectors": Sector,
     "shocks": HardshipShock,
+    "lever_events": LeverEvent,
     **{k: v for k, v in SECTIONS.items() if k != "city"},
 }
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

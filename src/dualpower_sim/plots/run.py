@@ -135,6 +135,7 @@ EVENT_MARKS: dict[str, tuple[str, str, str]] = {
     "regime_change": ("the government gave way", PALETTE[4], "D"),
     "forces_ready": ("the state's reinforcements in", PALETTE[1], "P"),
     "insurrection": ("insurrection", PALETTE[3], "*"),
+    "lever_event": ("scheduled change", PALETTE[7], "d"),
 }
 
 

@@ -12,6 +12,7 @@ from ..params import ParameterError, did_you_mean
 from .base import Rule
 from .councils import CouncilRule
 from .debate import Debate
+from .events import LeverEvent, LeverEvents
 from .hardship import HardshipShock, HardshipShocks
 from .mobilization import CombinedRule, DeterrenceRule, ThresholdRule
 from .pipeline import Pipeline
@@ -29,6 +30,8 @@ __all__ = [
     "DeterrenceRule",
     "HardshipShock",
     "HardshipShocks",
+    "LeverEvent",
+    "LeverEvents",
     "Pipeline",
     "Policing",
     "Resolution",
@@ -36,6 +39,7 @@ __all__ = [
     "SoldierRule",
     "StateStrategy",
     "ThresholdRule",
+    "default_policing",
     "make_rule",
 ]
 
@@ -49,12 +53,32 @@ RULES: dict[str, type[Rule]] = {
     **MOBILIZATION_RULES,
     Policing.name: Policing,
     HardshipShocks.name: HardshipShocks,
+    LeverEvents.name: LeverEvents,
     CouncilRule.name: CouncilRule,
     Debate.name: Debate,
     SoldierRule.name: SoldierRule,
     Resolution.name: Resolution,
     StateStrategy.name: StateStrategy,
 }
+
+
+def default_policing(mobilization: Rule) -> Policing:
+    """The policing a model gets when none is given, which depends on its mobilization rule.
+
+    The ``threshold`` rule is Granovetter's (1978) and Watts's (2002) model, which have no
+    police: its workers ignore the police, and by default the police arrest nobody
+    (``Policing(arrest_rate=0)``), so the rule alone reproduces those models. The other rules
+    weigh the risk of arrest, and the police make arrests (``Policing()``).
+
+    Args:
+        mobilization: The model's mobilization rule.
+
+    Returns:
+        The default policing rule.
+    """
+    if isinstance(mobilization, ThresholdRule):
+        return Policing(arrest_rate=0.0)
+    return Policing()
 
 
 def make_rule(name: str, registry: dict[str, type[Rule]] | None = None, **params: Any) -> Rule:

@@ -19,6 +19,7 @@ vision on a grid. Here the locality is the worker's neighbourhood (the police ar
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import ClassVar
 
 import numpy as np
@@ -130,6 +131,19 @@ def _local_arrest_probability(
     return np.take(table.ravel(), world.neighbourhood_x2 + mobilized)
 
 
+def _worker_ids(ids: object) -> tuple[int, ...]:
+    """Worker ids as a tuple of ints (from a list, a tuple or an integer array)."""
+    allowed = "allowed: a list of worker ids (integers >= 0), or None"
+    if isinstance(ids, str | bytes) or not hasattr(ids, "__iter__"):
+        raise ParameterError("ThresholdRule.initiators", ids, allowed)
+    out = []
+    for i in ids:
+        if isinstance(i, bool | np.bool_) or not isinstance(i, numbers.Integral) or i < 0:
+            raise ParameterError("ThresholdRule.initiators", i, allowed)
+        out.append(int(i))
+    return tuple(out)
+
+
 def _set_mobilized(world: World, want: np.ndarray) -> None:
     """Mobilize ``want`` and demobilize the rest, among workers free to act."""
     status = world.population.status
@@ -148,15 +162,26 @@ class ThresholdRule(Rule):
     A worker is mobilized when the weighted share of their mobilized neighbours reaches their
     threshold. On the complete network this is Granovetter (1978): thresholds 0, 1, ..., 99 (as
     shares of 100) mobilize everyone; move the threshold-1 worker to 2 and only one mobilizes.
+    Its workers ignore hardship and the police, and a model with this rule and no policing of
+    its own makes no arrests (:func:`~dualpower_sim.rules.default_policing`), so these examples
+    hold as they are; pass ``policing=Policing()`` for arrests.
+
+    Initiators are mobilized from the start (day 0) and whenever free. Choose them in one of
+    three ways: a share drawn at random (``seed_share``), an exact number drawn at random
+    (``initiator_count``), or by worker id (``initiators``).
 
     Attributes:
         thresholds: Distribution of thresholds (share of neighbours, in [0, 1]), or
             :class:`~dualpower_sim.distributions.Explicit` values per worker.
-        seed_share: Share of workers who are initiators, mobilized from the start and whenever
-            free (Watts 2002's seed); 0 leaves only zero-threshold workers to start.
+        seed_share: Share of workers who are initiators, each drawn with this probability
+            (Watts 2002's seed); 0 leaves only zero-threshold workers to start.
         sticky: If true, a mobilized worker stays mobilized until jailed (Watts 2002's
             irreversible activation); if false, workers whose neighbours fall below their
             threshold go home.
+        initiator_count: Exact number of initiators, drawn at random, or None to use
+            ``seed_share``. A count and a share draw from the same random numbers, so with one
+            seed the smaller set of initiators is inside the larger.
+        initiators: The initiators' worker ids (0 to n - 1), or None to draw them.
     """
 
     name: ClassVar[str] = "threshold"
@@ -164,25 +189,79 @@ class ThresholdRule(Rule):
     thresholds: Distribution = dataclasses.field(default_factory=lambda: Normal(0.25, 0.12))
     seed_share: float = param(0.0, kind=float, low=0.0, high=1.0)
     sticky: bool = param(False, kind=bool)
+    initiator_count: int | None = param(None, kind=int, low=0, optional=True)
+    initiators: tuple[int, ...] | None = None
 
     def validate(self) -> None:  # noqa: D102
         if not isinstance(self.thresholds, Distribution):
             raise ParameterError(
                 "ThresholdRule.thresholds", self.thresholds, "allowed: a Distribution"
             )
+        if self.initiators is not None:
+            object.__setattr__(self, "initiators", _worker_ids(self.initiators))
+        chosen = [
+            name
+            for name, given in (
+                ("seed_share", self.seed_share > 0),
+                ("initiator_count", self.initiator_count is not None),
+                ("initiators", self.initiators is not None),
+            )
+            if given
+        ]
+        if len(chosen) > 1:
+            raise ParameterError(
+                f"ThresholdRule.{chosen[-1]}",
+                getattr(self, chosen[-1]),
+                f"allowed: one way of choosing initiators, not both {chosen[0]} and {chosen[-1]}",
+            )
+
+    def _initiators(self, n: int, u: np.ndarray) -> np.ndarray:
+        """The initiators' mask, from the uniforms ``u`` drawn for them (one per worker)."""
+        if self.initiators is not None:
+            ids = np.asarray(self.initiators, dtype=np.int64)
+            if ids.size and ids.max() >= n:
+                raise ParameterError(
+                    "ThresholdRule.initiators",
+                    int(ids.max()),
+                    f"allowed: worker ids from 0 to {n - 1}",
+                )
+            mask = np.zeros(n, dtype=bool)
+            mask[ids] = True
+            return mask
+        if self.initiator_count is not None:
+            k = self.initiator_count
+            if k > n:
+                raise ParameterError(
+                    "ThresholdRule.initiator_count", k, f"allowed: 0 <= initiator_count <= {n}"
+                )
+            mask = np.zeros(n, dtype=bool)
+            if k:
+                mask[np.argpartition(u, k - 1)[:k]] = True  # the k smallest draws
+            return mask
+        return u < self.seed_share
 
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
-        n = world.population.n
-        world.memory["threshold.theta"] = self.thresholds.sample(rng, n)
-        tolerance = share_tolerance(world.network)
-        world.memory["threshold.reach"] = world.memory["threshold.theta"] - tolerance
-        initiators = rng.random(n) < self.seed_share
+        pop = world.population
+        n = pop.n
+        # Each worker's threshold is a population array (model.workers[i].threshold, to_frame);
+        # the memory key names the same array, for code that read it there before.
+        pop.threshold = self.thresholds.sample(rng, n)
+        world.memory["threshold.theta"] = pop.threshold
+        world.memory["threshold.tolerance"] = share_tolerance(world.network)
+        # One uniform per worker whichever way initiators are chosen, so the rest of the run
+        # draws the same random numbers (common random numbers across the three ways).
+        initiators = self._initiators(n, rng.random(n))
         world.memory["threshold.initiator"] = initiators
-        _set_mobilized(world, initiators | world.population.mobilized())
+        _set_mobilized(world, initiators | pop.mobilized())
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         share = world.mobilized_share()
-        want = share >= world.memory["threshold.reach"]  # theta - share_tolerance
+        # Read from the population each day, so that a threshold changed during the run (by a
+        # LeverEvent or by hand) counts from the next day.
+        theta = world.population.threshold
+        if theta is None:
+            raise RuntimeError("the threshold rule's thresholds are drawn by its set-up")
+        want = share >= theta - world.memory["threshold.tolerance"]
         want |= world.memory["threshold.initiator"]
         if self.sticky:
             want |= world.population.mobilized()

@@ -10,15 +10,18 @@ from .base import Rule
 __all__ = ["Pipeline"]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Pipeline:
     """The rules a model runs each day, each under its own name.
 
-    Iterating gives the rules in the order they run (hardship, mobilization, policing, then, when
-    the model runs the struggle for power, councils, debate, soldiers, resolution, state); a
-    rule is reached by name (``model.pipeline.resolution``), never by position.
+    Iterating gives the rules in the order they run (the scheduled lever events when there are
+    any, hardship, mobilization, policing, then, when the model runs the struggle for power,
+    councils, debate, soldiers, resolution, state); a rule is reached by name
+    (``model.pipeline.resolution``), never by position.
 
     Attributes:
+        lever_events: Scheduled changes to the state's and the workers' levers (None when none
+            is scheduled).
         hardship: The hardship shocks.
         mobilization: Who mobilizes (threshold, deterrence or combined).
         policing: Arrests and releases.
@@ -29,6 +32,7 @@ class Pipeline:
         state: The state's strategy (None likewise).
     """
 
+    lever_events: Rule | None = None
     hardship: Rule
     mobilization: Rule
     policing: Rule

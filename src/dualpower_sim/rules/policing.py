@@ -30,6 +30,8 @@ class Policing(Rule):
 
     Attributes:
         arrest_rate: Probability that an officer arrests one mobilized resident on a given day.
+            Under the ``threshold`` rule the default is 0 (Granovetter's and Watts's models
+            have no police); set it for arrests.
         max_jail_term: Longest jail term, in days (steps).
     """
 
