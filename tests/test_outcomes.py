@@ -22,6 +22,7 @@ from dualpower_sim import (
     Traits,
     Workplaces,
 )
+from dualpower_sim.config import load_experiment
 from dualpower_sim.distributions import Beta
 from dualpower_sim.outcomes import OUTCOMES, power_balance, success_probability
 from dualpower_sim.rules import CouncilRule, Debate, SoldierRule, StateStrategy
@@ -81,6 +82,31 @@ def test_giant_factories_organise_by_workplace_and_territory_closes_the_gap():
     gap_terr = p_terr[1] - w_terr[1]
     assert gap_work > 0.3
     assert w_terr[0] == 6 and abs(gap_terr) < 0.5 * gap_work
+
+
+def test_a_city_of_workshops_reaches_dual_power_by_neighbourhood_not_by_workplace():
+    # Pattern 10's Paris-like half at a small size (docs/validation.md has it at 6,000 workers):
+    # workshops' strikes carry little leverage and subcontractors organise apart, so under the
+    # Commune's own crisis only neighbourhood organising raises a power beside the state.
+    def arose(territorial_share):
+        runs = [
+            load_experiment(
+                "paris_1871",
+                {"city.territorial_share": territorial_share},
+                seed=seed,
+                n_workers=3_000,
+                horizon=100,
+            )
+            .build_model()
+            .run()
+            .summary()
+            for seed in range(1, 7)
+        ]
+        return sum(r["dual_power_began"] is not None for r in runs)
+
+    by_workplace, by_neighbourhood = arose(0.0), arose(1.0)
+    assert by_neighbourhood == 6 and by_workplace <= 1
+    assert wilson(by_neighbourhood, 6).low > wilson(by_workplace, 6).high
 
 
 def test_a_divided_federation_is_attacked_on_its_division_and_crushed_sooner():
