@@ -83,7 +83,6 @@ def plot_outcome_curves(
     low_x = table["bin_low"].min() if binned else table[parameter].min()
     high_x = table["bin_high"].max() if binned else table[parameter].max()
     xs = np.linspace(low_x, high_x, 200)
-    texts = 0
     for tp in tippings:
         colour = _outcome_colour(tp.outcome)
         verdict = getattr(tp, "verdict", "crossing")
@@ -97,30 +96,31 @@ def plot_outcome_curves(
                 ls="--",
                 label=f"logistic fit, {tp.outcome}",
             )
+        # The estimate goes in the legend, below the axes: inside them every corner can hold
+        # a curve at 0 or 1 (two outcomes crossing fill all four), and a box there hid points.
         if verdict == "crossing":
-            ax.axvline(tp.estimate, color=colour, lw=1.2, ls=":")
-            ax.axvspan(max(tp.low, xs[0]), min(tp.high, xs[-1]), color=colour, alpha=0.1, lw=0)
-            text = (
-                f"P({tp.outcome}) = {tp.level} at {tp.estimate:.3g} "
-                f"(95% interval {tp.low:.3g} to {tp.high:.3g})"
+            ax.axvline(
+                tp.estimate,
+                color=colour,
+                lw=1.2,
+                ls=":",
+                label=(
+                    f"P({tp.outcome}) = {tp.level} at {tp.estimate:.3g} "
+                    f"(95% interval {tp.low:.3g} to {tp.high:.3g})"
+                ),
             )
+            ax.axvspan(max(tp.low, xs[0]), min(tp.high, xs[-1]), color=colour, alpha=0.1, lw=0)
         elif verdict == "separation":
-            ax.axvspan(tp.low, tp.high, color=colour, alpha=0.15, lw=0)
-            text = f"{tp.outcome}: runs separated, crossing between {tp.low:.3g} and {tp.high:.3g}"
-        else:
-            continue
-        ax.text(
-            0.01,
-            0.98 - 0.07 * texts,
-            text,
-            transform=ax.transAxes,
-            ha="left",
-            va="top",
-            fontsize=8,
-            color=colour,
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
-        )
-        texts += 1
+            ax.axvspan(
+                tp.low,
+                tp.high,
+                color=colour,
+                alpha=0.15,
+                lw=0,
+                label=(
+                    f"{tp.outcome}: runs separated, crossing between {tp.low:.3g} and {tp.high:.3g}"
+                ),
+            )
     n = int(table["n"].min()) if len(table) else 0
     ticks = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     if runs is not None and len(runs):
