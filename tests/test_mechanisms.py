@@ -462,3 +462,18 @@ def test_subcontractors_organise_on_their_own_unless_chains_are_asked_to():
     assert np.array_equal(unit[~sub], firm[~sub])
     sizes = chained.world.councils.size[: chained.city.n_firms]
     assert sizes.max() > own.world.councils.size[: own.city.n_firms].max()
+
+
+def test_a_federation_broken_by_an_offensive_is_crushed_not_co_opted():
+    # Gdansk at 10,000 workers, seed 3: the offensive of day 225 breaks the councils and their
+    # revolutionaries go to jail, so the federation's remnant has a revolutionary share under
+    # coopt_share; that remnant is what is left of a crushed movement, not a reformist body.
+    m = load_experiment("gdansk_1980", seed=3, n_workers=10_000).build_model().run()
+    events = m.events()
+    offensive = events.loc[events["event"] == "offensive", "step"]
+    assert len(offensive) and offensive.iloc[0] < m.steps
+    share = m.indicators()["revolutionary_share"]
+    after = share.loc[offensive.iloc[0] + 5 :]
+    assert (after < m.pipeline.resolution.coopt_share).any()  # the remnant's share fell
+    assert m.outcome == "state_restored"
+    assert "offensive" in m.summary()["explanation"]

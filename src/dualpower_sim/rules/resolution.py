@@ -40,7 +40,9 @@ class Resolution(Rule):
         insurrection_steepness: Steepness ``s`` of the success probability ``r^s / (1 + r^s)``.
         insurrection_cooldown: Days after a failed insurrection before another attempt.
         majority: Revolutionary share of the federation needed to move to take power.
-        coopt_share: Revolutionary share below which a sitting federation counts as co-opted.
+        coopt_share: Revolutionary share below which a sitting federation counts as co-opted,
+            unless an offensive since dual power began has broken its councils (council power
+            under its threshold): what is left of a crushed federation is not co-opted.
         settle_days: Days a resolving condition must hold before the run resolves.
         counter_offensive_days: Length of the offensive that follows a failed insurrection.
         consent_weight: Weight of legitimacy (consent) against armed force (coercion x loyalty)
@@ -156,7 +158,14 @@ class Resolution(Rule):
             return None
 
         sitting = table is not None and table.federated.any()
-        coopted = sitting and revolutionary < self.coopt_share
+        # What is left of a federation the state's offensive has broken is crushed, not a
+        # reformist body inside the state order, even when its revolutionaries are gone (to
+        # jail): co-optation is judged only while the councils stand or were never attacked.
+        crushed = (
+            world.levels.offensive_began >= verdict.dual_power_began
+            and council < self.council_threshold
+        )
+        coopted = sitting and revolutionary < self.coopt_share and not crushed
         verdict.coopted_days = verdict.coopted_days + 1 if coopted else 0
         verdict.weak_days = verdict.weak_days + 1 if council < self.council_threshold else 0
         if verdict.coopted_days >= self.settle_days:
