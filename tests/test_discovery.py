@@ -191,14 +191,16 @@ def test_a_condition_on_the_wrong_column_is_refused(text, message):
 
 
 def test_conditions_are_parsed_never_evaluated_as_python():
-    source = Path(__file__).parents[1] / "src" / "dualpower_sim" / "discovery.py"
-    calls = {
-        node.func.id
-        for node in ast.walk(ast.parse(source.read_text()))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    }
-    assert not calls & {"eval", "exec", "compile", "__import__"}
-    assert "query(" not in source.read_text() and ".eval(" not in source.read_text()
+    package = Path(__file__).parents[1] / "src" / "dualpower_sim"
+    for name in ("discovery.py", "discovery_conditions.py"):  # the grammar, and its user
+        calls = {
+            node.func.id
+            for node in ast.walk(ast.parse((package / name).read_text()))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        }
+        assert not calls & {"eval", "exec", "compile", "__import__"}, name
+        text = (package / name).read_text()
+        assert "query(" not in text and ".eval(" not in text, name
 
 
 def test_a_condition_met_by_no_run_or_every_run_is_refused():

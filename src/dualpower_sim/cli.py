@@ -20,12 +20,12 @@ traceback, and nothing written), 1 if a run fails, 130 if interrupted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
+import re
 import socket
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,24 @@ from .results import (
 
 __all__ = ["main"]
 
-#: The command-line flag of each option the library checks by its Python name.
+#: The command line's flag for each argument the library names in its messages. The library
+#: speaks Python: it names an argument as it was passed (``horizon=2000000``, ``out=o/c``), advises
+#: one as a keyword (``pass overwrite=True``, ``with where=...``), and names a config's override
+#: ``override KEY=VALUE``; :func:`_in_flags` turns each into its option (``--steps 2000000``,
+#: ``--out o/c``, ``--overwrite``, ``--where``, ``--set KEY=VALUE``). One table for every command:
+#: where two commands share a name (``seed``, ``out``) they share the flag.
 FLAGS = {
+    "override": "--set",
+    "seed": "--seed",
+    "n_workers": "--workers",
+    "horizon": "--steps",
+    "out": "--out",
+    "overwrite": "--overwrite",
+    "resume": "--resume",
+    "retry_failed": "--retry-failed",
+    "discover": "--discover",
+    "where": "--where",
+    "outcomes": "--outcome",
     "jobs": "--jobs",
     "time_limit": "--time-limit",
     "executor": "--executor",
@@ -61,17 +77,35 @@ FLAGS = {
     "budget": "--budget",
 }
 
+#: An argument named at the start of a word: ``override KEY=VALUE`` (taken whole, so a key that
+#: is also an argument's name, ``override seed=4``, stays the override's), ``name=True`` or
+#: ``name=...`` (the option alone), or ``name=`` before its value.
+_NAMED = re.compile(
+    r"(?<![^\s(])(?:override (?P<override>\S+)|(?P<name>"
+    + "|".join(name for name in FLAGS if name != "override")
+    + r")=(?P<bare>True\b|\.\.\.)?)"
+)
 
-@contextlib.contextmanager
-def _flags() -> Iterator[None]:
-    """Name the flag in a library's message about one of its options (``jobs`` is ``--jobs``)."""
-    try:
-        yield
-    except ParameterError as exc:
-        if exc.name not in FLAGS:
-            raise
+
+def _in_flags(text: str) -> str:
+    """The library's message (or a config's layer) with each argument named as its option."""
+
+    def flag(match: re.Match[str]) -> str:
+        if match["override"] is not None:
+            return f"{FLAGS['override']} {match['override']}"
+        return FLAGS[match["name"]] + ("" if match["bare"] else " ")
+
+    return _NAMED.sub(flag, text)
+
+
+def _message(exc: Exception) -> str:
+    """What the command says about an error: the library's words in the command's options."""
+    if isinstance(exc, ParameterError):  # one of the options, checked by the library
         value = repr(exc.value) if isinstance(exc.value, str) else exc.value
-        raise UsageError(f"{FLAGS[exc.name]} {value}: {exc.allowed}") from None
+        return _in_flags(f"{exc.name}={value}: {exc.allowed}")
+    if isinstance(exc, UsageError | MissingExtraError):  # already in the command's words
+        return str(exc)
+    return _in_flags(str(exc))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,8 +156,13 @@ def _command(argv: Sequence[str] | None) -> int:
         return handler[args.command](args)
     except SystemExit as exc:  # --help and --version exit 0 through argparse
         return int(exc.code or 0)
+    except ParameterError as exc:
+        if exc.name not in FLAGS:  # not an option: a bug, shown as one
+            raise
+        print(f"error: {_message(exc)}", file=sys.stderr)
+        return 2
     except (UsageError, ConfigError, ResultsError, DiscoveryError, MissingExtraError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if getattr(locals().get("args"), "command", None) == "sweep":
@@ -136,43 +175,14 @@ def _command(argv: Sequence[str] | None) -> int:
         return 130
 
 
-#: How the library names a config's layer that an option of ``run`` or ``config show`` sets (the
-#: start of it), and the option: ``load_experiment(..., horizon=200)`` is the layer
-#: ``horizon=200``, which is ``--steps 200`` here.
-LAYER_FLAGS = (
-    ("overrides", "override ", "--set "),
-    ("seed", "seed=", "--seed "),
-    ("workers", "n_workers=", "--workers "),
-    ("steps", "horizon=", "--steps "),
-)
-
-
-def _in_flags(text: str, args: argparse.Namespace) -> str:
-    """A layer's name, or a message starting with one, as the option that set it."""
-    for dest, library, flag in LAYER_FLAGS:
-        if getattr(args, dest) not in (None, []) and text.startswith(library):
-            return flag + text[len(library) :]
-    return text
-
-
-@contextlib.contextmanager
-def _layers_as_flags(args: argparse.Namespace) -> Iterator[None]:
-    """Name the option in the library's message about a layer an option set."""
-    try:
-        yield
-    except ConfigError as exc:
-        raise ConfigError(_in_flags(str(exc), args)) from None
-
-
 def _load(args: argparse.Namespace) -> Experiment:
-    with _layers_as_flags(args):
-        return load_experiment(
-            args.config,
-            args.overrides,
-            seed=args.seed,
-            n_workers=args.workers,
-            horizon=args.steps,
-        )
+    return load_experiment(
+        args.config,
+        args.overrides,
+        seed=args.seed,
+        n_workers=args.workers,
+        horizon=args.steps,
+    )
 
 
 def _scenarios(args: argparse.Namespace) -> int:
@@ -195,7 +205,7 @@ def _config(args: argparse.Namespace) -> int:
     experiment = _load(args)
     header = [
         f"# {experiment.name}: resolved config, every parameter with its default or value",
-        f"# read from: {' <- '.join(_in_flags(x, args) for x in reversed(experiment.layers))}",
+        f"# read from: {' <- '.join(_in_flags(x) for x in reversed(experiment.layers))}",
         f"# config_hash: {experiment.config_hash}",
         "",
     ]
@@ -247,8 +257,7 @@ def _check_memory(experiment: Experiment) -> None:
 def _run_claimed(args: argparse.Namespace, experiment: Experiment, out: Path) -> int:
     started = now()
     t0 = time.perf_counter()
-    with _layers_as_flags(args):
-        model = experiment.build_model()
+    model = experiment.build_model()
     built = time.perf_counter() - t0
     quiet = args.quiet
     if not quiet:
@@ -371,19 +380,16 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed: allowed only with --resume (it retries a sweep's runs)")
     sweep = load_sweep(args.file)
-    with _flags():
-        shard = parse_shard(args.shard, sweep.n_runs) if args.shard else None
-        if args.refine and args.shard:
-            raise UsageError("--refine with --shard: refine once, after every shard has finished")
-        check_run_options(
-            jobs=args.jobs or 1,
-            time_limit=args.time_limit,
-            executor=args.executor,
-            scheduler=args.scheduler,
-        )
-        check_refine_options(
-            outcome=args.outcome, target_width=args.target_width, budget=args.budget
-        )
+    shard = parse_shard(args.shard, sweep.n_runs) if args.shard else None
+    if args.refine and args.shard:
+        raise UsageError("--refine with --shard: refine once, after every shard has finished")
+    check_run_options(
+        jobs=args.jobs or 1,
+        time_limit=args.time_limit,
+        executor=args.executor,
+        scheduler=args.scheduler,
+    )
+    check_refine_options(outcome=args.outcome, target_width=args.target_width, budget=args.budget)
     workers = _sweep_processes(sweep, args)
     out = args.out if args.out is not None else Path("sweeps") / sweep.name
     n_runs = sweep.n_runs if shard is None else len(range(shard[0], sweep.n_runs, shard[1]))

@@ -104,7 +104,7 @@ class Claim:
 
     Args:
         path: The lock file (created if missing).
-        what: How to name the claimed thing in messages (e.g. ``--out o/c``).
+        what: How to name the claimed thing in messages (``out=o/c``: as it was passed).
         shared: Take a shared claim (shards of one sweep) instead of an exclusive one.
         remove: Delete the lock file on release (a run's lock beside its folder).
 
@@ -150,7 +150,7 @@ class Claim:
                     raise
                 raise ClaimError(
                     f"{self.what}: in use by {describe(_read_info(self.path))}; "
-                    "wait for it to finish, or choose another folder with --out"
+                    "wait for it to finish, or choose another folder"
                 ) from None
             try:
                 same = os.stat(self.path).st_ino == os.fstat(fd).st_ino

@@ -102,8 +102,8 @@ def write_report(
     if "status" in runs and not (runs["status"] == "done").any():
         raise ResultsError(
             f"{results.folder}: no finished run ({len(runs)} failed: see the error column of "
-            f"load_results); nothing to report. Retry them with `dualpower sweep FILE --resume "
-            "--retry-failed --out DIR`"
+            f"load_results); nothing to report. Retry them by running the sweep again with "
+            "resume=True and retry_failed=True"
         )
     plan = _discovery_plan(results, discover)
     asked = discover is not False
@@ -152,7 +152,7 @@ def write_discovery(
     if not conditions:
         raise DiscoveryError(
             "no outcome is met by at least 5% of the finished runs (and not by all): name a "
-            "condition with --where"
+            "condition with where=..."
         )
     for text in conditions:
         _check_split(parse_condition(text).mask(done), text)
@@ -227,9 +227,7 @@ def _discovery_plan(results: SweepResults, discover: bool | Sequence[str | None]
     plan: list[str] = []
     for name in wanted:
         if name is not None and name not in known:
-            raise DiscoveryError(
-                f"--discover {name!r}: not an outcome; allowed: {', '.join(known)}"
-            )
+            raise DiscoveryError(f"discover={name!r}: not an outcome; allowed: {', '.join(known)}")
         for outcome in frequent_outcomes(done, known) if name is None else [name]:
             if outcome not in plan:
                 _check_split(done["outcome"] == outcome, _outcome_condition(outcome))

@@ -79,25 +79,25 @@ def check_out_dir(out: Path, overwrite: bool = False) -> None:
             (never replaced), or an earlier run and ``overwrite`` is false.
     """
     if out.exists() and not out.is_dir():
-        raise ResultsError(f"--out {out}: exists and is not a folder")
+        raise ResultsError(f"out={out}: exists and is not a folder")
     _check_writable(out)
     if out.is_dir() and not writable_dir(out):
         # Renaming a new folder over it would work (the parent is writable) and lose its mode.
         raise ResultsError(
-            f"--out {out}: the folder is not writable (read-only); it is never replaced: "
-            "choose another folder with --out"
+            f"out={out}: the folder is not writable (read-only); it is never replaced: "
+            "choose another folder with out=..."
         )
     if not out.is_dir() or not any(out.iterdir()):
         return
     if not (out / RUN_FILES["summary"]).is_file():
         raise ResultsError(
-            f"--out {out}: the folder holds files that are not a dualpower run; "
+            f"out={out}: the folder holds files that are not a dualpower run; "
             "choose another folder (it is never overwritten)"
         )
     if not overwrite:
         raise ResultsError(
-            f"--out {out}: the folder already holds a run; pass --overwrite to replace it, "
-            "or choose another folder with --out"
+            f"out={out}: the folder already holds a run; pass overwrite=True to replace it, "
+            "or choose another folder with out=..."
         )
 
 
@@ -120,16 +120,16 @@ def claim_out_dir(out: Path) -> Any:
     from .locking import Claim, ClaimError
 
     if out.exists() and not out.is_dir():
-        raise ResultsError(f"--out {out}: exists and is not a folder")
+        raise ResultsError(f"out={out}: exists and is not a folder")
     _check_name_length(out)
     _check_writable(out)
-    claim = Claim(out.parent / f".{out.name}.lock", f"--out {out}", remove=True)
+    claim = Claim(out.parent / f".{out.name}.lock", f"out={out}", remove=True)
     try:
         claim.acquire()
     except ClaimError as exc:
         raise ResultsError(str(exc)) from None
     except OSError as exc:
-        raise ResultsError(f"--out {out}: cannot be written ({exc.strerror or exc})") from None
+        raise ResultsError(f"out={out}: cannot be written ({exc.strerror or exc})") from None
     for pattern in (".partial-*", ".old-*", ".probe-*"):
         for leftover in out.parent.glob(f".{glob.escape(out.name)}{pattern}"):
             shutil.rmtree(leftover, ignore_errors=True)
@@ -138,7 +138,7 @@ def claim_out_dir(out: Path) -> Any:
 
 def _check_name_length(out: Path) -> None:
     if len(os.fsencode(out.name)) > 200:  # room for the hidden .partial- and .lock names
-        raise ResultsError(f"--out {out}: the folder's name is too long (at most 200 bytes)")
+        raise ResultsError(f"out={out}: the folder's name is too long (at most 200 bytes)")
 
 
 def _check_writable(out: Path) -> None:
@@ -149,7 +149,7 @@ def _check_writable(out: Path) -> None:
         probe.rmdir()
     except OSError as exc:
         raise ResultsError(
-            f"--out {out}: cannot be written ({exc.strerror or exc}"
+            f"out={out}: cannot be written ({exc.strerror or exc}"
             + (f": {exc.filename}" if exc.filename else "")
             + ")"
         ) from None
@@ -183,7 +183,7 @@ def write_run(
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
         tmp.chmod(0o777 & ~umask())  # mkdtemp makes it private; a results folder is not
     except OSError as exc:
-        raise ResultsError(f"--out {out}: cannot be written ({exc.strerror or exc})") from None
+        raise ResultsError(f"out={out}: cannot be written ({exc.strerror or exc})") from None
     try:
         names = _write_files(record, tmp, figures or {}, figure_format)
         if out.exists():
@@ -195,7 +195,7 @@ def write_run(
             tmp.rename(out)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ResultsError(f"--out {out}: cannot be written ({exc.strerror or exc})") from None
+        raise ResultsError(f"out={out}: cannot be written ({exc.strerror or exc})") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

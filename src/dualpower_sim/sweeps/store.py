@@ -131,8 +131,8 @@ class SweepStore:
         """
         if self.folder.exists() and (not self.folder.is_dir() or any(self.folder.iterdir())):
             raise ResultsError(
-                f"{self.folder}: already exists and is not empty; pass --resume to finish the "
-                "sweep recorded there, or choose another folder with --out"
+                f"{self.folder}: already exists and is not empty; pass resume=True to finish "
+                "the sweep recorded there, or choose another folder"
             )
         # Everything is written into a hidden folder beside it, then renamed into place: a
         # crash while creating leaves no half-made sweep folder, and of shards starting at once
@@ -160,7 +160,7 @@ class SweepStore:
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
             raise ResultsError(
-                f"{self.folder}: was created by another process meanwhile; pass --resume"
+                f"{self.folder}: was created by another process meanwhile; pass resume=True"
             ) from None
         self.log("created", runs=len(design))
 
@@ -181,7 +181,7 @@ class SweepStore:
             raise ResultsError(
                 f"{self.folder}: holds a different sweep (its sweep_hash "
                 f"{str(manifest.get('sweep_hash'))[:12]} is not this one's {sweep_hash[:12]}); "
-                "it is never overwritten: choose another folder with --out"
+                "it is never overwritten: choose another folder"
             )
         return manifest
 
@@ -316,7 +316,7 @@ class SweepStore:
             raise ResultsError(
                 f"{path}: cannot be written ({exc.strerror or exc}); every run recorded in "
                 f"{SWEEP_FILES['parts']}/ is kept: make room or fix the file's permissions, "
-                "then rerun with --resume"
+                "then rerun with resume=True"
             ) from None
 
 
@@ -368,7 +368,7 @@ def _read_parts(parts: Path, columns: list[str] | None = None) -> pd.DataFrame:
             raise ResultsError(
                 f"{file}: not a readable Parquet part ({type(exc).__name__}: "
                 f"{str(exc).splitlines()[0] if str(exc) else ''}); it was cut short or damaged: "
-                "delete it and rerun the sweep with --resume, which runs its runs again"
+                "delete it and rerun the sweep with resume=True, which runs its runs again"
             ) from None
     return pd.concat(frames, ignore_index=True)
 
