@@ -733,7 +733,14 @@ def test_a_filesystem_without_locks_warns_and_goes_on(tmp_path, monkeypatch, cap
         raise OSError(errno.ENOLCK, "No locks available")
 
     monkeypatch.setattr(locking.fcntl, "flock", no_locks)
-    claim = locking.Claim(tmp_path / ".x.lock", "--out x", remove=True).acquire()
+    with pytest.warns(locking.NoLockWarning, match="out=x: this filesystem cannot lock files"):
+        claim = locking.Claim(tmp_path / ".x.lock", "out=x", remove=True).acquire()
     claim.release()
-    assert "cannot lock files" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+    # The command says it once, on one line, in its own options.
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "paris_1871", "--workers", "2000", "--steps", "2", "--out", "o"]) == 0
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if "cannot lock files" in line]
+    assert warned and all(w.startswith("warning: --out ") for w in warned), err
+    assert "Warning" not in err and ".py" not in err  # no Python file, line or class

@@ -25,6 +25,7 @@ import re
 import socket
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from .cli_parser import FIGURE_FORMATS as FIGURE_FORMATS
 from .cli_parser import PROG, UsageError, build_parser, unrecognized
 from .config import ConfigError, Experiment, experiments_dir, load_experiment, scenario_names
 from .discovery import DiscoveryError, MissingExtraError
+from .locking import NoLockWarning
 from .params import ParameterError
 from .provenance import library_versions, now
 from .results import (
@@ -132,7 +134,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """A library warning as one line on stderr, in the command's options."""
+    print(f"warning: {_in_flags(str(message))}", file=sys.stderr)
+
+
 def _command(argv: Sequence[str] | None) -> int:
+    with warnings.catch_warnings():
+        # The library's own warnings (a folder that cannot be locked) speak its words; the
+        # command prints them as one line in its own, without Python's file and line.
+        warnings.simplefilter("always", NoLockWarning)
+        warnings.showwarning = _show_warning
+        return _dispatch(argv)
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)

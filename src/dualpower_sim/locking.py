@@ -21,10 +21,11 @@ import json
 import os
 import socket
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Claim", "ClaimError", "holder_alive", "pid_alive"]
+__all__ = ["Claim", "ClaimError", "NoLockWarning", "holder_alive", "pid_alive"]
 
 
 #: Errors of a filesystem that has no locks at all (then a claim is not enforced, with a warning).
@@ -33,6 +34,10 @@ _NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
 
 class ClaimError(Exception):
     """The folder is claimed by another live process (the message names it)."""
+
+
+class NoLockWarning(UserWarning):
+    """The folder's filesystem cannot lock files, so a claim on it is not enforced."""
 
 
 def _holder() -> dict[str, Any]:
@@ -138,10 +143,11 @@ class Claim:
             except OSError as exc:
                 os.close(fd)
                 if exc.errno in _NO_LOCKS:  # e.g. NFS mounted without a lock daemon
-                    print(
-                        f"warning: {self.what}: this filesystem cannot lock files ({exc.strerror})"
-                        "; a second writer to the same folder would not be refused",
-                        file=sys.stderr,
+                    warnings.warn(
+                        f"{self.what}: this filesystem cannot lock files ({exc.strerror}); a "
+                        "second writer to the same folder would not be refused",
+                        NoLockWarning,
+                        stacklevel=2,
                     )
                     if self.remove:
                         self.path.unlink(missing_ok=True)
