@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..councils import CouncilTable
 from ..outcomes import Power, power_balance, success_probability
 from ..params import ParameterError, param
 from ..world import World
@@ -253,7 +254,7 @@ class Resolution(Rule):
         )
         return world.power
 
-    def _weights(self, world: World, table) -> np.ndarray:
+    def _weights(self, world: World, table: CouncilTable) -> np.ndarray:
         """Each workplace unit's weight in production when held (its size times its leverage)."""
         weights = world.memory.get("resolution.leverage")
         if weights is None or weights.size != table.n_firms:
