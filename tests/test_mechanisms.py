@@ -468,7 +468,13 @@ def test_a_federation_broken_by_an_offensive_is_crushed_not_co_opted():
     # Gdansk at 10,000 workers, seed 3: the offensive of day 225 breaks the councils and their
     # revolutionaries go to jail, so the federation's remnant has a revolutionary share under
     # coopt_share; that remnant is what is left of a crushed movement, not a reformist body.
-    m = load_experiment("gdansk_1980", seed=3, n_workers=10_000).build_model().run()
+    # Gdansk's state takes nobody in (state.incorporation = false); ask for one that can, so
+    # the crushed-not-co-opted rule is what keeps this run restored.
+    m = load_experiment(
+        "gdansk_1980", {"state.incorporation": True}, seed=3, n_workers=10_000
+    ).build_model()
+    assert m.world.levels.incorporates
+    m.run()
     events = m.events()
     offensive = events.loc[events["event"] == "offensive", "step"]
     assert len(offensive) and offensive.iloc[0] < m.steps
@@ -477,3 +483,35 @@ def test_a_federation_broken_by_an_offensive_is_crushed_not_co_opted():
     assert (after < m.pipeline.resolution.coopt_share).any()  # the remnant's share fell
     assert m.outcome == "state_restored"
     assert "offensive" in m.summary()["explanation"]
+
+
+def test_only_a_state_that_can_take_the_councils_in_co_opts_them():
+    # Every way of co-optation asks for a state order that can absorb the councils.
+    m = DualPowerModel(n_workers=1_000, seed=1, city=CALM, horizon=30)
+    resolution, world = m.pipeline.resolution, m.world
+    world.verdict.dual_power_began = 2
+    world.verdict.regime_changed = 5  # melted away under a successor
+    world.levels.conceded = 1.0  # and bought off
+    world.verdict.coopted_days = 3  # and a moderate federation sat on
+    assert resolution._absorbed(world)
+    world.levels.incorporates = False
+    assert not resolution._absorbed(world)  # melted away under the old order: restored
+
+
+def test_a_moderate_federation_beside_a_one_party_state_stays_a_power():
+    # Gdansk at 6,000 workers, seed 1: a state that can take the moderates in co-opts the
+    # federation within weeks (its revolutionaries are a guessed 5%); the preset's one-party
+    # state cannot, and the federation stands until the state's offensive.
+    taken_in = load_experiment(
+        "gdansk_1980", {"state.incorporation": True}, seed=1, n_workers=6_000
+    ).build_model()
+    taken_in.run()
+    assert taken_in.outcome == "co_opted" and taken_in.steps < 100
+    beside = load_experiment("gdansk_1980", seed=1, n_workers=6_000).build_model()
+    assert not beside.world.levels.incorporates
+    beside.run()
+    assert beside.outcome in ("state_restored", "unresolved")
+    assert beside.steps > taken_in.steps
+    share = beside.indicators()["revolutionary_share"]
+    days = share.index[(share > 0) & (share < beside.pipeline.resolution.coopt_share)]
+    assert len(days) >= beside.pipeline.resolution.settle_days  # moderate, yet not co-opted

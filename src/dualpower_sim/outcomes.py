@@ -33,7 +33,8 @@ stops, when one of these happens (each is absorbing):
 - ``co_opted``: after dual power arose, the federation still sits but its revolutionary share
   has collapsed below ``coopt_share`` (concessions moderate members; see the debate rule), for
   ``settle_days`` days, or when council power has fallen away: a reformist body inside the
-  state order.
+  state order. Only a state order that can take the councils in co-opts them
+  (``state.incorporation``); beside a one-party state a moderate federation stays a power.
 - ``state_restored``: after dual power arose, council power stays below its threshold for
   ``settle_days`` days (the councils were crushed, usually by an offensive, or melted away)
   and the councils are not co-opted.

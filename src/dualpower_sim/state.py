@@ -115,6 +115,9 @@ class StateLevels:
             crowds and blockades do not wear away its consent.
         forces_ready: Day the state's reinforcements had all arrived (-1 if not yet): from then
             it may attack with its forces concentrated, whether or not the movement hesitates.
+        incorporates: The state order can take the councils' moderates in (ministries in a
+            coalition, a constituent assembly): only then can councils be co-opted (set from
+            :attr:`dualpower_sim.rules.StateStrategy.incorporation`).
     """
 
     repression: float = 0.0
@@ -128,6 +131,7 @@ class StateLevels:
     conceded: float = 0.0
     seat_outside: bool = False
     forces_ready: int = -1
+    incorporates: bool = True
 
     def launch(self, step: int, days: int) -> None:
         """Begin an offensive on ``step`` lasting ``days`` days."""

@@ -26,7 +26,9 @@ class Resolution(Rule):
     revolutions of 1989 "changed only the political regime", the article); after, the councils
     stand beside the new government (the Provisional Government beside the Soviet), and if they
     then melt away without an offensive they count as ``co_opted``, as do councils that melt away
-    never attacked while the state concedes at least ``bought_off``.
+    never attacked while the state concedes at least ``bought_off``. Councils are co-opted only
+    by a state that can take them in (``StateStrategy.incorporation``); under one that
+    cannot, councils that melt away leave the old order restored.
 
     Attributes:
         production_weight: Weight of production paralysed in council power.
@@ -43,7 +45,8 @@ class Resolution(Rule):
         majority: Revolutionary share of the federation needed to move to take power.
         coopt_share: Revolutionary share below which a sitting federation counts as co-opted,
             unless an offensive since dual power began has broken its councils (council power
-            under its threshold): what is left of a crushed federation is not co-opted.
+            under its threshold): what is left of a crushed federation is not co-opted; nor is
+            a federation beside a state that cannot take it in (``state.incorporation``).
         settle_days: Days a resolving condition must hold before the run resolves.
         counter_offensive_days: Length of the offensive that follows a failed insurrection.
         consent_weight: Weight of legitimacy (consent) against armed force (coercion x loyalty)
@@ -166,7 +169,14 @@ class Resolution(Rule):
             world.levels.offensive_began >= verdict.dual_power_began
             and council < self.council_threshold
         )
-        coopted = sitting and revolutionary < self.coopt_share and not crushed
+        # Only a state order that can take the moderates in co-opts them: under a one-party
+        # state a moderate federation stays a power beside it (Solidarity, 1980-81).
+        coopted = (
+            world.levels.incorporates
+            and sitting
+            and revolutionary < self.coopt_share
+            and not crushed
+        )
         verdict.coopted_days = verdict.coopted_days + 1 if coopted else 0
         verdict.weak_days = verdict.weak_days + 1 if council < self.council_threshold else 0
         if verdict.coopted_days >= self.settle_days:
@@ -202,6 +212,8 @@ class Resolution(Rule):
     def _absorbed(self, world: World) -> bool:
         """Whether councils that no longer stand as a power were co-opted rather than crushed."""
         verdict, levels = world.verdict, world.levels
+        if not levels.incorporates:
+            return False  # nothing to be absorbed into: they melted away under the old order
         if verdict.coopted_days > 0:
             return True
         # Melted away under a new government they did not make, with no offensive since.

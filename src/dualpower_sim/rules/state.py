@@ -88,6 +88,14 @@ class StateStrategy(Rule):
             wave; a guess).
         seat: Where the government sits: ``"city"``, or ``"outside"`` (Versailles, 1871), where
             the city's crowds and blockades do not wear away its consent.
+        incorporation: Whether the state order can take the councils' moderates in: socialist
+            ministers in a coalition (the Provisional Government's of May and July 1917), a
+            constituent assembly the councils hand their power to (Germany, December 1918).
+            Only such a state co-opts councils (the resolution rule). ``False`` for a one-party
+            state that admits no organised force beside the party (Poland 1980-81: the Gdansk
+            Agreement had Solidarity accept the party's "leading role in the state" and
+            offered it no share of power): a moderate federation then stays an independent
+            power beside it until it is crushed or melts away.
     """
 
     name: ClassVar[str] = "state"
@@ -114,10 +122,12 @@ class StateStrategy(Rule):
     protest_cost: float = param(0.005, kind=float, low=0.0, high=1.0)
     successor_restraint: int = param(100, kind=int, low=0)
     seat: str = param("city", kind=str, choices=SEATS)
+    incorporation: bool = param(True, kind=bool)
 
     def setup(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         world.levels.base_coercion = float(world.coercion.mean()) if world.coercion.size else 0.0
         world.levels.seat_outside = self.seat == "outside"
+        world.levels.incorporates = self.incorporation
         world.memory["state.mobilized"] = deque(maxlen=self.hesitation_window + 1)
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
