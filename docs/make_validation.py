@@ -731,22 +731,26 @@ TRIED: dict[str, str] = {
         "find it."
     ),
     "Robustness: `gdansk_1980`": (
-        "At the preset's guesses Gdansk ends restored (pattern 8); over their ranges it ends "
-        "co-opted at most points. In about two thirds of the co-opted runs the federation sits "
-        "on with its revolutionaries under a tenth of its members: Gdansk's revolutionaries are "
-        "a guessed 5% of the workers, the federation's revolutionary share starts near the "
-        "co-optation line (0.1), and stronger concessions (the concession weight up to 1.2) "
-        "moderate it below. In most of the rest a government gives way and the councils melt "
-        "away under its successor. Solidarity was a 'self-limiting revolution' that was not "
-        "absorbed: the model cannot tell a moderate federation that stays independent of the "
-        "state from one drawn into it."
+        "Held since the fifth round (44 of 50 points; 11 before). Over its ranges Gdansk used "
+        "to end co-opted at most points: its revolutionaries are a guessed 5% of the workers, "
+        "the federation's revolutionary share starts near the co-optation line (0.1), and "
+        "concessions moderate it below, so any federation with under a tenth revolutionaries "
+        "counted as a reformist body inside the state order. Solidarity was a 'self-limiting "
+        "revolution' that was never absorbed: the fifth round lets only a state order that can "
+        "take the councils in co-opt them (`state.incorporation`, docs/model.md 7.7), and "
+        "Gdansk's one-party state, whose Gdansk Agreement kept the party's 'leading role', "
+        "cannot."
     ),
     "Robustness: `st_petersburg_1905`": (
         "Where dual power arises 1905 ends restored, by an offensive, at nearly every point. "
         "The points that fail end `no_dual_power`: legitimacy above about 0.45 with a shock "
         "under about 0.3 (grievance, the shock times one less legitimacy, stays near the "
         "threshold of 0.1). Since habituation (second round) only the shock aggrieves, so the "
-        "milder half of 1905's guessed crisis no longer raises councils at all."
+        "milder half of 1905's guessed crisis no longer raises councils at all. Tried in the "
+        "fifth round and not kept: a price shock that weighs on each worker in proportion to "
+        "their base hardship (Engel's law: the poor spend more of their budget on bread), so "
+        "that the poorest move first under a mild shock. It held at 27 points, not 32: it "
+        "spares as many workers as it hits harder, and the cascade seems to need the many."
     ),
 }
 
