@@ -5,6 +5,7 @@ Run on demand; it prints figures and never asserts (exit status 0 whatever the f
     python benchmarks/engine.py                        # 10^4, 10^5 and 10^6 workers (~1-2 min)
     python benchmarks/engine.py --quick                # 10^4 and 10^5, fewer steps (< 1 min)
     python benchmarks/engine.py --sizes 10000 1e6 --steps 30
+    python benchmarks/engine.py --against [REF] [--quick] [--repeats N]
 
 What it measures, each part in a fresh process (``multiprocessing``, "spawn") so that the peak
 resident memory of one part is not inflated by another:
@@ -29,6 +30,14 @@ resident memory of one part is not inflated by another:
 
 Memory figures are in MB of 10^6 bytes (the 1.5 GB target is 1,500 MB). Only the models' own
 seeded generators are used.
+
+With ``--against REF`` (a commit, branch or tag; without a value :data:`against.BASELINE`, the
+last commit before the compiled kernels of issue 12) the script does none of the above: it times
+REF side by side with the working tree (see ``against.py``), each in fresh processes,
+interleaved, and prints both sides' figures and the speed-ups. The figures are issue 12's wall
+time per simulated day, build included, of the default city of 10^4 workers with the long
+shock and of ``petrograd_1917`` at 20,000 workers, each run to its outcome or day 365: the
+first run in a process apart from the later ones, and the import of the package apart.
 """
 
 from __future__ import annotations
@@ -53,6 +62,7 @@ import numpy as np
 import scipy
 from mesa.discrete_space import Cell, FixedAgent, Network
 
+import against
 from dualpower_sim import (
     CityParams,
     DualPowerModel,
@@ -693,6 +703,73 @@ def run_memory_check(quick: bool) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# --against: the working tree side by side with a git reference
+# --------------------------------------------------------------------------------------------
+
+#: Issue 12's two cities, each run to its outcome or day 365 (``against_child.py`` builds them
+#: with the public API only, so that an older reference can run them too).
+AGAINST_CITY = {
+    "model": {
+        "n_workers": 10_000,
+        "horizon": 365,
+        "shocks": [
+            {
+                "start": LONG_SHOCK.start,
+                "duration": LONG_SHOCK.duration,
+                "magnitude": LONG_SHOCK.magnitude,
+            }
+        ],
+    }
+}
+#: ``horizon`` None keeps the preset's own, 365 days.
+AGAINST_PETROGRAD = {"experiment": "petrograd_1917", "n_workers": 20_000, "horizon": None}
+
+
+def against_jobs(quick: bool) -> list[against.Job]:
+    """The side-by-side jobs: each city, run with seeds 1, 2, 3 (1, 2 with ``--quick``)."""
+    seeds = range(1, (2 if quick else 3) + 1)
+
+    def figures(name: str) -> tuple[against.Figure, ...]:
+        return (
+            against.Figure(f"{name}: first run", "ms/day", against.first_run_ms_per_day),
+            against.Figure(f"{name}: later runs", "ms/day", against.later_runs_ms_per_day),
+            against.Figure(f"{name}: days per run", "days", against.mean_days, compared=False),
+        )
+
+    imports = against.Figure("import dualpower_sim", "s", against.import_seconds)
+    return [
+        against.Job(
+            "default city 10^4",
+            tuple({"scenario": AGAINST_CITY, "seed": s} for s in seeds),
+            processes=0,
+            figures=(imports, *figures("default city 10^4, long shock")),
+            headline=2,
+        ),
+        against.Job(
+            "petrograd_1917 2e4",
+            tuple({"scenario": AGAINST_PETROGRAD, "seed": s} for s in seeds),
+            processes=0,
+            figures=figures("petrograd_1917, 20,000 workers"),
+            headline=1,
+        ),
+    ]
+
+
+def against_description(quick: bool) -> list[str]:
+    """What ``--against`` measures, printed above its figures."""
+    runs = 2 if quick else 3
+    return [
+        "Wall time per simulated day, build included (the constructor and model.run() to the",
+        "run's outcome or day 365), over the runs of one child process: the default city of",
+        f"10^4 workers with {LONG_SHOCK!r}",
+        "and petrograd_1917 at 20,000 workers (load_experiment(...).build_model()), seeds 1 to",
+        f"{runs}, one child per city, side and round. 'first run' is seed 1, run after the child",
+        "has imported the package; 'later runs' are the others. 'import dualpower_sim' is timed",
+        "in the default city's child.",
+    ]
+
+
+# --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
 
@@ -712,7 +789,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Command-line arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        0: the benchmark reports, it does not judge.
+        0: the benchmark reports, it does not judge (with ``--against``, 1 if a measurement
+        failed and 130 if interrupted; a bad option exits with status 2).
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -733,7 +811,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="10^4 and 10^5 only, fewer steps and builds (under a minute)",
     )
+    against.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.against is None and args.repeats is not None:
+        parser.error("argument --repeats: only with --against")
+    if args.against is not None and (args.sizes is not None or args.steps is not None):
+        parser.error("argument --against: times fixed cities; --sizes and --steps do not apply")
+    commit = None if args.against is None else against.resolve_or_exit(parser, args.against)
     sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
 
     print(
@@ -742,6 +826,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{platform.machine()}, {multiprocessing.cpu_count()} CPUs"
         f"{', --quick' if args.quick else ''}\n"
     )
+    if commit is not None:
+        return against.run(
+            parser,
+            args.against,
+            commit,
+            against.repeats(args),
+            against_jobs(args.quick),
+            against_description(args.quick),
+        )
     t0 = time.perf_counter()
     results = run_scaling(sizes, args.steps, args.quick)
     print_targets(results)

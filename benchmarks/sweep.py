@@ -4,10 +4,19 @@ Run on demand; it prints figures beside the targets and never asserts::
 
     python benchmarks/sweep.py            # about three minutes on two cores
     python benchmarks/sweep.py --quick    # fewer runs (about a minute)
+    python benchmarks/sweep.py --against [REF] [--quick] [--repeats N]
 
 Targets (issue 5): on 2 cores at least 1.8x the throughput of 1 core; at least 5 runs per
 second per core for 10^4 workers over 365 steps; memory flat over 1,000 runs; resume overhead
 under 2 s for 10,000 recorded runs.
+
+With ``--against REF`` (a commit, branch or tag; without a value :data:`against.BASELINE`, the
+last commit before the compiled kernels of issue 12) the script does none of the above: it times
+REF side by side with the working tree (see ``against.py``), each in fresh processes,
+interleaved, and prints both sides' figures and the speed-ups: the throughput's runs per second
+in one process and per core in a pool of two, on the runs of the throughput sweep built with the
+public API (``DualPowerModel``) rather than through ``run_sweep``, so that an older reference can
+run them too and the figures are those of the simulation alone.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+import against
 from dualpower_sim import DualPowerModel, HardshipShock
 from dualpower_sim.sweeps import (
     SweepStore,
@@ -38,14 +48,19 @@ from dualpower_sim.sweeps import (
 
 MB = 1e6
 
+#: The shock of the benchmark's sweeps: a city under hardship from day 5 to the end of the run.
+SWEEP_SHOCK = {"start": 5, "duration": 1000, "magnitude": 0.3}
+
+#: The pool of the throughput's per-core figure.
+POOL = 2
+
 
 def sweep_file(folder: Path, points: int, replicates: int, n_workers: int, horizon: int) -> Path:
     """A sweep of ``points`` legitimacy values on a mixed city hit by a long shock."""
     values = ", ".join(f"{v:.3f}" for v in np.linspace(0.3, 0.8, points))
     config = folder / "city.toml"
-    config.write_text(
-        "description = 'benchmark city'\n[[shocks]]\nstart = 5\nduration = 1000\nmagnitude = 0.3\n"
-    )
+    shock = "".join(f"{key} = {value}\n" for key, value in SWEEP_SHOCK.items())
+    config.write_text(f"description = 'benchmark city'\n[[shocks]]\n{shock}")
     path = folder / "bench.toml"
     path.write_text(
         f"config = 'city.toml'\nreplicates = {replicates}\nseed = 1\n"
@@ -206,11 +221,94 @@ def against_batch_run(quick: bool) -> None:
     )
 
 
+def against_jobs(quick: bool) -> list[against.Job]:
+    """The side-by-side jobs: the throughput's runs in one process, then in a pool of two.
+
+    The runs are those of :func:`throughput`'s sweep (10^4 workers, up to 365 days, the long
+    :data:`SWEEP_SHOCK`, legitimacy from 0.3 to 0.8 in four points), seeds 1 to 8 (1 to 4 with
+    ``--quick``).
+    """
+    legitimacy = [round(float(v), 3) for v in np.linspace(0.3, 0.8, 4)]
+    runs = tuple(
+        {
+            "scenario": {
+                "model": {
+                    "n_workers": 10_000,
+                    "horizon": 365,
+                    "legitimacy": legitimacy[i % len(legitimacy)],
+                    "shocks": [SWEEP_SHOCK],
+                }
+            },
+            "seed": i + 1,
+        }
+        for i in range(4 if quick else 8)
+    )
+    days = against.Figure("days per run", "days", against.mean_days, compared=False)
+    return [
+        against.Job(
+            "one process",
+            runs,
+            processes=0,
+            figures=(
+                against.Figure(
+                    "10^4 x 365: runs per second, one process",
+                    "runs/s",
+                    against.runs_per_second,
+                    rate=True,
+                ),
+                days,
+            ),
+        ),
+        against.Job(
+            f"pool of {POOL}",
+            runs,
+            processes=POOL,
+            figures=(
+                against.Figure(
+                    f"the same, pool of {POOL}: runs per second per core",
+                    "runs/s/core",
+                    lambda report: against.runs_per_second(report) / POOL,
+                    rate=True,
+                ),
+                against.Figure(
+                    f"pool of {POOL}: start, until all have imported",
+                    "s",
+                    against.pool_start_seconds,
+                ),
+            ),
+        ),
+    ]
+
+
+def against_description(quick: bool) -> list[str]:
+    """What ``--against`` measures, printed above its figures."""
+    return [
+        "Runs of the throughput sweep (10^4 workers, up to 365 days, legitimacy 0.3 to 0.8,",
+        f"shock {SWEEP_SHOCK}), seeds 1 to {4 if quick else 8}, built and run with",
+        "DualPowerModel(...).run(), not run_sweep (no store is written): one process runs them",
+        "one after the other, the first included; a pool of two fresh processes ('spawn') runs",
+        "them once both have imported the package (the pool's start is its own figure).",
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs")
+    against.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.against is None and args.repeats is not None:
+        parser.error("argument --repeats: only with --against")
+    commit = None if args.against is None else against.resolve_or_exit(parser, args.against)
     print(f"dualpower_sim sweep benchmark on {os.cpu_count()} CPUs\n")
+    if commit is not None:
+        return against.run(
+            parser,
+            args.against,
+            commit,
+            against.repeats(args),
+            against_jobs(args.quick),
+            against_description(args.quick),
+        )
     t0 = time.perf_counter()
     throughput(args.quick)
     memory(args.quick)
