@@ -1,0 +1,43 @@
+"""Compiled kernels: the rules' loops over workers, compiled with numba.
+
+A rule stays a frozen parameter dataclass with ``setup`` and ``step``; its ``step`` calls one or
+a few kernels from this package, one module per concept (``mobilization``, ``policing``,
+``councils``...), that work on the world's arrays in place.
+
+Conventions every kernel follows:
+
+- Random numbers are drawn in the rule, from the model's ``numpy.random.Generator``, in batches
+  (numpy draws a batch faster than numba draws one at a time), and passed to the kernel as
+  arrays. A kernel draws none, so the same seed gives the same run in any process, and with
+  ``NUMBA_DISABLE_JIT=1`` (plain Python, to step through a kernel with pdb) too.
+- Sums are taken in the order numpy's code took them (worker by worker, or row by row of a
+  sparse matrix), so a kernel's floating-point results equal the numpy code's it replaced.
+- Kernels are compiled on first use and cached on disk (``cache=True``): the first run on a
+  machine compiles them (a few seconds), later processes load them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import numba
+
+__all__ = ["jit"]
+
+_F = TypeVar("_F", bound=Callable)
+
+
+def jit(function: _F) -> _F:
+    """Compile ``function`` as a kernel: nopython, cached on disk, numpy's division semantics.
+
+    ``error_model="numpy"`` makes a division by zero give inf or nan as numpy does, instead of
+    raising; ``fastmath`` stays off, so results do not depend on reassociated arithmetic.
+
+    Args:
+        function: A function of numbers and numpy arrays.
+
+    Returns:
+        The compiled dispatcher (called like the function).
+    """
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
