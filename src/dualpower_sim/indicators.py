@@ -19,18 +19,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .councils import member_mask
 from .firm_sizes import REPORT_BANDS, band_labels
+from .kernels.indicators import WORKER_COLUMNS, worker_counts
 from .population import Status
 from .world import World
 
-__all__ = ["Indicators", "indicator_names"]
+__all__ = ["IndicatorRecord", "Indicators", "indicator_names"]
 
 
-_PASSIVE, _MOBILIZED = int(Status.PASSIVE), int(Status.MOBILIZED)
-_JAILED, _REMOVED = int(Status.JAILED), int(Status.REMOVED)
-if len(Status) != 4:
-    raise ImportError("Status gained a member; count it in Indicators.__call__")
+if [int(s) for s in Status] != [0, 1, 2, 3]:  # the kernel counts these codes
+    raise ImportError("Status codes changed: count them in kernels.indicators.worker_counts")
 
 
 #: Indicators of the councils and their federation.
@@ -45,6 +43,36 @@ _COUNCIL_KEYS = (
     "revolutionary_share",
     "cadres",
 )
+
+
+#: The indicators that are not counts of workers, in the order :meth:`Indicators._scalars` gives
+#: them.
+_SCALAR_KEYS = (
+    "legitimacy",
+    "councils",
+    "workplace_councils",
+    "assemblies",
+    "federation_councils",
+    "federation_members",
+    "cohesion",
+    "revolutionary_share",
+    "council_power",
+    "state_power",
+    "production",
+    "territory",
+    "supply",
+    "soldiers_loyalty",
+    "defected",
+    "repression",
+    "concession",
+    "offensive",
+    "dual_power",
+)
+
+# Stand-ins for arrays a world has not got (no councils, no cadres), typed for the kernel.
+_NO_UNITS = np.zeros(0, dtype=bool)
+_NO_WORKERS = np.zeros(0, dtype=np.int64)
+_NO_CADRES = np.zeros(0, dtype=bool)
 
 
 def _inverse(sizes: np.ndarray) -> np.ndarray:
@@ -133,48 +161,16 @@ class Indicators:
         self._inv_band = _inverse(self._band_size)
         self._inv_sector = _inverse(self._sector_size)
         self.names = indicator_names(pop.sector_names, bands)
-
-    @staticmethod
-    def _powers(world: World, mobilized: np.ndarray) -> dict[str, float]:
-        """Councils, federation, the two powers and the state's levers (0 before set-up)."""
-        table = world.councils
-        n = world.population.n
-        out: dict[str, float] = {}
-        if table is not None:
-            assert world.workplace_unit is not None  # set with the councils
-            work = int(table.alive[: table.n_firms].sum())
-            home = int(table.alive[table.n_firms :].sum())
-            members = member_mask(
-                table, world.workplace_unit, world.population.neighbourhood, mobilized
-            )
-            federation = world.federation
-            out.update(
-                councils=float(work + home),
-                workplace_councils=float(work),
-                assemblies=float(home),
-                council_members=np.count_nonzero(members) / n,
-                federation_councils=float(table.federated.sum()),
-                federation_members=federation.members / n,
-                cohesion=federation.cohesion,
-                revolutionary_share=federation.revolutionary,
-                cadres=np.count_nonzero(world.cadre) / n if world.cadre is not None else 0.0,
-            )
-        power = world.power
-        out["council_power"] = power.council_power
-        out["state_power"] = power.state_power
-        out["production"] = power.production
-        out["territory"] = power.territory
-        out["supply"] = power.supply
-        s = world.soldiers
-        out["soldiers_loyalty"] = float(s.loyal_mean()) if s is not None and s.n else 0.0
-        out["defected"] = float(s.defected_share()) if s is not None else 0.0
-        out["repression"] = float(world.levels.repression)
-        out["concession"] = float(world.levels.concession)
-        out["offensive"] = float(world.levels.on_offensive(world.step))
-        out["dual_power"] = float(world.verdict.dual_power)
-        for key in _COUNCIL_KEYS:  # zero when there are no councils (dual_power=False)
-            out.setdefault(key, 0.0)
-        return out
+        # Where each part of a row goes: the kernel's counts (then bands, then sectors), the
+        # mean hardship, the scalars.
+        at = {name: i for i, name in enumerate(self.names)}
+        counted = [*WORKER_COLUMNS, *self._band_names, *self._sector_names]
+        self._workers = np.empty(len(counted))
+        self._worker_at = np.array([at[name] for name in counted])
+        self._hardship_at = at["hardship"]
+        self._scalar_at = np.array([at[name] for name in _SCALAR_KEYS])
+        if sorted([*counted, "hardship", *_SCALAR_KEYS]) != sorted(self.names):
+            raise RuntimeError("an indicator is measured twice or not at all")
 
     def __call__(self, world: World) -> dict[str, float]:
         """Measure the world now.
@@ -185,41 +181,128 @@ class Indicators:
         Returns:
             Indicator name to value.
         """
+        row = np.empty(len(self.names))
+        self.into(world, row)
+        return dict(zip(self.names, row.tolist(), strict=True))
+
+    def into(self, world: World, row: np.ndarray) -> None:
+        """Measure the world now into ``row``, one float per indicator in :attr:`names` order.
+
+        Args:
+            world: The world this object was built for.
+            row: Output, ``len(names)`` floats (a row of the run's :class:`IndicatorRecord`).
+        """
         city = world.city
         pop = world.population
-        n = pop.n
-        status = pop.status
-        mob_mask = status == _MOBILIZED
-        n_mob = np.count_nonzero(mob_mask)
-        n_jailed = np.count_nonzero(status == _JAILED)
-        n_removed = np.count_nonzero(status == _REMOVED)
-        out: dict[str, float] = {
-            "mobilized": n_mob / n,
-            "passive": (n - n_mob - n_jailed - n_removed) / n,  # the fourth and last status
-            "jailed": n_jailed / n,
-            "removed": n_removed / n,
-        }
-        # Mobilized per firm (firms hold consecutive ids), summed in int32: no float copy.
-        firm_mob = np.add.reduceat(mob_mask.view(np.int8), city.firm_start, dtype=np.int32)
-        out["striking"] = np.dot(firm_mob >= self._firm_quorum, city.firm_size) / n
-        nb_mob = world.mobilized_by_neighbourhood(mob_mask)
-        out["blockading"] = np.dot(nb_mob >= self._nb_quorum, self._residents) / n
-        if self._student_ids.size:
-            campus_mob = np.bincount(
-                self._student_campus, weights=mob_mask[self._student_ids], minlength=city.n_campuses
-            )
-            occupied = campus_mob >= self._campus_quorum
-            out["occupying"] = np.dot(occupied, self._campus_size) / self._student_ids.size
-        else:
-            out["occupying"] = 0.0
-        out["hardship"] = float(world.hardship.sum()) / n
-        out["legitimacy"] = float(world.legitimacy)
-        out.update(self._powers(world, mob_mask))
-        # Bands and sectors are properties of firms: aggregate the firm counts, not the workers.
-        band_mob = np.bincount(self._firm_band, weights=firm_mob, minlength=self._inv_band.size)
-        sector_mob = np.bincount(
-            city.firm_sector, weights=firm_mob, minlength=self._inv_sector.size
+        table = world.councils
+        workers = self._workers
+        worker_counts(
+            workers,
+            pop.status,
+            city.firm_start,
+            city.firm_size,
+            self._firm_quorum,
+            self._firm_band,
+            city.firm_sector,
+            pop.neighbourhood,
+            self._residents,
+            self._nb_quorum,
+            self._student_ids,
+            self._student_campus,
+            self._campus_size,
+            self._campus_quorum,
+            self._inv_band,
+            self._inv_sector,
+            _NO_UNITS if table is None else table.alive,
+            _NO_WORKERS if world.workplace_unit is None else world.workplace_unit,
+            _NO_CADRES if world.cadre is None else world.cadre,
         )
-        out.update(zip(self._band_names, (band_mob * self._inv_band).tolist(), strict=True))
-        out.update(zip(self._sector_names, (sector_mob * self._inv_sector).tolist(), strict=True))
-        return out  # every value a float already (numpy scalars are floats too)
+        row[self._worker_at] = workers
+        # Pairwise summation, as before the kernel: the column keeps its exact values.
+        row[self._hardship_at] = float(world.hardship.sum()) / pop.n
+        row[self._scalar_at] = self._scalars(world)
+
+    def _scalars(self, world: World) -> list[float]:
+        """The indicators that are not counts of workers, in :data:`_SCALAR_KEYS` order."""
+        table = world.councils
+        federation = world.federation
+        power = world.power
+        s = world.soldiers
+        levels = world.levels
+        if table is not None:
+            work = float(np.count_nonzero(table.alive[: table.n_firms]))
+            home = float(np.count_nonzero(table.alive[table.n_firms :]))
+            councils = [
+                work + home,
+                work,
+                home,
+                float(np.count_nonzero(table.federated)),
+                federation.members / world.population.n,
+                federation.cohesion,
+                federation.revolutionary,
+            ]
+        else:  # zero when there are no councils (dual_power=False)
+            councils = [0.0] * 7
+        return [
+            float(world.legitimacy),
+            *councils,
+            power.council_power,
+            power.state_power,
+            power.production,
+            power.territory,
+            power.supply,
+            float(s.loyal_mean()) if s is not None and s.n else 0.0,
+            float(s.defected_share()) if s is not None else 0.0,
+            float(levels.repression),
+            float(levels.concession),
+            float(levels.on_offensive(world.step)),
+            float(world.verdict.dual_power),
+        ]
+
+
+class IndicatorRecord:
+    """A run's indicators, one row per day, in a table allocated ahead.
+
+    Rows are written in place (:meth:`next_row`), not appended as dicts: a day's bookkeeping then
+    costs one row, not a dict and a list append per indicator. The table doubles when full.
+
+    Args:
+        names: The columns.
+        days: Rows to allocate at first (the run's horizon plus its initial day).
+    """
+
+    def __init__(self, names: Sequence[str], days: int) -> None:
+        self.names = list(names)
+        self._table = np.empty((max(days, 1), len(self.names)))
+        self.rows = 0
+
+    def next_row(self) -> np.ndarray:
+        """The next row to fill (a view into the table), counted as recorded."""
+        if self.rows == self._table.shape[0]:
+            grown = np.empty((2 * self.rows, self._table.shape[1]))
+            grown[: self.rows] = self._table
+            self._table = grown
+        self.rows += 1
+        return self._table[self.rows - 1]
+
+    def append(self, row: dict[str, float]) -> None:
+        """Record a row given by column name (every column must be there)."""
+        missing = set(self.names) - set(row)
+        if missing:
+            raise KeyError(f"a row of the indicators lacks {sorted(missing)}")
+        self.next_row()[:] = [row[name] for name in self.names]
+
+    @property
+    def table(self) -> np.ndarray:
+        """The recorded rows, a read-only view (rows x columns)."""
+        view = self._table[: self.rows]
+        view.flags.writeable = False
+        return view
+
+    def last(self) -> dict[str, float]:
+        """The latest row by column."""
+        return dict(zip(self.names, self._table[self.rows - 1].tolist(), strict=True))
+
+    def columns(self) -> dict[str, list[float]]:
+        """Every column as a list, as Mesa's ``DataCollector.tables`` holds a table."""
+        return {name: col.tolist() for name, col in zip(self.names, self.table.T, strict=True)}

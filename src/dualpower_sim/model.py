@@ -19,7 +19,7 @@ import pandas as pd
 
 from .city import City, CityParams, build_city
 from .councils import Council
-from .indicators import Indicators
+from .indicators import IndicatorRecord, Indicators
 from .mesa_compat import drop_step_wrapper
 from .outcomes import explain_outcome
 from .params import ParameterError, RunParams, check
@@ -119,7 +119,7 @@ class DualPowerModel(mesa.Model):
         workers: Per-worker views (``model.workers[i]``), for inspection.
         state: The state, a Mesa agent.
         datacollector: Mesa's collector; the per-step indicators are its table
-            ``"indicators"``.
+            ``"indicators"`` (read from the run's record when the attribute is read).
         seed: The root seed; the same seed and arguments give the same run.
         running: False once the run has resolved or reached its horizon.
         stable_since: The last day anything changed, when ``run(until="stable")`` stopped a
@@ -213,9 +213,10 @@ class DualPowerModel(mesa.Model):
 
         self.workers = WorkerView(self.city.population)
         self._measure = Indicators(self.world, quorum=action_quorum)
-        # One table row per day: a model reporter per indicator would cost a call and a
-        # deepcopy each, a third of a step at 10^4 workers.
-        self.datacollector = mesa.DataCollector(tables={"indicators": list(self._measure.names)})
+        # One preallocated row per day, filled in place: a model reporter per indicator would
+        # cost a call and a deepcopy each, and a DataCollector table row a list append each.
+        self._record = IndicatorRecord(self._measure.names, self.horizon + 1)
+        self._collector = mesa.DataCollector()
         self._collect()
 
     @staticmethod
@@ -236,7 +237,18 @@ class DualPowerModel(mesa.Model):
         return self.pipeline.mobilization
 
     def _collect(self) -> None:
-        self.datacollector.add_table_row("indicators", self._measure(self.world))
+        self._measure.into(self.world, self._record.next_row())
+
+    @property
+    def datacollector(self) -> mesa.DataCollector:
+        """The indicators as Mesa's collector: its table ``"indicators"``, one row per step.
+
+        The collector is the model's own, so reporters and tables a user adds to it stay; its
+        ``"indicators"`` table is refreshed from the run's record at each access (the model
+        records its rows in a preallocated table, :meth:`indicators` reads them as a frame).
+        """
+        self._collector.tables["indicators"] = self._record.columns()
+        return self._collector
 
     def step(self) -> None:
         """Advance one day: run every rule of the pipeline, then record the indicators.
@@ -417,9 +429,11 @@ class DualPowerModel(mesa.Model):
         Returns:
             One row per recorded step; columns are described in :mod:`dualpower_sim.indicators`.
         """
-        df = self.datacollector.get_table_dataframe("indicators")
-        df.index = pd.RangeIndex(len(df), name="step")
-        return df
+        return pd.DataFrame(
+            self._record.table.copy(),
+            columns=self._record.names,
+            index=pd.RangeIndex(self._record.rows, name="step"),
+        )
 
     def network_stats(self, sample: int = 2000) -> dict[str, Any]:
         """Statistics to check the city against (see :meth:`City.report`).

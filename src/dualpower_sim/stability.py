@@ -35,12 +35,11 @@ def fingerprint(model: DualPowerModel) -> Fingerprint:
         Copies of the worker arrays, and the latest indicator row by column.
     """
     pop, cadre = model.city.population, model.world.cadre
-    table = model.datacollector.tables["indicators"]
     return (
         pop.status.copy(),
         pop.allegiance.copy(),
         None if cadre is None else cadre.copy(),
-        {name: column[-1] for name, column in table.items()},
+        model._record.last(),
     )
 
 

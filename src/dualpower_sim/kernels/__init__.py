@@ -19,7 +19,7 @@ Conventions every kernel follows:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import numba
 
@@ -40,4 +40,5 @@ def jit(function: _F) -> _F:
     Returns:
         The compiled dispatcher (called like the function).
     """
-    return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+    # Typed as the function it compiles: a dispatcher is called with the same arguments.
+    return cast(_F, numba.njit(cache=True, nogil=True, error_model="numpy")(function))
