@@ -28,6 +28,7 @@ import dataclasses
 import numpy as np
 
 from .agents import CityAgent
+from .kernels.councils import council_members
 
 __all__ = ["Council", "CouncilTable", "Federation", "blau", "cohesion", "member_mask"]
 
@@ -156,11 +157,7 @@ def member_mask(
         Boolean mask over workers.
     """
     sitting = table.federated if federated else table.alive
-    # np.take and in-place operators: a sixth cheaper than indexing on a million workers.
-    member = np.take(sitting[: table.n_firms], workplace_unit)
-    member |= np.take(sitting[table.n_firms :], neighbourhood)
-    member &= mobilized
-    return member
+    return council_members(sitting, table.n_firms, workplace_unit, neighbourhood, mobilized)
 
 
 class Council(CityAgent):
