@@ -276,7 +276,9 @@ class KeyCounter:
     Attributes:
         n_keys: Number of keys.
         bases: For each worker (row) and grouping (column), the offset of the worker's group's
-            counts in :attr:`flat`.
+            counts in :attr:`flat` (int32: the changed workers' offsets are read from all over
+            the array, and half the bytes take half the cache lines; measured 2.5 times faster
+            than int64 at 20,000 workers).
         last: Each worker's last counted key (int8; -1 before the first count).
         flat: The counts (int64), grouping after grouping, group after group, key after key.
     """
@@ -286,8 +288,10 @@ class KeyCounter:
             raise ValueError(f"n_keys must be in 1..127 (the last keys are int8), not {n_keys}")
         self.n_keys = n_keys
         n = groupings[0][0].size
-        self.bases = np.empty((n, len(groupings)), dtype=np.int64)
         self._sizes = [n_groups * n_keys for _, n_groups in groupings]
+        if sum(self._sizes) > np.iinfo(np.int32).max:
+            raise ValueError(f"too many groups x keys to count: {sum(self._sizes)}")
+        self.bases = np.empty((n, len(groupings)), dtype=np.int32)
         offset = 0
         for j, ((groups, _), size) in enumerate(zip(groupings, self._sizes, strict=True)):
             self.bases[:, j] = offset + groups.astype(np.int64) * n_keys
