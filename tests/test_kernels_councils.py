@@ -13,8 +13,8 @@ from dualpower_sim import DualPowerModel, HardshipShock
 from dualpower_sim.councils import CouncilTable, member_mask
 from dualpower_sim.kernels.councils import (
     count_selected,
-    exposure,
     federated_divisions,
+    join_rates,
     neighbour_shares_of,
     sit_and_form,
 )
@@ -167,49 +167,63 @@ def test_councils_sit_fall_away_and_form_as_the_vectorised_rule_said(rng):
 
 
 @pytest.mark.parametrize("complete", [False, True], ids=["city", "complete"])
-def test_exposure_is_the_mean_neighbour_share_the_rule_summed_with_numpy(rng, complete):
+def test_join_rates_are_those_the_rule_computed_with_numpy(rng, complete):
     n, n_firms, n_nb = 500, 15, 8
+    n_units = n_firms + n_nb
     w = _workers(rng, n, n_firms, n_nb)
     mix = sp.random(n, n, density=0.03, random_state=3, format="csr")
     mix = sp.csr_matrix(mix + mix.T)
     mix.data = np.round(mix.data * 2.0**40) / 2.0**40  # the grid the city's weights lie on
     fed_key = np.where(rng.random(n) < 0.4, w["allegiance"], OTHER).astype(np.int8)
-    candidates = rng.random(n_firms + n_nb) < 0.5
-    members = rng.integers(0, 30, n_firms + n_nb).astype(np.float64)
+    weekday = np.arange(n_units) % 7
+    alive = rng.random(n_units) < 0.8
+    federated = alive & (rng.random(n_units) < 0.2)
+    members = rng.integers(0, 30, n_units).astype(np.float64)
     work, home = Groups(w["unit"], n_firms), Groups(w["nb"], n_nb)
-    got = exposure(
-        candidates,
-        n_firms,
-        work.order,
-        work.indptr,
-        home.order,
-        home.indptr,
-        w["status"],
-        MOBILIZED,
-        fed_key,
-        OTHER,
-        complete,
-        mix.indptr,
-        mix.indices,
-        mix.data,
-        members,
-    )
-    # The numpy code the kernel replaced: neighbour shares of the candidates' mobilized
-    # members, summed per unit with np.bincount, divided by the members.
-    x = (fed_key != OTHER).astype(np.float64)
-    total = np.zeros(n_firms + n_nb)
-    for groups, unit_of, offset, units in (
-        (work, w["unit"], 0, candidates[:n_firms]),
-        (home, w["nb"], n_firms, candidates[n_firms:]),
-    ):
-        who = groups.members(units)
-        who = who[w["status"][who] == MOBILIZED]
-        share = ((x.sum() - x) / (n - 1))[who] if complete else mix[who] @ x
-        total += np.bincount(offset + unit_of[who], weights=share, minlength=total.size)
-    want = np.zeros(total.size)
-    np.divide(total, members, out=want, where=members > 0)
-    np.testing.assert_array_equal(got, want)
-    assert np.count_nonzero(got) > 3
+    base_rate, join_rate = 0.01, 2.0
+    for day, counted in ((3, True), (5, True), (3, False)):
+        candidates, rate = join_rates(
+            weekday,
+            day,
+            alive,
+            federated,
+            counted,
+            n_firms,
+            work.order,
+            work.indptr,
+            home.order,
+            home.indptr,
+            w["status"],
+            MOBILIZED,
+            fed_key,
+            OTHER,
+            complete,
+            mix.indptr,
+            mix.indices,
+            mix.data,
+            members,
+            base_rate,
+            join_rate,
+        )
+        # The numpy code the kernel replaced: neighbour shares of the candidates' mobilized
+        # members, summed per unit with np.bincount, divided by the members.
+        want_candidates = alive & ~federated & (weekday == day)
+        x = (fed_key != OTHER).astype(np.float64)
+        total = np.zeros(n_units)
+        for groups, unit_of, offset, units in (
+            (work, w["unit"], 0, want_candidates[:n_firms]),
+            (home, w["nb"], n_firms, want_candidates[n_firms:]),
+        ):
+            who = groups.members(units)
+            who = who[w["status"][who] == MOBILIZED]
+            share = ((x.sum() - x) / (n - 1))[who] if complete else mix[who] @ x
+            total += np.bincount(offset + unit_of[who], weights=share, minlength=total.size)
+        exposure = np.zeros(n_units)
+        if counted:
+            np.divide(total, members, out=exposure, where=members > 0)
+        np.testing.assert_array_equal(candidates, want_candidates)
+        np.testing.assert_array_equal(rate, 7.0 * (base_rate + join_rate * exposure))
+        assert want_candidates.any() and (np.count_nonzero(exposure) > 0) == counted
 
 
 def test_row_shares_sum_each_row_as_scipy_does(rng):

@@ -24,8 +24,8 @@ __all__ = [
     "count_keys",
     "count_selected",
     "division_margins",
-    "exposure",
     "federated_divisions",
+    "join_rates",
     "neighbour_shares_of",
     "sit_and_form",
 ]
@@ -205,8 +205,12 @@ def neighbour_shares_of(
 
 
 @jit
-def exposure(
-    candidates: np.ndarray,
+def join_rates(
+    weekday: np.ndarray,
+    day: int,
+    alive: np.ndarray,
+    federated: np.ndarray,
+    counted: bool,
     n_firms: int,
     work_order: np.ndarray,
     work_indptr: np.ndarray,
@@ -221,14 +225,24 @@ def exposure(
     indices: np.ndarray,
     data: np.ndarray,
     members: np.ndarray,
-) -> np.ndarray:
-    """Mean share of each candidate council's members' ties that reach federated members.
+    base_join_rate: float,
+    join_rate: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The councils that decide today whether to join the federation, and their weekly rates.
 
-    A council's members are its unit's mobilized workers; each one's share is summed in the
-    order of the unit's workers (by id), then divided by the unit's members.
+    A sitting council outside the federation decides on its weekday, at the rate
+    ``7 (base_join_rate + join_rate x e)``, ``e`` its exposure: the mean share of its members'
+    ties that reach members of federated councils. A council's members are its unit's
+    mobilized workers; each one's share is summed in the order of the unit's workers (by id),
+    then divided by the unit's members.
 
     Args:
-        candidates: Units whose council decides today whether to join.
+        weekday: Each unit's meeting day (0 to 6).
+        day: Today's weekday.
+        alive: A council sits in the unit.
+        federated: The council is in the federation.
+        counted: Federated members were counted (``fed_key`` holds yesterday's count); if not,
+            every exposure is 0.
         n_firms: Units below this are workplaces; the rest neighbourhoods (``unit - n_firms``).
         work_order: Workers listed workplace unit by workplace unit (by id within a unit).
         work_indptr: Where each workplace unit's workers start in ``work_order``.
@@ -236,8 +250,8 @@ def exposure(
         home_indptr: Where each neighbourhood's residents start in ``home_order``.
         status: Each worker's status.
         mobilized: The status code of mobilized workers.
-        fed_key: Each worker's key in the count of federated members by division (yesterday's:
-            ``other`` for workers who are not members, see :func:`federated_divisions`).
+        fed_key: Each worker's key in the count of federated members by division (``other``
+            for workers who are not members, see :func:`federated_divisions`).
         other: That key.
         complete: The network is complete (every pair tied with equal weight; the CSR arrays
             are then not read).
@@ -245,43 +259,51 @@ def exposure(
         indices: Their column indices.
         data: Their weights.
         members: Members of each unit's council.
+        base_join_rate: Daily joining rate without ties to the federation.
+        join_rate: Daily joining rate per unit of exposure.
 
     Returns:
-        Each unit's exposure (0 for the others and for units without members).
+        The units whose council decides today (a mask), and every unit's weekly rate (that of
+        an exposure of 0 for the others).
     """
-    n_units = candidates.size
-    out = np.zeros(n_units)
+    n_units = alive.size
+    candidates = np.zeros(n_units, dtype=np.bool_)
+    rate = np.empty(n_units)
     n = status.size
-    marked = 0.0
-    if complete:
-        for i in range(n):
-            marked += np.float64(fed_key[i] != other)
+    marked = -1.0  # federated members, for a complete network (counted when first needed)
     for u in range(n_units):
-        if not candidates[u]:
-            continue
-        if u < n_firms:
-            order, start, end = work_order, work_indptr[u], work_indptr[u + 1]
-        else:
-            order, start, end = home_order, home_indptr[u - n_firms], home_indptr[u - n_firms + 1]
-        total = 0.0
-        for p in range(start, end):
-            i = order[p]
-            if status[i] != mobilized:
-                continue
-            if complete:
-                # neighbour_share of a complete network: the others' marks over n - 1 others.
-                if n >= 2:
-                    total += (marked - np.float64(fed_key[i] != other)) / (n - 1)
+        candidates[u] = alive[u] and not federated[u] and weekday[u] == day
+        exposure = 0.0
+        if candidates[u] and counted:
+            if u < n_firms:
+                order, start, end = work_order, work_indptr[u], work_indptr[u + 1]
             else:
-                # neighbour_shares_of's row sum, written out (a kernel called per member would
-                # not be inlined).
-                share = 0.0
-                for k in range(indptr[i], indptr[i + 1]):
-                    share += data[k] * np.float64(fed_key[indices[k]] != other)
-                total += share
-        if members[u] > 0:
-            out[u] = total / members[u]
-    return out
+                order = home_order
+                start, end = home_indptr[u - n_firms], home_indptr[u - n_firms + 1]
+            if complete and marked < 0:
+                marked = 0.0
+                for i in range(n):
+                    marked += np.float64(fed_key[i] != other)
+            total = 0.0
+            for p in range(start, end):
+                i = order[p]
+                if status[i] != mobilized:
+                    continue
+                if complete:
+                    # neighbour_share of a complete network: the others' marks over n - 1.
+                    if n >= 2:
+                        total += (marked - np.float64(fed_key[i] != other)) / (n - 1)
+                else:
+                    # neighbour_shares_of's row sum, written out (a kernel called per member
+                    # would not be inlined).
+                    share = 0.0
+                    for k in range(indptr[i], indptr[i + 1]):
+                        share += data[k] * np.float64(fed_key[indices[k]] != other)
+                    total += share
+            if members[u] > 0:
+                exposure = total / members[u]
+        rate[u] = 7.0 * (base_join_rate + join_rate * exposure)
+    return candidates, rate
 
 
 @jit

@@ -26,8 +26,8 @@ from ..councils import CouncilTable, Federation, cohesion
 from ..kernels.councils import (
     count_selected,
     division_margins,
-    exposure,
     federated_divisions,
+    join_rates,
     sit_and_form,
 )
 from ..params import ParameterError, param
@@ -190,37 +190,6 @@ class CouncilRule(Rule):
             world.log("council_formed", table.members[unit], f"{table.kind(unit)} {unit}")
         self._federate(world, table, rng, changed[:n_changed])
 
-    def _exposure(self, world: World, table: CouncilTable, waiting: np.ndarray) -> np.ndarray:
-        """Mean share of each waiting council's members' ties that reach federated members.
-
-        Computed only for members of the councils in ``waiting`` (those outside the federation
-        meeting today), from yesterday's federated members.
-        """
-        if "councils.counted_federated" not in world.memory or not waiting.any():
-            return np.zeros(table.alive.size)  # no count of federated members yet
-        net = world.network
-        complete = net.kind == "complete"
-        mix = net.mix
-        none = np.zeros(1, dtype=np.int64)
-        work, home = world.unit_groups, world.neighbourhood_groups
-        return exposure(
-            waiting,
-            table.n_firms,
-            work.order,
-            work.indptr,
-            home.order,
-            home.indptr,
-            world.population.status,
-            _MOBILIZED,
-            world.memory["councils.division_counter"].last,
-            _OTHER,
-            complete,
-            none if mix is None else mix.indptr,
-            none if mix is None else mix.indices,
-            np.zeros(1) if mix is None else mix.data,
-            table.members,
-        )
-
     def _federate(
         self, world: World, table: CouncilTable, rng: np.random.Generator, changed: np.ndarray
     ) -> None:
@@ -241,11 +210,36 @@ class CouncilRule(Rule):
             world.log("federation_founded", int(founders.sum()), "councils")
         # Councils decide whether to join at their weekly meeting (each on its own weekday),
         # on the week's compounded daily rate.
-        meeting = world.memory["councils.weekday"] == world.step % 7
-        candidates = table.alive & ~table.federated & meeting
-        mean_exposure = self._exposure(world, table, candidates)
+        # The exposure of a council's members to the federation is that of yesterday's
+        # federated members (counted at the end of this method).
+        net = world.network
+        mix = net.mix
+        none = np.zeros(1, dtype=np.int64)
+        work, home = world.unit_groups, world.neighbourhood_groups
+        candidates, rate = join_rates(
+            world.memory["councils.weekday"],
+            world.step % 7,
+            table.alive,
+            table.federated,
+            "councils.counted_federated" in world.memory,
+            table.n_firms,
+            work.order,
+            work.indptr,
+            home.order,
+            home.indptr,
+            world.population.status,
+            _MOBILIZED,
+            world.memory["councils.division_counter"].last,
+            _OTHER,
+            net.kind == "complete",
+            none if mix is None else mix.indptr,
+            none if mix is None else mix.indices,
+            np.zeros(1) if mix is None else mix.data,
+            table.members,
+            self.base_join_rate,
+            self.join_rate,
+        )
         before = int(table.federated.sum())
-        rate = 7.0 * (self.base_join_rate + self.join_rate * mean_exposure)
         if self.sectionalism > 0:
             fed_sector = np.bincount(
                 sector[table.federated & (sector >= 0)],
@@ -270,7 +264,6 @@ class CouncilRule(Rule):
         if counted is None:
             counted = world.memory["councils.counted_federated"] = table.federated.copy()
         counter: KeyCounter = world.memory["councils.division_counter"]
-        work, home = world.unit_groups, world.neighbourhood_groups
         counts = list(
             federated_divisions(
                 table.federated,
