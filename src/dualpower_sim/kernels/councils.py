@@ -413,10 +413,11 @@ def federated_divisions(
     counted_federated[:] = federated
     # A worker listed twice is counted once: the second time its key has not changed.
     for i in todo:
-        member = (status[i] == mobilized) and (
-            federated[workplace_unit[i]] or federated[n_firms + neighbourhood[i]]
+        # Bitwise and arithmetic rather than branches, as in count_selected.
+        member = (status[i] == mobilized) & (
+            federated[workplace_unit[i]] | federated[n_firms + neighbourhood[i]]
         )
-        new = np.int64(allegiance[i]) if member else np.int64(other)
+        new = other + (np.int64(allegiance[i]) - other) * np.int64(member)
         old = last[i]
         if new != old:  # move the worker's counts, as in count_keys (one grouping here)
             flat[bases[i, 0] + new] += 1

@@ -209,12 +209,14 @@ class CouncilRule(Rule):
             table.federated[:] = founders
             world.log("federation_founded", int(founders.sum()), "councils")
         # Councils decide whether to join at their weekly meeting (each on its own weekday),
-        # on the week's compounded daily rate.
-        # The exposure of a council's members to the federation is that of yesterday's
+        # on the week's compounded daily rate. Their members' exposure is to yesterday's
         # federated members (counted at the end of this method).
         net = world.network
-        mix = net.mix
-        none = np.zeros(1, dtype=np.int64)
+        if net.mix is None:  # a complete network: the kernel reads no ties
+            indptr = indices = np.zeros(1, dtype=np.int64)
+            weights = np.zeros(1)
+        else:
+            indptr, indices, weights = net.mix.indptr, net.mix.indices, net.mix.data
         work, home = world.unit_groups, world.neighbourhood_groups
         candidates, rate = join_rates(
             world.memory["councils.weekday"],
@@ -232,14 +234,14 @@ class CouncilRule(Rule):
             world.memory["councils.division_counter"].last,
             _OTHER,
             net.kind == "complete",
-            none if mix is None else mix.indptr,
-            none if mix is None else mix.indices,
-            np.zeros(1) if mix is None else mix.data,
+            indptr,
+            indices,
+            weights,
             table.members,
             self.base_join_rate,
             self.join_rate,
         )
-        before = int(table.federated.sum())
+        before = int(np.count_nonzero(table.federated))
         if self.sectionalism > 0:
             fed_sector = np.bincount(
                 sector[table.federated & (sector >= 0)],
@@ -250,7 +252,7 @@ class CouncilRule(Rule):
             rate = rate * (1.0 - self.sectionalism * (1.0 - similar))
         join = candidates & (rng.random(candidates.size) < 1.0 - np.exp(-rate))
         table.federated |= join
-        after = int(table.federated.sum())
+        after = int(np.count_nonzero(table.federated))
         for m in MILESTONES:
             if before < m <= after:
                 world.log("federation_milestone", after, f"{m}+ councils")
