@@ -20,6 +20,8 @@ import numpy as np
 from . import jit
 
 __all__ = [
+    "blau_of",
+    "cohesion_of",
     "council_members",
     "count_keys",
     "count_selected",
@@ -461,3 +463,60 @@ def division_margins(
                 by_union[union] += c
                 by_allegiance[a] += c
     return by_sector, by_union, by_allegiance
+
+
+@jit
+def blau_of(counts: np.ndarray, square: float) -> float:
+    """Gini-Simpson (Blau) diversity ``1 - sum p_k^2`` of category counts (0 if empty).
+
+    Sums are taken category by category from 0, as Python's ``sum`` of floats takes them.
+
+    Args:
+        counts: Count of each category (float64).
+        square: 2.0. Passed in, not written as a literal: numba compiles ``p ** 2`` to
+            ``p * p``, which rounds differently (in about 1 case in 1,200) from the C library's
+            ``pow`` that Python's ``**`` calls; with a variable exponent the kernel calls
+            ``pow`` as well.
+
+    Returns:
+        The diversity in [0, 1).
+    """
+    total = 0.0
+    for c in counts:
+        total += c
+    if total <= 0:
+        return 0.0
+    sum_sq = 0.0
+    for c in counts:
+        sum_sq += (c / total) ** square
+    return 1.0 - sum_sq
+
+
+@jit
+def cohesion_of(member_counts, population_counts, square: float) -> float:
+    """Mean over divisions of the members' Blau diversity relative to the workforce's.
+
+    See :func:`dualpower_sim.councils.cohesion`.
+
+    Args:
+        member_counts: For each division, members per category (a tuple of float64 arrays).
+        population_counts: The same for the whole workforce (as many divisions).
+        square: 2.0 (see :func:`blau_of`).
+
+    Returns:
+        Cohesion in [0, 1]; 0 when there are no members.
+    """
+    members = 0.0
+    for c in member_counts[0]:
+        members += c
+    if members == 0:
+        return 0.0
+    ratios = 0.0
+    n_ratios = 0
+    for k in range(len(member_counts)):
+        base = blau_of(population_counts[k], square)
+        if base > 0:
+            ratio = blau_of(member_counts[k], square) / base
+            ratios += ratio if ratio < 1.0 else 1.0  # min(1.0, ratio), NaN -> 1.0 as min gives
+            n_ratios += 1
+    return ratios / n_ratios if n_ratios else 0.0
