@@ -392,8 +392,8 @@ def federated_divisions(
     # (Plain loops rather than slice assignments throughout: they compile seconds faster.)
     if full:
         todo = np.empty(status.size, dtype=np.int64)
-        for i in range(status.size):
-            todo[i] = i
+        for worker in range(status.size):
+            todo[worker] = worker
     else:
         # The changed workers, then the workers of every unit that joined or left.
         n_todo = changed.size
