@@ -370,7 +370,7 @@ class SocialNetwork:
         x = np.asarray(x, dtype=np.float64)
         if self.kind == "complete":
             return self.neighbour_share(x)[rows]
-        from .kernels.councils import neighbour_shares_of  # the council rule's row sums
+        from .kernels.councils import neighbour_shares_of  # the rows the council rule sums
 
         m = self._matrix()
         # Each row summed in its order, as ``m[rows] @ x`` sums it, without the sub-matrix.

@@ -277,8 +277,8 @@ class KeyCounter:
         n_keys: Number of keys.
         bases: For each worker (row) and grouping (column), the offset of the worker's group's
             counts in :attr:`flat` (int32: the changed workers' offsets are read from all over
-            the array, and half the bytes take half the cache lines; measured 2.5 times faster
-            than int64 at 20,000 workers).
+            the array, and half the bytes take half the cache lines; measured about twice as
+            fast as int64 at 20,000 workers).
         last: Each worker's last counted key (int8; -1 before the first count).
         flat: The counts (int64), grouping after grouping, group after group, key after key.
     """
@@ -329,7 +329,8 @@ class KeyCounter:
     def __setstate__(self, state: dict) -> None:
         """Restore a pickled counter with counts it can update in place again."""
         self.__dict__.update(state)
-        # An array restored by pickle may be a read-only view of the pickle's bytes.
+        # Arrays restored from out-of-band pickle buffers (as Dask sends them) may be read-only
+        # views of those buffers; the kernels write these two in place.
         self.last = np.array(self.last, copy=True)
         self.flat = np.array(self.flat, copy=True)
         self._counts = self._views()

@@ -1,16 +1,19 @@
-"""Council kernels: counting each unit's workers by key, sitting and forming councils, exposure.
+"""Council kernels: counting units' workers, sitting and forming councils, federating them.
 
 The council rule (:class:`~dualpower_sim.rules.CouncilRule`) keeps, for every organising unit
 (firms, then neighbourhoods), its workers counted by a small key: their allegiance if mobilized,
 3 if not; and, for every division of the class (sector x union membership), the members of
-federated councils by allegiance. Each day only a few workers' keys change, so a counter keeps
-every worker's last counted key and moves the changed workers from their old key's count to
-their new one, in the same pass that computes the keys (see
-:class:`~dualpower_sim.world.KeyCounter`, whose arrays these kernels update).
+federated councils by allegiance, 3 for everyone else. Each day only a few workers' keys change,
+so a counter (:class:`~dualpower_sim.world.KeyCounter`, whose arrays these kernels update in
+place) keeps every worker's last counted key: :func:`count_selected` computes the keys and lists
+the workers whose key changed in one pass over the workers, then moves them from their old
+count to the new; :func:`federated_divisions` looks only at those workers and at the workers of
+councils that joined or left the federation. Per unit, :func:`sit_and_form` derives members,
+dissolutions and formations, and :func:`join_rates` the councils' exposure to the federation.
 
 Counts are integers, so the order in which workers are counted does not matter; the neighbour
 shares behind a council's exposure are summed tie by tie in each row's order, as scipy's sparse
-product sums them.
+product sums them, and the Blau indices category by category, as Python's ``sum`` did.
 """
 
 from __future__ import annotations
