@@ -370,26 +370,11 @@ class SocialNetwork:
         x = np.asarray(x, dtype=np.float64)
         if self.kind == "complete":
             return self.neighbour_share(x)[rows]
+        from .kernels.councils import neighbour_shares_of  # the rows the council rule sums
+
         m = self._matrix()
-        if _compiled_gather(m):
-            # Gather the rows and sum each with scipy's compiled kernels: the same products,
-            # summed in the same order, as ``m[rows] @ x``, without building the sub-matrix.
-            indptr, indices, values = _gather_rows(m.indptr, m.indices, m.data, rows)
-            out = np.zeros(rows.size)
-            csr_matvec(rows.size, self.n, indptr, indices, values, np.ascontiguousarray(x), out)
-            return out
-        starts = m.indptr[rows].astype(np.int64)
-        lengths = m.indptr[rows + 1] - starts
-        work = int(lengths.sum())
-        out = np.zeros(rows.size)
-        if not work:
-            return out
-        if work >= SCIPY_ROWS_FROM:
-            return m[rows] @ x
-        pos = concatenated_ranges(starts, lengths, work)
-        values = m.data[pos] * x[m.indices[pos]]
-        owner = np.repeat(np.arange(rows.size), lengths)
-        return np.bincount(owner, weights=values, minlength=rows.size)
+        # Each row summed in its order, as ``m[rows] @ x`` sums it, without the sub-matrix.
+        return neighbour_shares_of(m.indptr, m.indices, m.data, np.asarray(rows), x)
 
     def share_tracker(self) -> ShareTracker:
         """A :class:`ShareTracker` keeping ``neighbour_share`` of a changing mask up to date."""

@@ -1,6 +1,8 @@
 """Councils form, recruit, federate and dissolve (see :mod:`dualpower_sim.councils`).
 
-Each day, from the mobilized workers of every unit (vectorised over units, never over workers):
+Each day, from the mobilized workers of every unit (counted by compiled kernels, in one pass over
+the workers that updates the counts from those whose state changed: see
+:mod:`dualpower_sim.kernels.councils`):
 
 1. members of a sitting council are the unit's mobilized workers; a council dissolves when they
    fall below ``dissolve_share`` of the unit ("members fall away");
@@ -20,17 +22,26 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..councils import CouncilTable, Federation, cohesion, member_mask
+from ..councils import CouncilTable, Federation, cohesion
+from ..kernels.councils import (
+    count_selected,
+    division_margins,
+    federated_divisions,
+    join_rates,
+    sit_and_form,
+)
 from ..params import ParameterError, param
-from ..population import Allegiance
+from ..population import Allegiance, Status
 from ..world import KeyCounter, World
 from .base import Rule
 
 __all__ = ["CouncilRule"]
 
-_NONE, _MOD, _REV = (int(a) for a in Allegiance)
 if [int(a) for a in Allegiance] != [0, 1, 2]:  # the counting keys below rely on these codes
     raise ImportError("Allegiance codes changed: NONE, MODERATE, REVOLUTIONARY must be 0, 1, 2")
+#: Counting key of workers outside the count (not mobilized; not in the federation).
+_OTHER = len(Allegiance)
+_MOBILIZED = int(Status.MOBILIZED)
 
 #: Federation sizes (councils) logged as milestones.
 MILESTONES = (1, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
@@ -94,15 +105,17 @@ class CouncilRule(Rule):
         if self.chains_organise:
             org_firm = np.where(city.firm_lead >= 0, city.firm_lead, org_firm)
         world.workplace_unit = org_firm[pop.firm]
+        # Units' counts one after the other, firms then neighbourhoods: counts by unit and key.
         world.memory["councils.counter"] = KeyCounter(
-            [(world.workplace_unit, city.n_firms), (pop.neighbourhood, city.n_neighbourhoods)], 4
+            [(world.workplace_unit, city.n_firms), (pop.neighbourhood, city.n_neighbourhoods)],
+            _OTHER + 1,
         )
         n_units = city.n_firms + city.n_neighbourhoods
         world.memory["councils.weekday"] = np.arange(n_units) % 7
         # Federated members by division (sector x union membership) and allegiance, 3 for
         # workers outside the federation.
         world.memory["councils.division_counter"] = KeyCounter(
-            [(pop.sector.astype(np.int64) * 2 + pop.union, len(pop.sector_names) * 2)], 4
+            [(pop.sector.astype(np.int64) * 2 + pop.union, len(pop.sector_names) * 2)], _OTHER + 1
         )
         unit_workforce = np.bincount(org_firm, weights=city.firm_size, minlength=city.n_firms)
         size = np.concatenate([unit_workforce, world.residents.astype(np.float64)])
@@ -111,86 +124,75 @@ class CouncilRule(Rule):
         world.memory["councils.unit_weight"] = np.concatenate(
             [np.full(city.n_firms, weights[0]), np.full(city.n_neighbourhoods, weights[1])]
         )
-        world.memory["councils.population_counts"] = _division_counts(pop, np.ones(pop.n, bool))
+        # The whole workforce by division and allegiance: one pass over a joint key.
+        n_sectors, n_allegiance = len(pop.sector_names), len(Allegiance)
+        joint = np.bincount(
+            (pop.sector.astype(np.int64) * 2 + pop.union) * n_allegiance + pop.allegiance,
+            minlength=n_sectors * 2 * n_allegiance,
+        )
+        world.memory["councils.population_counts"] = list(
+            division_margins(joint, n_allegiance, n_sectors, n_allegiance)
+        )
         # A workplace unit's trade (its firm's sector); neighbourhoods have none (-1).
         world.memory["councils.unit_sector"] = np.concatenate(
             [city.firm_sector.astype(np.int64), np.full(city.n_neighbourhoods, -1)]
         )
         world.federation = Federation()
+        # Workers whose key in the units' count changed today (see _federate).
+        world.memory["councils.changed"] = np.empty(pop.n, dtype=np.int64)
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         table = world.councils
         assert table is not None  # made in setup
         pop = world.population
-        mob = pop.mobilized()
         # Per unit, the mobilized by allegiance: each worker's key is their allegiance if
-        # mobilized, 3 if not, counted per workplace unit and per neighbourhood (updated from
-        # the workers whose key changed since yesterday).
-        # (arithmetic rather than np.where, which is twenty times slower on int8 here)
-        key = pop.allegiance + (np.int8(3) - pop.allegiance) * ~mob
-        by_work, by_home = world.memory["councils.counter"](key)
-        counts = np.concatenate([by_work, by_home])
-        aligned_sum = (counts[:, _MOD] + counts[:, _REV]).astype(np.float64)
-        rev_sum = counts[:, _REV].astype(np.float64)
-        table.members[:] = aligned_sum + counts[:, _NONE]
+        # mobilized, 3 if not, counted per workplace unit and per neighbourhood (the workers
+        # whose key changed since yesterday move from their old count to the new).
+        counter: KeyCounter = world.memory["councils.counter"]
+        changed = world.memory["councils.changed"]
+        n_changed = count_selected(
+            pop.allegiance,
+            pop.status,
+            _MOBILIZED,
+            _OTHER,
+            counter.bases,
+            counter.last,
+            counter.flat,
+            changed,
+        )
         # Councils grow out of strikes and blockades: of the mobilized, only the striking share
         # counts (crowds demonstrating against the regime go back to work).
-        share = table.members * world.strike_share / np.maximum(table.size, 1.0)
-
-        fell_away = table.alive & (share < self.dissolve_share)
-        for unit in fell_away.nonzero()[0]:  # a handful a day, not workers
+        draws = rng.random(table.alive.size)
+        fell_away, new = sit_and_form(
+            counter.flat,
+            counter.n_keys,
+            world.strike_share,
+            table.size,
+            table.alive,
+            table.formed,
+            table.members,
+            table.revolutionary,
+            self.dissolve_share,
+            self.formation_share,
+            self.min_members,
+            self.formation_rate,
+            world.memory["councils.unit_weight"],
+            draws,
+            world.step,
+        )
+        for unit in fell_away:  # a handful a day, not workers
             world.log(
                 "council_dissolved", table.members[unit], f"{table.kind(unit)} {unit}: fell away"
             )
-        dissolve(table, fell_away)
-
-        eligible = (
-            (~table.alive) & (share >= self.formation_share) & (table.members >= self.min_members)
-        )
-        p = self.formation_rate * world.memory["councils.unit_weight"]
-        new = eligible & (rng.random(eligible.size) < p)
-        table.alive |= new
-        table.formed[new] = world.step
-        for unit in new.nonzero()[0]:
+        if fell_away.size:
+            dissolve(table, fell_away)
+        for unit in new:
             world.log("council_formed", table.members[unit], f"{table.kind(unit)} {unit}")
+        self._federate(world, table, rng, changed[:n_changed])
 
-        table.revolutionary[:] = np.divide(
-            rev_sum, aligned_sum, out=np.zeros_like(rev_sum), where=aligned_sum > 0
-        )
-        self._federate(world, table, mob, rng)
-
-    def _exposure(
-        self, world: World, table: CouncilTable, mob: np.ndarray, waiting: np.ndarray
-    ) -> np.ndarray:
-        """Mean share of each waiting council's members' ties that reach federated members.
-
-        Computed only for members of the councils in ``waiting`` (those outside the federation
-        meeting today), from yesterday's federated members.
-        """
-        exposure = np.zeros(table.alive.size)
-        fed_member = world.memory.get("councils.fed_member")
-        if fed_member is None or not waiting.any():
-            return exposure
-        # The waiting councils' mobilized members, listed from the councils (a few hundred
-        # councils meet a day) rather than found by a pass over every worker.
-        x = fed_member.astype(np.float64)
-        total = np.zeros(exposure.size)
-        assert world.workplace_unit is not None  # set in setup
-        nf = table.n_firms
-        for groups, unit_of, offset, units in (
-            (world.unit_groups, world.workplace_unit, 0, waiting[:nf]),
-            (world.neighbourhood_groups, world.population.neighbourhood, nf, waiting[nf:]),
-        ):  # two kinds of council, not workers
-            if not units.any():  # no council of this kind meets today
-                continue
-            who = groups.members(units)
-            who = who[mob[who]]
-            share = world.network.neighbour_share_of(who, x)
-            total += np.bincount(offset + unit_of[who], weights=share, minlength=total.size)
-        np.divide(total, table.members, out=exposure, where=table.members > 0)
-        return exposure
-
-    def _federate(self, world: World, table: CouncilTable, mob, rng) -> None:
+    def _federate(
+        self, world: World, table: CouncilTable, rng: np.random.Generator, changed: np.ndarray
+    ) -> None:
         sector = world.memory["councils.unit_sector"]
         if table.federation_founded < 0:
             if table.alive.sum() < self.founding_councils:
@@ -207,12 +209,39 @@ class CouncilRule(Rule):
             table.federated[:] = founders
             world.log("federation_founded", int(founders.sum()), "councils")
         # Councils decide whether to join at their weekly meeting (each on its own weekday),
-        # on the week's compounded daily rate.
-        meeting = world.memory["councils.weekday"] == world.step % 7
-        candidates = table.alive & ~table.federated & meeting
-        mean_exposure = self._exposure(world, table, mob, candidates)
-        before = int(table.federated.sum())
-        rate = 7.0 * (self.base_join_rate + self.join_rate * mean_exposure)
+        # on the week's compounded daily rate. Their members' exposure is to yesterday's
+        # federated members (counted at the end of this method).
+        net = world.network
+        if net.mix is None:  # a complete network: the kernel reads no ties
+            indptr = indices = np.zeros(1, dtype=np.int64)
+            weights = np.zeros(1)
+        else:
+            indptr, indices, weights = net.mix.indptr, net.mix.indices, net.mix.data
+        work, home = world.unit_groups, world.neighbourhood_groups
+        candidates, rate = join_rates(
+            world.memory["councils.weekday"],
+            world.step % 7,
+            table.alive,
+            table.federated,
+            "councils.counted_federated" in world.memory,
+            table.n_firms,
+            work.order,
+            work.indptr,
+            home.order,
+            home.indptr,
+            world.population.status,
+            _MOBILIZED,
+            world.memory["councils.division_counter"].last,
+            _OTHER,
+            net.kind == "complete",
+            indptr,
+            indices,
+            weights,
+            table.members,
+            self.base_join_rate,
+            self.join_rate,
+        )
+        before = int(np.count_nonzero(table.federated))
         if self.sectionalism > 0:
             fed_sector = np.bincount(
                 sector[table.federated & (sector >= 0)],
@@ -223,16 +252,43 @@ class CouncilRule(Rule):
             rate = rate * (1.0 - self.sectionalism * (1.0 - similar))
         join = candidates & (rng.random(candidates.size) < 1.0 - np.exp(-rate))
         table.federated |= join
-        after = int(table.federated.sum())
+        after = int(np.count_nonzero(table.federated))
         for m in MILESTONES:
             if before < m <= after:
                 world.log("federation_milestone", after, f"{m}+ councils")
-        fed_member = federated_members(world, mob)
-        world.memory["councils.fed_member"] = fed_member
+        # Members of federated councils by division and allegiance (3 for workers outside the
+        # federation), updated from the workers whose mobilization or allegiance changed and
+        # the councils that joined or left (all workers the first time).
         pop = world.population
-        key = pop.allegiance + (np.int8(3) - pop.allegiance) * ~fed_member
-        (by_division,) = world.memory["councils.division_counter"](key)
-        counts = _margins(by_division[:, : len(Allegiance)], len(pop.sector_names))
+        assert world.workplace_unit is not None  # set in setup
+        counted = world.memory.get("councils.counted_federated")
+        full = counted is None
+        if counted is None:
+            counted = world.memory["councils.counted_federated"] = table.federated.copy()
+        counter: KeyCounter = world.memory["councils.division_counter"]
+        counts = list(
+            federated_divisions(
+                table.federated,
+                counted,
+                full,
+                changed,
+                table.n_firms,
+                work.order,
+                work.indptr,
+                home.order,
+                home.indptr,
+                world.workplace_unit,
+                pop.neighbourhood,
+                pop.status,
+                _MOBILIZED,
+                pop.allegiance,
+                _OTHER,
+                counter.bases,
+                counter.last,
+                counter.flat,
+                len(pop.sector_names),
+            )
+        )
         allegiance = counts[2]
         # Soldiers who went over bring their arms (council power), not a majority: the soldiers'
         # section of the Petrograd Soviet followed the moderate socialists until the autumn of
@@ -254,32 +310,9 @@ def city_weights(world: World) -> tuple[float, float]:
     return weights["workplace"], weights["territorial"]
 
 
-def federated_members(world: World, mobilized: np.ndarray) -> np.ndarray:
-    """Mask of mobilized workers whose workplace council or assembly is federated."""
-    assert world.councils is not None and world.workplace_unit is not None  # the council rule's
-    return member_mask(
-        world.councils, world.workplace_unit, world.population.neighbourhood, mobilized, True
-    )
-
-
 def dissolve(table: CouncilTable, units: np.ndarray) -> None:
-    """Dissolve the councils of ``units`` (a mask): they leave the federation too."""
+    """Dissolve the councils of ``units`` (a mask, or unit ids): they leave the federation too."""
     table.alive[units] = False
     table.federated[units] = False
     table.holding[units] = False
     table.formed[units] = -1
-
-
-def _division_counts(pop, mask: np.ndarray) -> list[np.ndarray]:
-    """Counts by sector, union membership and allegiance among the workers in ``mask``."""
-    n_sectors, n_allegiance = len(pop.sector_names), len(Allegiance)
-    # One pass over a joint key (sector, union, allegiance); the margins are the divisions.
-    key = (pop.sector.astype(np.int64) * 2 + pop.union) * n_allegiance + pop.allegiance
-    joint = np.bincount(key, weights=mask, minlength=n_sectors * 2 * n_allegiance)
-    return _margins(joint.reshape(-1, n_allegiance), n_sectors)
-
-
-def _margins(joint: np.ndarray, n_sectors: int) -> list[np.ndarray]:
-    """Sector, union and allegiance margins of (sector x 2 + union) x allegiance counts."""
-    joint = np.asarray(joint, dtype=np.float64).reshape(n_sectors, 2, -1)
-    return [joint.sum(axis=(1, 2)), joint.sum(axis=(0, 2)), joint.sum(axis=(0, 1))]
