@@ -1,0 +1,75 @@
+"""Sums in numpy's order, so that a kernel's total has the bits ``ndarray.sum()`` gives.
+
+``ndarray.sum()`` of a contiguous float64 array adds its values to 0 by pairwise summation:
+blocks of at most 128 values summed by eight interleaved accumulators, halves of longer runs
+summed separately and added. A plain loop adds in another order and may differ in the last
+bits; a kernel that replaces a numpy ``sum`` (or ``mean``) uses :func:`pairwise_sum` instead.
+Checked against numpy 2.4's sums for arrays of 0 to 2 million values (tests).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import jit
+
+__all__ = ["pairwise_sum"]
+
+#: numpy's PW_BLOCKSIZE: runs up to this long are summed by eight accumulators, not halved.
+_BLOCK = 128
+
+
+@jit
+def _pairwise(a: np.ndarray, start: int, n: int) -> float:
+    """The sum of ``a[start : start + n]`` (a run of a contiguous array) in numpy's order.
+
+    Args:
+        a: Values (float64).
+        start: Index of the run's first value.
+        n: Length of the run.
+
+    Returns:
+        The run's sum, in numpy's order.
+    """
+    if n < 8:
+        res = 0.0
+        for i in range(start, start + n):
+            res += a[i]
+        return res
+    if n <= _BLOCK:
+        r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+        r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+        i = start + 8
+        stop = start + n - n % 8
+        while i < stop:
+            r0 += a[i]
+            r1 += a[i + 1]
+            r2 += a[i + 2]
+            r3 += a[i + 3]
+            r4 += a[i + 4]
+            r5 += a[i + 5]
+            r6 += a[i + 6]
+            r7 += a[i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < start + n:  # the rest of a run that is not a multiple of 8
+            res += a[i]
+            i += 1
+        return res
+    half = n // 2
+    half -= half % 8  # halves on multiples of the unrolling, as numpy splits them
+    return _pairwise(a, start, half) + _pairwise(a, start + half, n - half)
+
+
+@jit
+def pairwise_sum(a: np.ndarray, n: int) -> float:
+    """The sum of ``a[:n]`` exactly as ``a[:n].sum()`` computes it (float64).
+
+    Args:
+        a: Values (float64, contiguous).
+        n: How many of the first values to sum (``a`` may be a longer buffer).
+
+    Returns:
+        Their sum: ``0.0`` plus numpy's pairwise sum (0.0 for none).
+    """
+    return 0.0 + _pairwise(a, 0, n)
