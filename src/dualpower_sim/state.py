@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 
 from .agents import CityAgent
+from .kernels.soldiers import tally
 
 __all__ = ["Soldiers", "State", "StateLevels"]
 
@@ -90,11 +91,19 @@ class Soldiers:
         # count / n is exactly what ndarray.mean() gives for booleans, without its wrapper
         return np.count_nonzero(self.defected) / self.n if self.n else 0.0
 
+    def loyal(self) -> tuple[int, int, float]:
+        """The soldiers still with the state, in one pass over the garrison.
+
+        Returns:
+            How many have not defected, how many of those stand outside the city, and the mean
+            loyalty of those who have not defected (0 if none).
+        """
+        n, outside, total = tally(self.loyalty, self.defected, self.outside)
+        return n, outside, total / n if n else 0.0
+
     def loyal_mean(self) -> float:
         """Mean loyalty of the soldiers still with the state (0 if none)."""
-        stay = self.loyalty[~self.defected]
-        # sum / size is what ndarray.mean() computes (the same pairwise sum), without its wrapper
-        return float(stay.sum()) / stay.size if stay.size else 0.0
+        return self.loyal()[2]
 
 
 @dataclasses.dataclass(eq=False)
