@@ -20,50 +20,50 @@ _BLOCK = 128
 
 
 @jit
-def _pairwise(a: np.ndarray, start: int, n: int) -> float:
-    """The sum of ``a[start : start + n]`` (a run of a contiguous array) in numpy's order.
+def _block(a: np.ndarray, start: int, n: int) -> float:
+    """The sum of a run of at most 128 values ``a[start : start + n]``, in numpy's order.
 
     Args:
         a: Values (float64).
         start: Index of the run's first value.
-        n: Length of the run.
+        n: Length of the run (at most ``_BLOCK``).
 
     Returns:
-        The run's sum, in numpy's order.
+        The run's sum: a plain loop below 8 values, eight interleaved accumulators above.
     """
     if n < 8:
         res = 0.0
         for i in range(start, start + n):
             res += a[i]
         return res
-    if n <= _BLOCK:
-        r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
-        r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
-        i = start + 8
-        stop = start + n - n % 8
-        while i < stop:
-            r0 += a[i]
-            r1 += a[i + 1]
-            r2 += a[i + 2]
-            r3 += a[i + 3]
-            r4 += a[i + 4]
-            r5 += a[i + 5]
-            r6 += a[i + 6]
-            r7 += a[i + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < start + n:  # the rest of a run that is not a multiple of 8
-            res += a[i]
-            i += 1
-        return res
-    half = n // 2
-    half -= half % 8  # halves on multiples of the unrolling, as numpy splits them
-    return _pairwise(a, start, half) + _pairwise(a, start + half, n - half)
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = start + 8
+    stop = start + n - n % 8
+    while i < stop:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < start + n:  # the rest of a run that is not a multiple of 8
+        res += a[i]
+        i += 1
+    return res
 
 
 @jit
 def pairwise_sum(a: np.ndarray, n: int) -> float:
     """The sum of ``a[:n]`` exactly as ``a[:n].sum()`` computes it (float64).
+
+    numpy halves a run longer than 128 values (on a multiple of 8), sums each half the same way
+    and adds the two sums. The halving is walked here with an explicit stack rather than by
+    recursion: numba's on-disk cache does not reliably reload recursive functions.
 
     Args:
         a: Values (float64, contiguous).
@@ -72,4 +72,35 @@ def pairwise_sum(a: np.ndarray, n: int) -> float:
     Returns:
         Their sum: ``0.0`` plus numpy's pairwise sum (0.0 for none).
     """
-    return 0.0 + _pairwise(a, 0, n)
+    if n <= _BLOCK:
+        return 0.0 + _block(a, 0, n)
+    # Runs still to sum (start, length, and 0/1/2: halves not yet / left / both pushed), and the
+    # sums found, in the order the recursion would find them; the halving depth is under 64.
+    starts = np.empty(64, dtype=np.int64)
+    lengths = np.empty(64, dtype=np.int64)
+    phase = np.empty(64, dtype=np.int64)
+    sums = np.empty(64)
+    starts[0], lengths[0], phase[0] = 0, n, 0
+    top, found = 1, 0
+    while top:
+        start, length = starts[top - 1], lengths[top - 1]
+        if length <= _BLOCK:
+            sums[found] = _block(a, start, length)
+            found += 1
+            top -= 1
+            continue
+        half = length // 2
+        half -= half % 8
+        if phase[top - 1] == 0:  # sum the left half first
+            phase[top - 1] = 1
+            starts[top], lengths[top], phase[top] = start, half, 0
+            top += 1
+        elif phase[top - 1] == 1:  # then the right half
+            phase[top - 1] = 2
+            starts[top], lengths[top], phase[top] = start + half, length - half, 0
+            top += 1
+        else:  # both halves summed: add them
+            found -= 1
+            sums[found - 1] = sums[found - 1] + sums[found]
+            top -= 1
+    return 0.0 + sums[0]
