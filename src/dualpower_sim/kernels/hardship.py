@@ -1,0 +1,50 @@
+"""Hardship felt today: each worker's base hardship, plus the shocks reaching them, less relief.
+
+The hardship rule (:class:`dualpower_sim.rules.HardshipShocks`) decides on which days hardship
+must be made again (a shock starts or ends, relief moves); :func:`felt_hardship` makes it in one
+pass over the workers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import jit
+
+__all__ = ["felt_hardship"]
+
+
+@jit
+def felt_hardship(
+    base: np.ndarray,
+    sector: np.ndarray,
+    relief: float,
+    magnitudes: np.ndarray,
+    sectors: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Each worker's hardship: ``base - relief + the shocks reaching them``, clipped to [0, 1].
+
+    The shocks are added one after another in their order, so a worker's sum is the one numpy
+    formed shock by shock.
+
+    Args:
+        base: Each worker's base hardship (a trait) in [0, 1].
+        sector: Each worker's sector code.
+        relief: Hardship removed from every worker by the state's concessions.
+        magnitudes: Change in hardship of each active shock, in [-1, 1].
+        sectors: Sector code each active shock hits, or -1 for a shock that hits every worker.
+        out: Each worker's hardship today (written).
+    """
+    for i in range(base.size):
+        offset = -relief
+        for k in range(magnitudes.size):
+            if sectors[k] < 0 or sector[i] == sectors[k]:
+                offset += magnitudes[k]
+        x = base[i] + offset
+        # np.clip's rule: a value equal to a bound is kept as it is (a zero keeps its sign).
+        if x < 0.0:
+            x = 0.0
+        elif x > 1.0:
+            x = 1.0
+        out[i] = x
