@@ -1,7 +1,8 @@
 """The councils' hold on production and territory: which units' strikes and blockades stand.
 
 The resolution rule measures the balance of power each day (:mod:`dualpower_sim.outcomes`);
-:func:`hold_units` updates which councils hold their unit, over every unit at once.
+:func:`hold_units` updates which councils hold their unit, over every unit at once. The state's
+strategy breaks councils up (:func:`broken_up`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["hold_units"]
+__all__ = ["broken_up", "hold_units"]
 
 
 @jit
@@ -51,3 +52,24 @@ def hold_units(
         if held and u >= n_firms:
             territory += size[u]  # whole numbers: exact in any order, as numpy's dot took them
     return territory
+
+
+@jit
+def broken_up(alive: np.ndarray, u: np.ndarray, rate: float) -> tuple[np.ndarray, int]:
+    """The sitting councils the state breaks up today.
+
+    Args:
+        alive: Whether a council sits in each unit.
+        u: One uniform draw in [0, 1) per unit.
+        rate: Daily probability that a sitting council is broken up.
+
+    Returns:
+        A mask of the units whose council is broken up (``alive & (u < rate)``), and how many.
+    """
+    broken = np.empty(alive.size, dtype=np.bool_)
+    count = 0
+    for i in range(alive.size):
+        broken[i] = alive[i] and u[i] < rate
+        if broken[i]:
+            count += 1
+    return broken, count

@@ -39,6 +39,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..kernels.power import broken_up
 from ..outcomes import success_probability
 from ..params import param
 from ..world import World
@@ -216,10 +217,10 @@ class StateStrategy(Rule):
                 rate = self.offensive_dissolve_rate * bite
             else:
                 rate = self.dissolve_rate * levels.repression
-            broken = table.alive & (rng.random(table.alive.size) < rate)
-            if broken.any():
+            broken, count = broken_up(table.alive, rng.random(table.alive.size), rate)
+            if count:
                 dissolve(table, broken)
-                world.log("councils_broken_up", int(broken.sum()), "by the state")
+                world.log("councils_broken_up", count, "by the state")
 
         mean_hardship = float(world.hardship.sum()) / world.hardship.size  # = .mean(), cheaper
         d_legitimacy = (
