@@ -133,7 +133,7 @@ def test_felt_hardship_matches_the_numpy_offsets(rng):
     magnitudes = np.array([0.3, -0.15, 0.45, 0.1])
     sectors = np.array([-1, 2, 1, 2])
     out = np.empty(n)
-    felt_hardship(base, sector, 0.07, magnitudes, sectors, out)
+    felt_hardship(base, sector, 4, 0.07, magnitudes, sectors, out)
     offset = np.full(n, -0.07)
     for magnitude, code in zip(magnitudes, sectors, strict=True):
         if code < 0:
@@ -141,7 +141,7 @@ def test_felt_hardship_matches_the_numpy_offsets(rng):
         else:
             offset[sector == code] += magnitude
     assert np.array_equal(out, np.clip(base + offset, 0.0, 1.0))
-    felt_hardship(base, sector, 0.0, magnitudes[:0], sectors[:0], out)
+    felt_hardship(base, sector, 4, 0.0, magnitudes[:0], sectors[:0], out)
     assert np.array_equal(out, base)
 
 

@@ -18,6 +18,7 @@ __all__ = ["felt_hardship"]
 def felt_hardship(
     base: np.ndarray,
     sector: np.ndarray,
+    n_sectors: int,
     relief: float,
     magnitudes: np.ndarray,
     sectors: np.ndarray,
@@ -26,22 +27,27 @@ def felt_hardship(
     """Each worker's hardship: ``base - relief + the shocks reaching them``, clipped to [0, 1].
 
     The shocks are added one after another in their order, so a worker's sum is the one numpy
-    formed shock by shock.
+    formed shock by shock; it depends only on the worker's sector, so it is formed once per
+    sector.
 
     Args:
         base: Each worker's base hardship (a trait) in [0, 1].
-        sector: Each worker's sector code.
+        sector: Each worker's sector code, below ``n_sectors``.
+        n_sectors: Number of sectors.
         relief: Hardship removed from every worker by the state's concessions.
         magnitudes: Change in hardship of each active shock, in [-1, 1].
         sectors: Sector code each active shock hits, or -1 for a shock that hits every worker.
         out: Each worker's hardship today (written).
     """
-    for i in range(base.size):
-        offset = -relief
+    offset = np.empty(n_sectors)
+    for code in range(n_sectors):
+        total = -relief
         for k in range(magnitudes.size):
-            if sectors[k] < 0 or sector[i] == sectors[k]:
-                offset += magnitudes[k]
-        x = base[i] + offset
+            if sectors[k] < 0 or sectors[k] == code:
+                total += magnitudes[k]
+        offset[code] = total
+    for i in range(base.size):
+        x = base[i] + offset[sector[i]]
         # np.clip's rule: a value equal to a bound is kept as it is (a zero keeps its sign).
         if x < 0.0:
             x = 0.0

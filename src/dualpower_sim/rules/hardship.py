@@ -104,6 +104,7 @@ class HardshipShocks(Rule):
         felt_hardship(
             pop.hardship,
             pop.sector,
+            len(pop.sector_names),
             world.relief,  # the state's concessions relieve everyone
             np.array([shock.magnitude for shock in on], dtype=np.float64),
             np.array(
