@@ -126,12 +126,13 @@ def test_broken_up_is_the_sitting_councils_drawn(rng):
     assert count == np.count_nonzero(alive & (u < 0.3))
 
 
-def test_felt_hardship_matches_the_numpy_offsets(rng):
+@pytest.mark.parametrize("sectors", [[-1, 2, 1, 2], [-1, -1, -1, -1], [3, 3, 0, 1]])
+def test_felt_hardship_matches_the_numpy_offsets(rng, sectors):
     n = 3000
     base = rng.random(n)
     sector = rng.integers(0, 4, n)
     magnitudes = np.array([0.3, -0.15, 0.45, 0.1])
-    sectors = np.array([-1, 2, 1, 2])
+    sectors = np.array(sectors)
     out = np.empty(n)
     felt_hardship(base, sector, 4, 0.07, magnitudes, sectors, out)
     offset = np.full(n, -0.07)

@@ -15,6 +15,23 @@ __all__ = ["felt_hardship"]
 
 
 @jit
+def _clipped(x: float) -> float:
+    """``x`` clipped to [0, 1] by np.clip's rule: a value equal to a bound is kept as it is.
+
+    Args:
+        x: A hardship.
+
+    Returns:
+        ``x`` in [0, 1] (a zero keeps its sign, as np.clip leaves it).
+    """
+    if x < 0.0:
+        return 0.0
+    if x > 1.0:
+        return 1.0
+    return x
+
+
+@jit
 def felt_hardship(
     base: np.ndarray,
     sector: np.ndarray,
@@ -28,7 +45,7 @@ def felt_hardship(
 
     The shocks are added one after another in their order, so a worker's sum is the one numpy
     formed shock by shock; it depends only on the worker's sector, so it is formed once per
-    sector.
+    sector (once for all when every shock hits everyone).
 
     Args:
         base: Each worker's base hardship (a trait) in [0, 1].
@@ -39,6 +56,15 @@ def felt_hardship(
         sectors: Sector code each active shock hits, or -1 for a shock that hits every worker.
         out: Each worker's hardship today (written).
     """
+    if np.all(sectors < 0):
+        # The common case: one offset for all, a loop the compiler vectorises (a gather of a
+        # sector's offset per worker is several times slower).
+        total = -relief
+        for k in range(magnitudes.size):
+            total += magnitudes[k]
+        for i in range(base.size):
+            out[i] = _clipped(base[i] + total)
+        return
     offset = np.empty(n_sectors)
     for code in range(n_sectors):
         total = -relief
@@ -47,10 +73,4 @@ def felt_hardship(
                 total += magnitudes[k]
         offset[code] = total
     for i in range(base.size):
-        x = base[i] + offset[sector[i]]
-        # np.clip's rule: a value equal to a bound is kept as it is (a zero keeps its sign).
-        if x < 0.0:
-            x = 0.0
-        elif x > 1.0:
-            x = 1.0
-        out[i] = x
+        out[i] = _clipped(base[i] + offset[sector[i]])
