@@ -134,6 +134,7 @@ class StateStrategy(Rule):
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         levels = world.levels
         table = world.councils
+        sitting = table.count if table is not None else 0  # councils sitting: counted once
         power = world.power
         council, state = power.council_power, power.state_power
         history = world.memory["state.mobilized"]
@@ -148,7 +149,7 @@ class StateStrategy(Rule):
         history.append(world.mobilized_by_neighbourhood().sum() / world.population.n)
 
         # The offensive: strike at a hesitating or divided movement when the balance allows.
-        if not levels.on_offensive(world.step) and table is not None and table.count > 0:
+        if not levels.on_offensive(world.step) and table is not None and sitting:
             hesitating = (
                 len(history) == history.maxlen
                 and history[-1] < (1 - self.hesitation_drop) * history[0]
@@ -212,7 +213,7 @@ class StateStrategy(Rule):
         )
         world.relief = self.concession_relief * levels.concession
 
-        if table is not None and table.count:
+        if table is not None and sitting:
             if offensive:
                 rate = self.offensive_dissolve_rate * bite
             else:
