@@ -121,6 +121,9 @@ def debate(
         join_rate: ``-interval x recruitment``: recruitment's exponent per unit exposure.
     """
     recruiting = u_join.size > 0
+    # Most members have no cadre among their ties: their conversion probability is the same for
+    # all (the formula below at c = 0, to the bit), and their recruitment probability is 0.
+    up_unheard = 1.0 - math.exp(-(interval * (persuasion * 0.0 + repression_hazard)))
     for j in range(members.size):
         w = members[j]
         now = allegiance[w]
@@ -132,16 +135,20 @@ def debate(
                     unit = n_firms + neighbourhood[w]
                 new = _REV if u[j] / side_scale < revolutionary[unit] else _MOD
         elif now == _MOD:
-            up = 1.0 - math.exp(-(interval * (persuasion * exposure[w] + repression_hazard)))
-            if backlash_on and exposure[w] > 0:
-                # The party that called for the defence turns those who hear a cadre.
-                up = 1.0 - (1.0 - up) * (1.0 - backlash)
+            c = exposure[w]
+            if c == 0.0:
+                up = up_unheard
+            else:
+                up = 1.0 - math.exp(-(interval * (persuasion * c + repression_hazard)))
+                if backlash_on and c > 0:
+                    # The party that called for the defence turns those who hear a cadre.
+                    up = 1.0 - (1.0 - up) * (1.0 - backlash)
             if u[j] < up:
                 new = _REV
         elif now == _REV and u[j] < down and not cadre[w]:
             new = _MOD
         allegiance[w] = new
         # Revolutionaries who stayed so are recruited, on a draw of their own.
-        if recruiting and new == _REV and not cadre[w]:
+        if recruiting and new == _REV and not cadre[w] and exposure[w] != 0.0:
             if u_join[j] < 1.0 - math.exp(join_rate * exposure[w]):
                 cadre[w] = True
