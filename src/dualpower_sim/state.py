@@ -23,6 +23,9 @@ __all__ = ["Soldiers", "State", "StateLevels"]
 class Soldiers:
     """The soldiers as arrays (index = soldier id).
 
+    Once reinforcements have arrived the arrays are views of longer buffers (see
+    :meth:`reinforce`); they may be changed in place, or replaced, like any array.
+
     Attributes:
         loyalty: Loyalty to the state in [0, 1].
         barracks: Neighbourhood where each soldier is quartered (for a soldier outside the
