@@ -63,7 +63,8 @@ def pairwise_sum(a: np.ndarray, n: int) -> float:
 
     numpy halves a run longer than 128 values (on a multiple of 8), sums each half the same way
     and adds the two sums. The halving is walked here with an explicit stack rather than by
-    recursion: numba's on-disk cache does not reliably reload recursive functions.
+    recursion: a recursive function reloaded from numba's on-disk cache crashes the process (numba
+    issue 6061, open; seen here with numba 0.68).
 
     Args:
         a: Values (float64, contiguous).
