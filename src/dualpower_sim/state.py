@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 
 from .agents import CityAgent
+from .kernels.soldiers import tally
 
 __all__ = ["Soldiers", "State", "StateLevels"]
 
@@ -21,6 +22,9 @@ __all__ = ["Soldiers", "State", "StateLevels"]
 @dataclasses.dataclass(eq=False)
 class Soldiers:
     """The soldiers as arrays (index = soldier id).
+
+    Once reinforcements have arrived the arrays are views of longer buffers (see
+    :meth:`reinforce`); they may be changed in place, or replaced, like any array.
 
     Attributes:
         loyalty: Loyalty to the state in [0, 1].
@@ -75,10 +79,50 @@ class Soldiers:
             n_neighbourhoods: Neighbourhoods they would be sent into.
             rng: Generator.
         """
-        self.loyalty = np.concatenate([self.loyalty, np.clip(loyalty.sample(rng, n), 0.0, 1.0)])
-        self.barracks = np.concatenate([self.barracks, rng.integers(0, n_neighbourhoods, n)])
-        self.defected = np.concatenate([self.defected, np.zeros(n, dtype=bool)])
-        self.outside = np.concatenate([self.outside, np.ones(n, dtype=bool)])
+        drawn = loyalty.sample(rng, n)
+        barracks = rng.integers(0, n_neighbourhoods, n)
+        old = self.n
+        self._make_room(old + n)
+        np.clip(drawn, 0.0, 1.0, out=self.loyalty[old:])
+        self.barracks[old:] = barracks
+        self.defected[old:] = False
+        self.outside[old:] = True
+
+    #: The four per-soldier arrays, in the order of the buffers behind them.
+    _ARRAYS = ("loyalty", "barracks", "defected", "outside")
+
+    def _make_room(self, size: int) -> None:
+        """Make the arrays ``size`` long: views of buffers with room to spare.
+
+        Reinforcements arrive every day of dual power, a few at a time: copying the garrison's
+        arrays for each arrival would cost a pass over all of them a day, so the arrays are
+        views of buffers that grow by doubling. The buffers are made again (from the arrays)
+        when the arrays are no longer views of them (after unpickling, or if replaced).
+
+        Args:
+            size: New number of soldiers (at least the current number; the new ones' values
+                are left for the caller to fill).
+        """
+        arrays = [getattr(self, name) for name in self._ARRAYS]
+        buffers = self.__dict__.get("_buffers")
+        if (
+            buffers is None
+            or buffers[0].size < size
+            or any(a.base is not b for a, b in zip(arrays, buffers, strict=True))
+        ):
+            room = max(size, 2 * self.n)
+            buffers = [np.empty(room, dtype=a.dtype) for a in arrays]
+            for a, b in zip(arrays, buffers, strict=True):
+                b[: a.size] = a
+            self._buffers = buffers
+        for name, b in zip(self._ARRAYS, buffers, strict=True):
+            setattr(self, name, b[:size])
+
+    def __getstate__(self) -> dict:
+        """Pickle the arrays alone (the buffers behind them are made again when needed)."""
+        state = dict(self.__dict__)
+        state.pop("_buffers", None)
+        return state
 
     @property
     def n(self) -> int:
@@ -90,11 +134,19 @@ class Soldiers:
         # count / n is exactly what ndarray.mean() gives for booleans, without its wrapper
         return np.count_nonzero(self.defected) / self.n if self.n else 0.0
 
+    def loyal(self) -> tuple[int, int, float]:
+        """The soldiers still with the state, in one pass over the garrison.
+
+        Returns:
+            How many have not defected, how many of those stand outside the city, and the mean
+            loyalty of those who have not defected (0 if none).
+        """
+        n, outside, total = tally(self.loyalty, self.defected, self.outside)
+        return n, outside, total / n if n else 0.0
+
     def loyal_mean(self) -> float:
         """Mean loyalty of the soldiers still with the state (0 if none)."""
-        stay = self.loyalty[~self.defected]
-        # sum / size is what ndarray.mean() computes (the same pairwise sum), without its wrapper
-        return float(stay.sum()) / stay.size if stay.size else 0.0
+        return self.loyal()[2]
 
 
 @dataclasses.dataclass(eq=False)

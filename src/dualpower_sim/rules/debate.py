@@ -35,15 +35,15 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..kernels.debate import debate, meeting_members
 from ..params import ParameterError, param
-from ..population import Allegiance, Status
+from ..population import Allegiance
 from ..world import World
 from .base import Rule
 
 __all__ = ["Debate"]
 
-_NONE, _MOD, _REV = int(Allegiance.NONE), int(Allegiance.MODERATE), int(Allegiance.REVOLUTIONARY)
-_MOBILIZED = int(Status.MOBILIZED)
+_REV = int(Allegiance.REVOLUTIONARY)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,55 +119,51 @@ class Debate(Rule):
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
         # Councils meet every ``meeting_interval`` days; each day one cohort of workers (by id)
-        # attends, and the day's hazards are compounded over the interval.
+        # (first, first + k, ...) attends, and the day's hazards are compounded over the interval.
         k = self.meeting_interval
         first = world.step % k
-        cohort = slice(first, None, k)  # workers first, first + k, ...: views, not gathers
         table = world.councils
         assert table is not None and world.workplace_unit is not None  # the council rule's
         assert world.cadre is not None  # made in setup
-        nf = table.n_firms
-        sitting = (pop.status[cohort] == _MOBILIZED) & (
-            table.alive[:nf][world.workplace_unit[cohort]]
-            | table.alive[nf:][pop.neighbourhood[cohort]]
+        members = meeting_members(
+            pop.status,
+            world.workplace_unit,
+            pop.neighbourhood,
+            table.alive,
+            table.n_firms,
+            first,
+            k,
         )
-        members = first + k * sitting.nonzero()[0]
         if not members.size:
             return
-        allegiance = pop.allegiance[members]
-        u = rng.random(members.size)
+        u = rng.random(members.size)  # one uniform per member for taking and changing sides
+        # Recruitment's own draw (drawn here, before the meeting changes anyone: no other draw
+        # comes between the two).
+        u_join = rng.random(members.size) if self.recruitment > 0 else np.empty(0)
         levels = world.levels
-        new = allegiance.copy()
-        work_unit = world.workplace_unit[members]
-        home_unit = nf + pop.neighbourhood[members]
-        balance = np.where(
-            table.alive[work_unit], table.revolutionary[work_unit], table.revolutionary[home_unit]
-        )
         p_side = 1.0 - (1.0 - self.politicisation) ** k
-        taking_side = (allegiance == _NONE) & (u < p_side)
-        # Reuse the same uniform, rescaled to [0, 1) within the taking-side band, for the side.
-        side = u / max(p_side, 1e-12)
-        new[taking_side] = np.where(side[taking_side] < balance[taking_side], _REV, _MOD)
-        exposure = world.memory["debate.exposure"](world.cadre)[members]
-        moderate = (allegiance == _MOD).nonzero()[0]
-        up_hazard = k * (
-            self.persuasion * exposure[moderate] + self.radicalisation * levels.repression
-        )
-        up = 1.0 - np.exp(-up_hazard)
-        if levels.repelled >= 0 and world.step - levels.repelled <= k:
+        debate(
+            members,
+            pop.allegiance,
+            world.cadre,
+            world.memory["debate.exposure"](world.cadre),
+            world.workplace_unit,
+            pop.neighbourhood,
+            table.alive,
+            table.revolutionary,
+            table.n_firms,
+            u,
+            u_join,
+            p_side,
+            # The same uniform, rescaled to [0, 1) within the taking-side band, draws the side.
+            max(p_side, 1e-12),
+            k,
+            self.persuasion,
+            self.radicalisation * levels.repression,  # repression radicalises
             # The backlash after a failed attack goes to the party that called for the defence:
             # it turns those who hear a cadre, and no one where there is no party to turn to.
-            heard = exposure[moderate] > 0
-            up[heard] = 1.0 - (1.0 - up[heard]) * (1.0 - self.backlash)
-        new[moderate[u[moderate] < up]] = _REV
-        cadre = world.cadre[members]
-        down = 1.0 - np.exp(-k * self.moderation * levels.concession)
-        new[(allegiance == _REV) & (u < down) & ~cadre] = _MOD
-        pop.allegiance[members] = new
-        if self.recruitment > 0:
-            # Revolutionaries who stayed so are recruited, on a draw of their own.
-            join = (new == _REV) & ~cadre
-            p_join = 1.0 - np.exp(-k * self.recruitment * exposure)
-            recruits = members[join & (rng.random(members.size) < p_join)]
-            if recruits.size:
-                world.cadre[recruits] = True
+            levels.repelled >= 0 and world.step - levels.repelled <= k,
+            self.backlash,
+            1.0 - np.exp(-k * self.moderation * levels.concession),  # concessions moderate
+            -k * self.recruitment,
+        )

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..kernels.hardship import felt_hardship
 from ..params import ParameterError, ParamGroup, param
 from ..world import World
 from .base import Rule
@@ -98,12 +99,17 @@ class HardshipShocks(Rule):
         world.memory["hardship_shocks.active"] = active
         world.memory["hardship_shocks.relief"] = world.relief
         pop = world.population
-        offset = np.full(pop.n, -world.relief)  # the state's concessions relieve everyone
-        for shock, on in zip(self.shocks, active, strict=True):  # loop over shocks, not workers
-            if not on:
-                continue
-            if shock.sector is None:
-                offset += shock.magnitude
-            else:
-                offset[pop.sector == pop.sector_names.index(shock.sector)] += shock.magnitude
-        np.clip(pop.hardship + offset, 0.0, 1.0, out=world.hardship)
+        # The active shocks in their order: the one pass over the workers adds them in it.
+        on = [shock for shock, now in zip(self.shocks, active, strict=True) if now]
+        felt_hardship(
+            pop.hardship,
+            pop.sector,
+            len(pop.sector_names),
+            world.relief,  # the state's concessions relieve everyone
+            np.array([shock.magnitude for shock in on], dtype=np.float64),
+            np.array(
+                [-1 if s.sector is None else pop.sector_names.index(s.sector) for s in on],
+                dtype=np.int64,
+            ),
+            world.hardship,
+        )

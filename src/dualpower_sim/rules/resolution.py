@@ -8,6 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..councils import CouncilTable
+from ..kernels.power import hold_units
 from ..outcomes import Power, power_balance, success_probability
 from ..params import ParameterError, param
 from ..world import World
@@ -233,24 +234,28 @@ class Resolution(Rule):
             # A council holds its unit once a quorum is out, and keeps holding until the unit
             # falls below the quorum less the hysteresis: a strike or blockade, once called,
             # is not called off and on again by a day's headcount.
-            share = table.members * world.strike_share / np.maximum(table.size, 1.0)
-            keep = table.holding & (share >= self.action_quorum - self.quorum_hysteresis)
-            table.holding[:] = table.alive & ((share >= self.action_quorum) | keep)
-            holding = table.holding
-            nf = table.n_firms
-            production = float(self._weights(world, table) @ holding[:nf]) / n
-            territory = float(table.size[nf:] @ holding[nf:]) / n
+            held_residents = hold_units(
+                table.members,
+                table.size,
+                table.alive,
+                table.holding,
+                world.strike_share,
+                self.action_quorum,
+                self.action_quorum - self.quorum_hysteresis,
+                table.n_firms,
+            )
+            production = float(self._weights(world, table) @ table.holding[: table.n_firms]) / n
+            territory = held_residents / n
         s = world.soldiers
         police = float(world.officers().sum())  # soldiers are counted once, below
         supply = 1.0 - self.blockade_effect * territory
         if s is not None and s.n:
-            loyal = ~s.defected
-            outside = int(np.count_nonzero(loyal & s.outside))
-            inside = int(np.count_nonzero(loyal)) - outside
+            loyal, outside, loyalty = s.loyal()
+            inside = loyal - outside
             # Blockades starve the forces in the city; an army outside it is supplied from the
             # rest of the country (Versailles, 1871).
             coercion_share = ((police + inside) * supply + outside) / (police + s.n)
-            loyalty, defected = s.loyal_mean(), s.defected_share()
+            defected = (s.n - loyal) / s.n
         else:
             coercion_share, loyalty, defected = (supply if police > 0 else 0.0), 1.0, 0.0
         world.power = power_balance(

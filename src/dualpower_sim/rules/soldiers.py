@@ -1,13 +1,13 @@
 """Soldiers: loyalty eroded by fraternisation and by orders to repress crowds; defection.
 
-Each day, vectorised over the soldiers: a soldier quartered in a neighbourhood whose assembly
-sits, or where most residents are mobilized, loses ``fraternisation x m`` of loyalty, ``m`` the
-neighbourhood's mobilized share; the share the state has deployed (``levels.deployed``: during
-an offensive, as many as the balance of force allows) is ordered against crowds and loses
-``crowd_erosion x m``. A soldier whose loyalty is below ``defection`` goes over to the councils
-with its arms (the Petrograd Soviet rested "on the armed people and soldiers") once there is a
-crowd in its neighbourhood to go over to: one disaffected from the start waits in its barracks
-until the movement comes.
+Each day, in one pass over the soldiers (:func:`dualpower_sim.kernels.soldiers.erode_loyalty`): a
+soldier quartered in a neighbourhood whose assembly sits, or where most residents are mobilized,
+loses ``fraternisation x m`` of loyalty, ``m`` the neighbourhood's mobilized share; the share the
+state has deployed (``levels.deployed``: during an offensive, as many as the balance of force
+allows) is ordered against crowds and loses ``crowd_erosion x m``. A soldier whose loyalty is
+below ``defection`` goes over to the councils with its arms (the Petrograd Soviet rested "on the
+armed people and soldiers") once there is a crowd in its neighbourhood to go over to: one
+disaffected from the start waits in its barracks until the movement comes.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..distributions import Beta, Distribution
+from ..kernels.soldiers import erode_loyalty
 from ..params import ParameterError, param
 from ..state import Soldiers
 from ..world import World
@@ -104,29 +105,28 @@ class SoldierRule(Rule):
                 world.levels.forces_ready = world.step
                 world.log("forces_ready", full, "the state's reinforcements have all arrived")
         table = world.councils
-        mob_share = world.mobilized_by_neighbourhood() / np.maximum(world.residents, 1)
-        assembly = (
-            table.alive[table.n_firms :] if table is not None else np.zeros(mob_share.size, bool)
-        )
-        near = (assembly | (mob_share > 0.5))[s.barracks]
-        local = mob_share[s.barracks]
-        deployed = rng.random(s.n) < world.levels.deployed
-        reached = local > 0  # a crowd in the soldier's neighbourhood to go over to
-        if s.outside.any() and not world.levels.on_offensive(world.step):
+        n_nb = world.city.n_neighbourhoods
+        assembly = table.alive[table.n_firms :] if table is not None else np.zeros(n_nb, bool)
+        u = rng.random(s.n)  # who is deployed against the crowds today
+        going = erode_loyalty(
+            s.loyalty,
+            s.defected,
+            s.barracks,
+            s.outside,
+            world.mobilized_by_neighbourhood(),
+            world.residents,
+            assembly,
+            u,
+            world.levels.deployed,
             # Soldiers outside the city meet no crowds until they are sent in.
-            near &= ~s.outside
-            deployed &= ~s.outside
-            reached &= ~s.outside
-        loss = self.fraternisation * local * near + self.crowd_erosion * local * deployed
-        active = ~s.defected
-        s.loyalty[active] = np.clip(s.loyalty[active] - loss[active], 0.0, 1.0)
-        # A soldier goes over when there is a crowd to go over to, not before: one disaffected
-        # from the start waits in its barracks until the movement comes (February 1917).
-        going = active & (s.loyalty < self.defection) & reached
-        if going.any():
-            s.defected |= going
+            not world.levels.on_offensive(world.step),
+            self.fraternisation,
+            self.crowd_erosion,
+            self.defection,
+        )
+        if going:
             world.log(
                 "defections",
-                int(going.sum()),
+                going,
                 f"went over today; {s.defected_share():.1%} of all soldiers have gone over",
             )

@@ -39,6 +39,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..kernels.power import broken_up
 from ..outcomes import success_probability
 from ..params import param
 from ..world import World
@@ -133,6 +134,7 @@ class StateStrategy(Rule):
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         levels = world.levels
         table = world.councils
+        sitting = table.count if table is not None else 0  # councils sitting: counted once
         power = world.power
         council, state = power.council_power, power.state_power
         history = world.memory["state.mobilized"]
@@ -147,7 +149,7 @@ class StateStrategy(Rule):
         history.append(world.mobilized_by_neighbourhood().sum() / world.population.n)
 
         # The offensive: strike at a hesitating or divided movement when the balance allows.
-        if not levels.on_offensive(world.step) and table is not None and table.count > 0:
+        if not levels.on_offensive(world.step) and table is not None and sitting:
             hesitating = (
                 len(history) == history.maxlen
                 and history[-1] < (1 - self.hesitation_drop) * history[0]
@@ -211,15 +213,15 @@ class StateStrategy(Rule):
         )
         world.relief = self.concession_relief * levels.concession
 
-        if table is not None and table.count:
+        if table is not None and sitting:
             if offensive:
                 rate = self.offensive_dissolve_rate * bite
             else:
                 rate = self.dissolve_rate * levels.repression
-            broken = table.alive & (rng.random(table.alive.size) < rate)
-            if broken.any():
+            broken, count = broken_up(table.alive, rng.random(table.alive.size), rate)
+            if count:
                 dissolve(table, broken)
-                world.log("councils_broken_up", int(broken.sum()), "by the state")
+                world.log("councils_broken_up", count, "by the state")
 
         mean_hardship = float(world.hardship.sum()) / world.hardship.size  # = .mean(), cheaper
         d_legitimacy = (
