@@ -134,7 +134,7 @@ class CouncilTable:
     @property
     def count(self) -> int:
         """Councils sitting now."""
-        return int(self.alive.sum())
+        return int(np.count_nonzero(self.alive))
 
 
 def member_mask(

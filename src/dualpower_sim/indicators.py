@@ -229,6 +229,10 @@ class Indicators:
         power = world.power
         s = world.soldiers
         levels = world.levels
+        loyalty = defected = 0.0
+        if s is not None and s.n:  # one pass over the garrison gives both
+            loyal, _, mean_loyalty = s.loyal()
+            loyalty, defected = float(mean_loyalty), (s.n - loyal) / s.n
         if table is not None:
             work = float(np.count_nonzero(table.alive[: table.n_firms]))
             home = float(np.count_nonzero(table.alive[table.n_firms :]))
@@ -251,8 +255,8 @@ class Indicators:
             power.production,
             power.territory,
             power.supply,
-            float(s.loyal_mean()) if s is not None and s.n else 0.0,
-            float(s.defected_share()) if s is not None else 0.0,
+            loyalty,
+            defected,
             float(levels.repression),
             float(levels.concession),
             float(levels.on_offensive(world.step)),
