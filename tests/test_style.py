@@ -50,7 +50,7 @@ def _imports(path: Path) -> set[str]:
 
 
 #: The simulator's modules: what the analysis layers never import.
-SIMULATOR = ("model", "rules", "world", "city", "councils", "state")
+SIMULATOR = ("model", "rules", "world", "city", "councils", "state", "kernels")
 
 
 def _absolute(name: str, module: str) -> str:
