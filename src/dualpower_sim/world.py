@@ -16,12 +16,17 @@ import numpy as np
 from .city import City
 from .councils import CouncilTable, Federation
 from .kernels.mobilization import sum_by_group, sync_counts
+from .kernels.policing import forces
 from .networks import ShareTracker, SocialNetwork, concatenated_ranges
 from .outcomes import Power, Verdict
 from .population import Population
 from .state import Soldiers, StateLevels
 
 __all__ = ["Groups", "KeyCounter", "MaskCounter", "World"]
+
+#: Stand-ins for the soldiers' arrays when only the police officers count.
+_NO_SOLDIERS = np.zeros(0, dtype=np.int64)
+_NO_MARKS = np.zeros(0, dtype=bool)
 
 
 @dataclasses.dataclass(eq=False)
@@ -121,7 +126,7 @@ class World:
 
     def officers(self) -> np.ndarray:
         """Police officers in each neighbourhood now (density x residents, rounded)."""
-        return np.rint(self.coercion * self.residents)
+        return forces(self.coercion, self.residents, _NO_SOLDIERS, _NO_MARKS, _NO_MARKS, False, 0.0)
 
     def police(self) -> np.ndarray:
         """The state's forces in each neighbourhood now.
@@ -130,15 +135,18 @@ class World:
         whom the state has sent into the streets (a share ``levels.deployed`` of them); soldiers
         outside the city come in only on an offensive.
         """
-        forces = self.officers()
         s = self.soldiers
-        if s is not None and s.n and self.levels.deployed > 0:
-            present = ~s.defected
-            if not self.levels.on_offensive(self.step):
-                present &= ~s.outside
-            loyal = np.bincount(s.barracks, weights=present, minlength=forces.size)
-            forces += np.rint(self.levels.deployed * loyal)
-        return forces
+        if s is None or not s.n or not self.levels.deployed > 0:
+            return self.officers()
+        return forces(
+            self.coercion,
+            self.residents,
+            s.barracks,
+            s.defected,
+            s.outside,
+            self.levels.on_offensive(self.step),
+            self.levels.deployed,
+        )
 
     def sum_by_neighbourhood(self, x: np.ndarray) -> np.ndarray:
         """Sum of a per-worker quantity over each neighbourhood's residents.

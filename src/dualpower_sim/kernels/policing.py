@@ -14,9 +14,50 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["arrest", "jail", "plan_arrests", "release"]
+__all__ = ["arrest", "forces", "jail", "plan_arrests", "release"]
 
 PASSIVE, MOBILIZED, JAILED = 0, 1, 2
+
+
+@jit
+def forces(
+    coercion: np.ndarray,
+    residents: np.ndarray,
+    barracks: np.ndarray,
+    defected: np.ndarray,
+    outside: np.ndarray,
+    count_outside: bool,
+    deployed: float,
+) -> np.ndarray:
+    """The state's forces in each neighbourhood: officers, and the loyal soldiers sent out.
+
+    Officers are the police density times the residents, rounded; a share ``deployed`` of the
+    loyal soldiers quartered in a neighbourhood join them, rounded (pass no soldiers, or a zero
+    share, for the officers alone).
+
+    Args:
+        coercion: Police per resident in each neighbourhood.
+        residents: Residents of each neighbourhood (count).
+        barracks: Each soldier's neighbourhood.
+        defected: Whether each soldier has gone over to the councils (bool).
+        outside: Whether each soldier stands outside the city (bool).
+        count_outside: Whether soldiers outside the city count (on an offensive).
+        deployed: Share of the loyal soldiers sent into the streets.
+
+    Returns:
+        Forces per neighbourhood (whole numbers, float64).
+    """
+    out = np.empty(residents.size)
+    for j in range(residents.size):
+        out[j] = np.rint(coercion[j] * residents[j])
+    if barracks.size and deployed > 0:
+        loyal = np.zeros(residents.size)
+        for i in range(barracks.size):
+            if not defected[i] and (count_outside or not outside[i]):
+                loyal[barracks[i]] += 1.0
+        for j in range(residents.size):
+            out[j] += np.rint(deployed * loyal[j])
+    return out
 
 
 @jit
