@@ -92,12 +92,13 @@ def arrest_table(police: np.ndarray, active: np.ndarray, k: float, form: int) ->
         form: A code of :data:`CA_FORM_CODES`.
 
     Returns:
-        ``(n_neighbourhoods, 2)`` probabilities: column 0 for the passive, 1 for the mobilized.
+        ``2 * n_neighbourhoods`` probabilities: at ``2 j`` for a passive resident of
+        neighbourhood ``j``, at ``2 j + 1`` for a mobilized one (the ``Status`` code).
     """
-    table = np.empty((police.size, 2))
+    table = np.empty(2 * police.size)
     for j in range(police.size):
-        table[j, 0] = arrest_probability_of(police[j], active[j] + 1.0, k, form)
-        table[j, 1] = arrest_probability_of(police[j], active[j], k, form)
+        table[2 * j] = arrest_probability_of(police[j], active[j] + 1.0, k, form)
+        table[2 * j + 1] = arrest_probability_of(police[j], active[j], k, form)
     return table
 
 
@@ -126,7 +127,7 @@ def local_arrest_probability(
     table = arrest_table(police, active, k, form)
     out = np.empty(neighbourhood.size)
     for i in range(neighbourhood.size):
-        out[i] = table[neighbourhood[i], 1 if mobilized[i] else 0]
+        out[i] = table[2 * neighbourhood[i] + (1 if mobilized[i] else 0)]
     return out
 
 
@@ -148,6 +149,39 @@ def _scatter(
         share[indices[p]] += sign * weights[p]
 
 
+#: Workers per block of a scan for flipped marks: a block is checked with a loop the compiler
+#: vectorizes, and only a block with a flip is walked worker by worker (most calls find none).
+BLOCK = 64
+
+
+@jit
+def _flip_share(
+    i: int,
+    mask: np.ndarray,
+    marked: np.ndarray,
+    share: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+) -> None:
+    """Bring worker ``i``'s column of the shares from its mark ``marked[i]`` to ``mask[i]``."""
+    m = mask[i]
+    if m != marked[i]:
+        marked[i] = m
+        _scatter(i, 1.0 if m else -1.0, share, indptr, indices, weights)
+
+
+@jit
+def _flip_count(
+    i: int, mask: np.ndarray, marked: np.ndarray, groups: np.ndarray, counts: np.ndarray
+) -> None:
+    """Bring worker ``i``'s count from its mark ``marked[i]`` to ``mask[i]``."""
+    m = mask[i]
+    if m != marked[i]:
+        marked[i] = m
+        counts[groups[i]] += 1.0 if m else -1.0
+
+
 @jit
 def sync_share(
     mask: np.ndarray,
@@ -156,7 +190,7 @@ def sync_share(
     indptr: np.ndarray,
     indices: np.ndarray,
     weights: np.ndarray,
-) -> int:
+) -> None:
     """Bring the shares of marked neighbours from the marks ``marked`` to the marks ``mask``.
 
     Args:
@@ -166,24 +200,22 @@ def sync_share(
         indptr: The network mix's CSR row pointers.
         indices: The mix's column indices.
         weights: ``SocialNetwork.mix_transposed_data`` (column j's weights on row j's pattern).
-
-    Returns:
-        The number of workers whose mark flipped.
     """
-    flipped = 0
-    for i in range(mask.size):
-        m = mask[i]
-        if m != marked[i]:
-            marked[i] = m
-            _scatter(i, 1.0 if m else -1.0, share, indptr, indices, weights)
-            flipped += 1
-    return flipped
+    n = mask.size
+    for b in range(0, n, BLOCK):
+        e = min(b + BLOCK, n)
+        flipped = False
+        for i in range(b, e):
+            flipped |= mask[i] != marked[i]
+        if flipped:
+            for i in range(b, e):
+                _flip_share(i, mask, marked, share, indptr, indices, weights)
 
 
 @jit
 def sync_counts(
     mask: np.ndarray, marked: np.ndarray, groups: np.ndarray, counts: np.ndarray
-) -> int:
+) -> None:
     """Bring the per-group counts of the marks ``marked`` to the marks ``mask``.
 
     Args:
@@ -191,18 +223,16 @@ def sync_counts(
         marked: The marks ``counts`` counts (bool); updated to ``mask``.
         groups: Each worker's group id.
         counts: Marked workers per group (integers in float64); updated in place.
-
-    Returns:
-        The number of workers whose mark flipped.
     """
-    flipped = 0
-    for i in range(mask.size):
-        m = mask[i]
-        if m != marked[i]:
-            marked[i] = m
-            counts[groups[i]] += 1.0 if m else -1.0
-            flipped += 1
-    return flipped
+    n = mask.size
+    for b in range(0, n, BLOCK):
+        e = min(b + BLOCK, n)
+        flipped = False
+        for i in range(b, e):
+            flipped |= mask[i] != marked[i]
+        if flipped:
+            for i in range(b, e):
+                _flip_count(i, mask, marked, groups, counts)
 
 
 @jit
@@ -250,14 +280,22 @@ def _sync_from_status(
     count_marked: np.ndarray,
 ) -> None:
     """:func:`sync_share` (if ``track_share``) and :func:`sync_counts` of the mobilized mask."""
-    for i in range(status.size):
-        m = status[i] == MOBILIZED
-        if track_share and m != share_marked[i]:
-            share_marked[i] = m
-            _scatter(i, 1.0 if m else -1.0, share, indptr, indices, weights)
-        if m != count_marked[i]:
-            count_marked[i] = m
-            counts[groups[i]] += 1.0 if m else -1.0
+    n = status.size
+    for b in range(0, n, BLOCK):
+        e = min(b + BLOCK, n)
+        flipped = False
+        for i in range(b, e):
+            m = status[i] == MOBILIZED
+            flipped |= (m != count_marked[i]) | (track_share & (m != share_marked[i]))
+        if flipped:
+            for i in range(b, e):
+                m = status[i] == MOBILIZED
+                if track_share and m != share_marked[i]:
+                    share_marked[i] = m
+                    _scatter(i, 1.0 if m else -1.0, share, indptr, indices, weights)
+                if m != count_marked[i]:
+                    count_marked[i] = m
+                    counts[groups[i]] += 1.0 if m else -1.0
 
 
 @jit
@@ -338,28 +376,25 @@ def combined_step(
     keep = -recovery + 1.0
     for i in range(status.size):
         s = status[i]
+        j = neighbourhood[i]
+        mobilized = False
         if s <= MOBILIZED:
             if habituation > 0.0:
-                felt = hardship[i] - habituation * base_hardship[i]
-                if felt < 0.0:
-                    felt = 0.0
-                score = felt * g
+                score = max(hardship[i] - habituation * base_hardship[i], 0.0) * g
             else:
                 score = hardship[i] * g
             if example_weight > 0.0:
                 score += example_weight * share[i]
-            score -= risk_aversion[i] * table[neighbourhood[i], s]
+            score -= risk_aversion[i] * table[2 * j + s]
             if fatigue > 0.0:
                 score -= fatigue * days[i]
             mobilized = score > threshold
-            status[i] = MOBILIZED if mobilized else PASSIVE
-            if mobilized != count_marked[i]:
-                count_marked[i] = mobilized
-                counts[neighbourhood[i]] += 1.0 if mobilized else -1.0
-        else:
-            mobilized = False
+            status[i] = np.int8(mobilized)  # MOBILIZED or PASSIVE
         if fatigue > 0.0:
             days[i] = days[i] + 1.0 if mobilized else days[i] * keep
+        if mobilized != count_marked[i]:  # never for the jailed: they were not counted
+            count_marked[i] = mobilized
+            counts[j] += 1.0 if mobilized else -1.0
 
 
 @jit

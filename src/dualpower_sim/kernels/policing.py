@@ -17,6 +17,8 @@ from . import jit
 __all__ = ["arrest", "forces", "jail", "plan_arrests", "release"]
 
 PASSIVE, MOBILIZED, JAILED = 0, 1, 2
+#: Workers per block of the scan for releases and changed marks.
+BLOCK = 64
 
 
 @jit
@@ -111,17 +113,28 @@ def plan_arrests(
     Returns:
         The number of mobilized workers, or 0 when the police make no arrest today.
     """
+    n = status.size
     n_mobilized = 0
-    for i in range(status.size):
-        s = status[i]
-        if releasing and s == JAILED and jail_release[i] == step:
-            status[i] = PASSIVE
-            s = PASSIVE
-        m = s == MOBILIZED
-        n_mobilized += m
-        if m != count_marked[i]:
-            count_marked[i] = m
-            counts[neighbourhood[i]] += 1.0 if m else -1.0
+    for b in range(0, n, BLOCK):
+        e = min(b + BLOCK, n)
+        # Most blocks have no release due and no mark to change: check them in a loop the
+        # compiler vectorizes, and walk worker by worker only those that do.
+        due = False
+        for i in range(b, e):
+            s = status[i]
+            m = s == MOBILIZED
+            n_mobilized += m
+            due |= (m != count_marked[i]) | (releasing & (s == JAILED) & (jail_release[i] == step))
+        if due:
+            for i in range(b, e):
+                s = status[i]
+                if releasing and s == JAILED and jail_release[i] == step:
+                    status[i] = PASSIVE
+                    s = PASSIVE
+                m = s == MOBILIZED
+                if m != count_marked[i]:
+                    count_marked[i] = m
+                    counts[neighbourhood[i]] += 1.0 if m else -1.0
     any_arrest = False
     first = 0
     for j in range(officers.size):
