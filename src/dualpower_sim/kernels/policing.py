@@ -17,8 +17,6 @@ from . import jit
 __all__ = ["arrest", "forces", "jail", "plan_arrests", "release"]
 
 PASSIVE, MOBILIZED, JAILED = 0, 1, 2
-#: Workers per block of the scan for releases and changed marks.
-BLOCK = 64
 
 
 @jit
@@ -77,6 +75,18 @@ def release(status: np.ndarray, jail_release: np.ndarray, step: int) -> None:
 
 
 @jit
+def _recount(
+    status: np.ndarray, neighbourhood: np.ndarray, counts: np.ndarray, count_marked: np.ndarray
+) -> None:
+    """Bring the mobilized counts up to date with the statuses (a MaskCounter's state)."""
+    for i in range(status.size):
+        m = status[i] == MOBILIZED
+        if m != count_marked[i]:
+            count_marked[i] = m
+            counts[neighbourhood[i]] += 1.0 if m else -1.0
+
+
+@jit
 def plan_arrests(
     status: np.ndarray,
     jail_release: np.ndarray,
@@ -113,28 +123,20 @@ def plan_arrests(
     Returns:
         The number of mobilized workers, or 0 when the police make no arrest today.
     """
-    n = status.size
+    # One pass without branches (the compiler vectorizes it): releases, the mobilized, and
+    # whether any mark the counter holds is out of date (none after a mobilization kernel).
     n_mobilized = 0
-    for b in range(0, n, BLOCK):
-        e = min(b + BLOCK, n)
-        # Most blocks have no release due and no mark to change: check them in a loop the
-        # compiler vectorizes, and walk worker by worker only those that do.
-        due = False
-        for i in range(b, e):
-            s = status[i]
-            m = s == MOBILIZED
-            n_mobilized += m
-            due |= (m != count_marked[i]) | (releasing & (s == JAILED) & (jail_release[i] == step))
-        if due:
-            for i in range(b, e):
-                s = status[i]
-                if releasing and s == JAILED and jail_release[i] == step:
-                    status[i] = PASSIVE
-                    s = PASSIVE
-                m = s == MOBILIZED
-                if m != count_marked[i]:
-                    count_marked[i] = m
-                    counts[neighbourhood[i]] += 1.0 if m else -1.0
+    stale = False
+    for i in range(status.size):
+        s = status[i]
+        due = releasing & (s == JAILED) & (jail_release[i] == step)
+        s = np.int8(PASSIVE) if due else s
+        status[i] = s
+        m = s == MOBILIZED
+        n_mobilized += m
+        stale |= m != count_marked[i]
+    if stale:
+        _recount(status, neighbourhood, counts, count_marked)
     any_arrest = False
     first = 0
     for j in range(officers.size):
