@@ -16,7 +16,11 @@ decision's arithmetic is the numpy code's, operation by operation, so results ar
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from . import jit
 
@@ -149,26 +153,81 @@ def _scatter(
         share[indices[p]] += sign * weights[p]
 
 
-#: Workers per block of a scan for flipped marks: a block is checked with a loop the compiler
-#: vectorizes, and only a block with a flip is walked worker by worker (most calls find none).
-BLOCK = 64
+if numba.config.DISABLE_JIT:
+
+    def _prefetch(array: np.ndarray, index: int) -> None:
+        """A hint to the CPU: no use to plain Python (``NUMBA_DISABLE_JIT=1``)."""
+
+else:
+
+    @intrinsic
+    def _prefetch(typingctx, array, index):
+        """Ask the CPU to fetch ``array[index]`` into its caches (LLVM's prefetch; no effect).
+
+        A day's flipped workers' ties are scattered over memory far larger than the caches: an
+        update waiting on each miss in turn takes twice as long as one that asks ahead.
+        """
+
+        def codegen(context, builder, signature, args):
+            array_type = signature.args[0]
+            arr = context.make_array(array_type)(context, builder, args[0])
+            ptr = cgutils.get_item_pointer(
+                context, builder, array_type, arr, [args[1]], wraparound=False
+            )
+            byte_ptr = ir.IntType(8).as_pointer()
+            i32 = ir.IntType(32)
+            fnty = ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+            # For writing, highest locality, data cache.
+            builder.call(
+                fn,
+                [
+                    builder.bitcast(ptr, byte_ptr),
+                    ir.Constant(i32, 1),
+                    ir.Constant(i32, 3),
+                    ir.Constant(i32, 1),
+                ],
+            )
+            return context.get_dummy_value()
+
+        return numba.types.void(array, numba.types.intp), codegen
+
+
+#: How many flips ahead the update asks for a flipped worker's ties, and for the shares they
+#: change (measured at 10^6 workers: 16 and 4 halve the update's time; 64 and 16 lose).
+RUN_AHEAD, SHARE_AHEAD = 16, 4
 
 
 @jit
-def _flip_share(
-    i: int,
-    mask: np.ndarray,
+def _scatter_flips(
+    flips: np.ndarray,
+    n_flips: int,
     marked: np.ndarray,
     share: np.ndarray,
     indptr: np.ndarray,
     indices: np.ndarray,
     weights: np.ndarray,
 ) -> None:
-    """Bring worker ``i``'s column of the shares from its mark ``marked[i]`` to ``mask[i]``."""
-    m = mask[i]
-    if m != marked[i]:
-        marked[i] = m
-        _scatter(i, 1.0 if m else -1.0, share, indptr, indices, weights)
+    """Add or remove the columns of ``flips[:n_flips]`` (added if now marked) to ``share``."""
+    for k in range(n_flips):
+        if k + RUN_AHEAD < n_flips:
+            j = flips[k + RUN_AHEAD]
+            start, end = indptr[j], indptr[j + 1]
+            for p in range(start, end, 16):  # a 64-byte line holds 16 indices, 8 weights
+                _prefetch(indices, p)
+            for p in range(start, end, 8):
+                _prefetch(weights, p)
+        if k + SHARE_AHEAD < n_flips:
+            j = flips[k + SHARE_AHEAD]
+            for p in range(indptr[j], indptr[j + 1]):
+                _prefetch(share, indices[p])
+        i = flips[k]
+        _scatter(i, 1.0 if marked[i] else -1.0, share, indptr, indices, weights)
+
+
+#: Workers per block of a scan for flipped marks: a block is checked with a loop the compiler
+#: vectorizes, and only a block with a flip is walked worker by worker (most calls find none).
+BLOCK = 64
 
 
 @jit
@@ -202,6 +261,8 @@ def sync_share(
         weights: ``SocialNetwork.mix_transposed_data`` (column j's weights on row j's pattern).
     """
     n = mask.size
+    flips = np.empty(n, dtype=np.int64)
+    n_flips = 0
     for b in range(0, n, BLOCK):
         e = min(b + BLOCK, n)
         flipped = False
@@ -209,7 +270,11 @@ def sync_share(
             flipped |= mask[i] != marked[i]
         if flipped:
             for i in range(b, e):
-                _flip_share(i, mask, marked, share, indptr, indices, weights)
+                if mask[i] != marked[i]:
+                    marked[i] = mask[i]
+                    flips[n_flips] = i
+                    n_flips += 1
+    _scatter_flips(flips, n_flips, marked, share, indptr, indices, weights)
 
 
 @jit
@@ -281,6 +346,8 @@ def _sync_from_status(
 ) -> None:
     """:func:`sync_share` (if ``track_share``) and :func:`sync_counts` of the mobilized mask."""
     n = status.size
+    flips = np.empty(n if track_share else 0, dtype=np.int64)
+    n_flips = 0
     for b in range(0, n, BLOCK):
         e = min(b + BLOCK, n)
         flipped = False
@@ -292,10 +359,13 @@ def _sync_from_status(
                 m = status[i] == MOBILIZED
                 if track_share and m != share_marked[i]:
                     share_marked[i] = m
-                    _scatter(i, 1.0 if m else -1.0, share, indptr, indices, weights)
+                    flips[n_flips] = i
+                    n_flips += 1
                 if m != count_marked[i]:
                     count_marked[i] = m
                     counts[groups[i]] += 1.0 if m else -1.0
+    # The shares last, over the list of flips: it lets the update ask for ties ahead.
+    _scatter_flips(flips, n_flips, share_marked, share, indptr, indices, weights)
 
 
 @jit
