@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from llvmlite import ir
+from llvmlite import ir  # type: ignore[import-untyped]
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -131,7 +131,7 @@ def local_arrest_probability(
     table = arrest_table(police, active, k, form)
     out = np.empty(neighbourhood.size)
     for i in range(neighbourhood.size):
-        out[i] = table[2 * neighbourhood[i] + (1 if mobilized[i] else 0)]
+        out[i] = table[2 * np.int64(neighbourhood[i]) + (1 if mobilized[i] else 0)]
     return out
 
 
@@ -153,7 +153,7 @@ def _scatter(
         share[indices[p]] += sign * weights[p]
 
 
-if numba.config.DISABLE_JIT:
+if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]
 
     def _prefetch(array: np.ndarray, index: int) -> None:
         """A hint to the CPU: no use to plain Python (``NUMBA_DISABLE_JIT=1``)."""
@@ -446,7 +446,7 @@ def combined_step(
     keep = -recovery + 1.0
     for i in range(status.size):
         s = status[i]
-        j = neighbourhood[i]
+        j = np.int64(neighbourhood[i])  # 2 j overflows a uint16 in plain Python (NumPy 2)
         mobilized = False
         if s <= MOBILIZED:
             if habituation > 0.0:

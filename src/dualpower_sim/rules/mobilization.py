@@ -134,7 +134,9 @@ def _local_arrest_probability(
     )
 
 
-def _share_state(world: World, example_weight: float) -> tuple:
+def _share_state(
+    world: World, example_weight: float
+) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The share-tracking arguments of a mobilization kernel (``track_share`` to ``weights``).
 
     On a city or random network the kernel brings the world's tracker of mobilized shares up to
@@ -157,7 +159,7 @@ def _share_state(world: World, example_weight: float) -> tuple:
     )
 
 
-def _count_state(world: World) -> tuple:
+def _count_state(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The count-keeping arguments of a mobilization kernel (``neighbourhood`` to ``marked``).
 
     The kernels keep the world's counter of mobilized residents up to date as they set statuses,

@@ -81,9 +81,9 @@ class Policing(Rule):
         # in place of Epstein's one-by-one arrests: same expectation, no sort). Random numbers
         # are drawn for every mobilized worker, only on days the police make arrests;
         # single-precision uniforms (steps of 2^-24) are ample for a probability and cheaper.
-        u = rng.random(n_mobilized, dtype=np.float32)
+        u32 = rng.random(n_mobilized, dtype=np.float32)
         arrested = kernels.arrest(
-            pop.status, counter.groups, u, take, counter.counts, counter.marked
+            pop.status, counter.groups, u32, take, counter.counts, counter.marked
         )
         if arrested.size:
             # Terms uniform on 1..max_jail_term (floor of a uniform: rng.integers costs several
