@@ -74,6 +74,18 @@ def test_combined_step_gives_the_numpy_rules_bits(seed, habituation, example_wei
     # The kernel, from trackers that have seen nothing yet.
     tracker, counter = net.share_tracker(), MaskCounter(nb, 17)
     track = example_weight > 0
+    # Without example, no share arrays at all (as the deterrence rule passes them).
+    shares = (
+        (tracker.share, tracker.marked, net.mix.indptr, net.mix.indices, net.mix_transposed_data)
+        if track
+        else (
+            np.zeros(0),
+            np.zeros(0, bool),
+            np.zeros(1, np.int32),
+            np.zeros(1, np.int32),
+            np.zeros(0),
+        )
+    )
     mob.combined_step(
         status,
         hardship,
@@ -81,11 +93,7 @@ def test_combined_step_gives_the_numpy_rules_bits(seed, habituation, example_wei
         risk,
         days,
         track,
-        tracker.share,
-        tracker.marked,
-        net.mix.indptr,
-        net.mix.indices,
-        net.mix_transposed_data,
+        *shares,
         counter.groups,
         counter.counts,
         counter.marked,

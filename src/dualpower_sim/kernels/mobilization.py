@@ -351,9 +351,13 @@ def _sync_from_status(
     for b in range(0, n, BLOCK):
         e = min(b + BLOCK, n)
         flipped = False
-        for i in range(b, e):
-            m = status[i] == MOBILIZED
-            flipped |= (m != count_marked[i]) | (track_share & (m != share_marked[i]))
+        if track_share:
+            for i in range(b, e):
+                m = status[i] == MOBILIZED
+                flipped |= (m != count_marked[i]) | (m != share_marked[i])
+        else:  # no marks of the shares to read (an empty array)
+            for i in range(b, e):
+                flipped |= (status[i] == MOBILIZED) != count_marked[i]
         if flipped:
             for i in range(b, e):
                 m = status[i] == MOBILIZED
