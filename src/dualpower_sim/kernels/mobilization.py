@@ -162,7 +162,7 @@ else:
 
     @intrinsic
     def _prefetch(typingctx, array, index):
-        """Ask the CPU to fetch ``array[index]`` into its caches (LLVM's prefetch; no effect).
+        """Ask the CPU to fetch ``array[index]`` into its caches (LLVM's prefetch: a hint only).
 
         A day's flipped workers' ties are scattered over memory far larger than the caches: an
         update waiting on each miss in turn takes twice as long as one that asks ahead.
@@ -177,8 +177,10 @@ else:
             byte_ptr = ir.IntType(8).as_pointer()
             i32 = ir.IntType(32)
             fnty = ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32])
-            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-            # For writing, highest locality, data cache.
+            # Named for the pointer type by llvmlite (typed or opaque pointers, by its version).
+            fn = builder.module.declare_intrinsic("llvm.prefetch", [byte_ptr], fnty)
+            # As for a write (the shares are written; the ties' reads lose nothing by it), to
+            # keep in every cache level, into the data cache.
             builder.call(
                 fn,
                 [
