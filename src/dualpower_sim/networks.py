@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .kernels.mobilization import sync_share
+
 try:  # scipy's compiled row gather (what ``m[rows]`` runs), without building a matrix
     from scipy.sparse._sparsetools import csr_matvec, csr_row_index
 except ImportError:  # pragma: no cover - a scipy that moved its private kernels
@@ -503,24 +505,28 @@ class SocialNetwork:
 class ShareTracker:
     """Keeps each worker's weighted share of marked neighbours up to date as the marks change.
 
-    Calling the tracker with today's mask returns ``network.neighbour_share(mask)``, computed the
-    cheapest of four ways: from yesterday's shares plus the contributions of the workers whose
-    mark flipped; from zero plus those of the marked; from the row sums minus those of the
-    unmarked; or as a full sparse product when each of those would touch more than a third of
-    the ties. Because mixed weights lie on a 2^-40 grid, every way gives the same bits.
+    Calling the tracker with today's mask returns ``network.neighbour_share(mask)``, computed
+    from yesterday's shares plus the columns of the mix of the workers whose mark flipped, in
+    one compiled pass (:func:`~dualpower_sim.kernels.mobilization.sync_share`). Because mixed
+    weights lie on a 2^-40 grid, this gives the bits of a full product, whatever the order.
+
+    Kernels that read the marks from elsewhere (a rule's statuses) may bring :attr:`share` and
+    :attr:`marked` up to date themselves, in place, as long as the share stays that of the marks.
 
     Args:
         network: The network whose mix defines the shares.
-    """
 
-    #: Use a full product when the cheapest scatter would touch more than this share of the ties.
-    #: Measured break-even: about 5% of the ties at 10^4 workers, 20% at 10^6.
-    FULL_PRODUCT_SHARE = 0.1
+    Attributes:
+        network: The network.
+        marked: The marks the shares are for (bool; none marked at first).
+        share: Each worker's weighted share of marked neighbours (float64).
+    """
 
     def __init__(self, network: SocialNetwork) -> None:
         self.network = network
-        self._mask: np.ndarray | None = None
-        self._share = np.zeros(network.n)
+        self.marked = np.zeros(network.n, dtype=bool)
+        self.share = np.zeros(network.n)
+        self._readonly = self._view()
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
         """Shares for ``mask``.
@@ -534,41 +540,36 @@ class ShareTracker:
         net = self.network
         if net.kind == "complete":
             return net.neighbour_share(mask)
-        mask = np.asarray(mask, dtype=bool)
-        n = net.n
-        marked = int(np.count_nonzero(mask))
-        options = {"marked": marked, "unmarked": n - marked}
-        if self._mask is not None:
-            flipped = (mask != self._mask).nonzero()[0]
-            if not flipped.size:
-                return self._share
-            options["flipped"] = flipped.size
-        way = min(options, key=options.__getitem__)
-        # The cheapest scatter touches about options[way] x mean degree ties.
-        if options[way] > self.FULL_PRODUCT_SHARE * n:
-            share = net.neighbour_share(mask)
-        elif way == "flipped":
-            share = self._share
-            share.flags.writeable = True  # handed out read-only; valid only until the next call
-            now = mask[flipped]
-            # One sign for all when every change goes the same way (a cascade, a release).
-            sign = 1.0 if now.all() else -1.0 if not now.any() else np.where(now, 1.0, -1.0)
-            _scatter_add(net, share, flipped, sign)
-        elif way == "marked":
-            share = np.zeros(n)
-            _scatter_add(net, share, mask.nonzero()[0], 1.0)
-        else:
-            share = net.row_sums.copy()
-            _scatter_add(net, share, (~mask).nonzero()[0], -1.0)
-        share.flags.writeable = False
-        self._share = share
-        self._mask = mask.copy()
-        return share
+        m = net._matrix()
+        sync_share(
+            np.asarray(mask, dtype=bool),
+            self.marked,
+            self.share,
+            m.indptr,
+            m.indices,
+            net.mix_transposed_data,
+        )
+        return self._readonly
+
+    def _view(self) -> np.ndarray:
+        """A read-only view of :attr:`share`, handed out while the tracker updates it in place."""
+        view = self.share.view()
+        view.flags.writeable = False
+        return view
+
+    def __getstate__(self) -> dict:
+        """The tracker without its read-only view (pickle would copy it apart from the shares)."""
+        state = self.__dict__.copy()
+        del state["_readonly"]
+        return state
 
     def __setstate__(self, state: dict) -> None:
         """Restore a pickled tracker (pickle and Dask send models between processes)."""
         self.__dict__.update(state)
-        self._share = owned_readonly(self._share)
+        # Arrays restored by pickle are views of its bytes: own them, to update them in place.
+        self.marked = np.array(self.marked, copy=True)
+        self.share = np.array(self.share, copy=True)
+        self._readonly = self._view()
 
 
 def owned_readonly(array: np.ndarray) -> np.ndarray:

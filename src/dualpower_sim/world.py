@@ -12,11 +12,12 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from .city import City
 from .councils import CouncilTable, Federation
 from .kernels.councils import count_keys
+from .kernels.mobilization import sum_by_group, sync_counts
+from .kernels.policing import forces
 from .networks import ShareTracker, SocialNetwork, concatenated_ranges
 from .outcomes import Power, Verdict
 from .population import Population
@@ -24,9 +25,9 @@ from .state import Soldiers, StateLevels
 
 __all__ = ["Groups", "KeyCounter", "MaskCounter", "World"]
 
-#: Population from which neighbourhood sums use np.bincount rather than a sparse product
-#: (measured: the product wins at 10^4 workers, bincount at 10^6).
-_BINCOUNT_FROM = 200_000
+#: Stand-ins for the soldiers' arrays when only the police officers count.
+_NO_SOLDIERS = np.zeros(0, dtype=np.int64)
+_NO_MARKS = np.zeros(0, dtype=bool)
 
 
 @dataclasses.dataclass(eq=False)
@@ -126,7 +127,7 @@ class World:
 
     def officers(self) -> np.ndarray:
         """Police officers in each neighbourhood now (density x residents, rounded)."""
-        return np.rint(self.coercion * self.residents)
+        return forces(self.coercion, self.residents, _NO_SOLDIERS, _NO_MARKS, _NO_MARKS, False, 0.0)
 
     def police(self) -> np.ndarray:
         """The state's forces in each neighbourhood now.
@@ -135,24 +136,18 @@ class World:
         whom the state has sent into the streets (a share ``levels.deployed`` of them); soldiers
         outside the city come in only on an offensive.
         """
-        forces = self.officers()
         s = self.soldiers
-        if s is not None and s.n and self.levels.deployed > 0:
-            present = ~s.defected
-            if not self.levels.on_offensive(self.step):
-                present &= ~s.outside
-            loyal = np.bincount(s.barracks, weights=present, minlength=forces.size)
-            forces += np.rint(self.levels.deployed * loyal)
-        return forces
-
-    @cached_property
-    def _neighbourhood_members(self) -> sp.csr_matrix:
-        """Neighbourhood-by-worker 0/1 matrix: ``M @ x`` sums ``x`` over each neighbourhood."""
-        nb = self.population.neighbourhood
-        order = np.argsort(nb, kind="stable")
-        indptr = np.concatenate([[0], np.cumsum(self.residents)])
-        shape = (self.city.n_neighbourhoods, self.population.n)
-        return sp.csr_matrix((np.ones(nb.size), order, indptr), shape=shape)
+        if s is None or not s.n or not self.levels.deployed > 0:
+            return self.officers()
+        return forces(
+            self.coercion,
+            self.residents,
+            s.barracks,
+            s.defected,
+            s.outside,
+            self.levels.on_offensive(self.step),
+            self.levels.deployed,
+        )
 
     def sum_by_neighbourhood(self, x: np.ndarray) -> np.ndarray:
         """Sum of a per-worker quantity over each neighbourhood's residents.
@@ -161,16 +156,13 @@ class World:
             x: Per-worker values (booleans count).
 
         Returns:
-            One float sum per neighbourhood.
+            One float sum per neighbourhood, summed in worker order (as ``np.bincount``).
         """
-        x = np.asarray(x, dtype=np.float64)
-        if x.size >= _BINCOUNT_FROM:
-            # Large cities: a sequential pass (bincount) beats the product's random reads.
-            return np.bincount(
-                self.population.neighbourhood, weights=x, minlength=self.city.n_neighbourhoods
-            )
-        # Small cities: a sparse product is 2-3x faster than np.bincount with weights.
-        return self._neighbourhood_members @ x
+        return sum_by_group(
+            self.population.neighbourhood,
+            np.asarray(x, dtype=np.float64),
+            self.city.n_neighbourhoods,
+        )
 
     def sum_by_firm(self, x: np.ndarray) -> np.ndarray:
         """Sum of a per-worker quantity over each firm's workforce (firms hold consecutive ids).
@@ -214,49 +206,58 @@ class MaskCounter:
     """Counts of a changing boolean mask per group, updated from the changes since last call.
 
     Several rules ask each day how many residents of each neighbourhood are mobilized, each
-    after others changed a few statuses; counting only the workers whose mark changed is much
-    cheaper than a pass over everyone. Counts are integers held in float64, so exact.
+    after others changed a few statuses; counting only the workers whose mark changed, in one
+    compiled pass (:func:`~dualpower_sim.kernels.mobilization.sync_counts`), is much cheaper
+    than a count of everyone. Counts are integers held in float64, so exact.
+
+    Kernels that change the marks (the mobilization rules and the police, who set statuses) may
+    keep :attr:`counts` and :attr:`marked` up to date themselves, in place, as long as the
+    counts stay those of the marks.
 
     Args:
         groups: Group of each worker.
         n_groups: Number of groups.
+
+    Attributes:
+        groups: Group of each worker (uint16 when there are at most 2^16 groups).
+        n_groups: Number of groups.
+        marked: The marks counted (bool; none at first).
+        counts: Marked workers per group (float64).
     """
 
     def __init__(self, groups: np.ndarray, n_groups: int) -> None:
-        self.groups = groups
+        # Two bytes a worker rather than eight when they fit (they do for any city's
+        # neighbourhoods): the kernels that walk every worker read a quarter of the memory.
+        self.groups = groups.astype(np.uint16 if n_groups <= 2**16 else np.int64)
         self.n_groups = n_groups
-        self._mask: np.ndarray | None = None
-        self._counts: np.ndarray = np.zeros(n_groups)
+        self.marked = np.zeros(groups.size, dtype=bool)
+        self.counts = np.zeros(n_groups)
+        self._readonly = self._view()
 
     def __call__(self, mask: np.ndarray) -> np.ndarray:
         """Counts of ``mask`` per group (a read-only array valid until the next call)."""
-        if self._mask is not None:
-            # Most calls come after a rule that changed nobody's mark: count before listing.
-            diff = mask != self._mask
-            n_flipped = np.count_nonzero(diff)
-            if n_flipped * 4 < mask.size:
-                if n_flipped:
-                    flipped = diff.nonzero()[0]
-                    sign = np.where(mask[flipped], 1.0, -1.0)
-                    counts = self._counts
-                    counts.flags.writeable = True
-                    counts += np.bincount(
-                        self.groups[flipped], weights=sign, minlength=self.n_groups
-                    )
-                    counts.flags.writeable = False
-                    self._mask = mask.copy()
-                return self._counts
-        self._counts = np.bincount(self.groups, weights=mask, minlength=self.n_groups)
-        self._mask = mask.copy()
-        self._counts.flags.writeable = False
-        return self._counts
+        sync_counts(np.asarray(mask, dtype=bool), self.marked, self.groups, self.counts)
+        return self._readonly
+
+    def _view(self) -> np.ndarray:
+        """A read-only view of :attr:`counts`, handed out while the counter updates it in place."""
+        view = self.counts.view()
+        view.flags.writeable = False
+        return view
+
+    def __getstate__(self) -> dict:
+        """The counter without its read-only view (pickle would copy it apart from the counts)."""
+        state = self.__dict__.copy()
+        del state["_readonly"]
+        return state
 
     def __setstate__(self, state: dict) -> None:
         """Restore a pickled counter with counts it can update in place again."""
-        from .networks import owned_readonly
-
         self.__dict__.update(state)
-        self._counts = owned_readonly(self._counts)
+        # Arrays restored by pickle are views of its bytes: own them, to update them in place.
+        self.marked = np.array(self.marked, copy=True)
+        self.counts = np.array(self.counts, copy=True)
+        self._readonly = self._view()
 
 
 class KeyCounter:

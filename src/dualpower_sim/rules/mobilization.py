@@ -25,6 +25,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..distributions import Distribution, Normal
+from ..kernels import mobilization as kernels
 from ..params import ParameterError, param
 from ..population import Status
 from ..world import World
@@ -76,12 +77,13 @@ def share_tolerance(network) -> float | np.ndarray:
     return np.minimum(SHARE_TOLERANCE, 0.5 * smallest)
 
 
-_MOBILIZED = int(Status.MOBILIZED)
-#: Actives A that a passive worker (column 0) and a mobilized one (column 1) count beyond their
-#: neighbourhood's mobilized residents.
-_ACTIVE_IF = np.array([1.0, 0.0])
-if int(Status.PASSIVE) != 0 or _MOBILIZED != 1:  # _set_mobilized relies on these codes
-    raise ImportError("Status codes changed: PASSIVE must be 0 and MOBILIZED 1")
+if (int(Status.PASSIVE), int(Status.MOBILIZED)) != (kernels.PASSIVE, kernels.MOBILIZED):
+    raise ImportError("Status codes changed: the mobilization kernels use PASSIVE 0, MOBILIZED 1")
+
+#: Stand-ins for the network's arrays when a kernel is not to track the shares itself.
+_NO_INDEX = np.zeros(1, dtype=np.int32)
+_NO_FLOAT = np.zeros(0)
+_NO_MARKS = np.zeros(0, dtype=bool)
 
 
 def grievance(hardship: np.ndarray, legitimacy: float) -> np.ndarray:
@@ -110,25 +112,61 @@ def arrest_probability(police: np.ndarray, active: np.ndarray, k: float, form: s
     Returns:
         Arrest probability of each worker, in [0, 1].
     """
-    ratio = police / np.maximum(active, 1)
-    if form == "floor":
-        ratio = np.floor(ratio)
-    elif form == "round":
-        ratio = np.rint(ratio)
-    elif form != "literal":
+    if form not in kernels.CA_FORM_CODES:
         raise ParameterError("form", form, "allowed: " + ", ".join(repr(f) for f in CA_FORMS))
-    return 1.0 - np.exp(-k * ratio)
+    c, a = np.broadcast_arrays(np.asarray(police, dtype=np.float64), np.asarray(active, float))
+    out = np.empty(c.shape)
+    kernels.arrest_probabilities(c.ravel(), a.ravel(), k, kernels.CA_FORM_CODES[form], out.ravel())
+    return out
 
 
 def _local_arrest_probability(
     world: World, k: float, form: str, mobilized: np.ndarray
 ) -> np.ndarray:
-    active = world.mobilized_by_neighbourhood(mobilized)
-    police = world.police()
-    # Per neighbourhood, once for its passive residents (A counts the worker as if active) and
-    # once for its mobilized (A counts them already); then one lookup per worker.
-    table = arrest_probability(police[:, None], active[:, None] + _ACTIVE_IF, k, form)
-    return np.take(table.ravel(), world.neighbourhood_x2 + mobilized)
+    """Each worker's arrest probability in their neighbourhood (``mobilized``: today's mask)."""
+    return kernels.local_arrest_probability(
+        world.population.neighbourhood,
+        mobilized,
+        world.police(),
+        world.mobilized_by_neighbourhood(mobilized),
+        k,
+        kernels.CA_FORM_CODES[form],
+    )
+
+
+def _share_state(
+    world: World, example_weight: float
+) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The share-tracking arguments of a mobilization kernel (``track_share`` to ``weights``).
+
+    On a city or random network the kernel brings the world's tracker of mobilized shares up to
+    date itself; a complete network has no mix, and its shares are computed here instead.
+    """
+    if example_weight <= 0:
+        return False, _NO_FLOAT, _NO_MARKS, _NO_INDEX, _NO_INDEX, _NO_FLOAT
+    net = world.network
+    if net.mix is None:
+        share = world.mobilized_share()
+        return False, share, _NO_MARKS, _NO_INDEX, _NO_INDEX, _NO_FLOAT
+    tracker = world._mobilized_share
+    return (
+        True,
+        tracker.share,
+        tracker.marked,
+        net.mix.indptr,
+        net.mix.indices,
+        net.mix_transposed_data,
+    )
+
+
+def _count_state(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The count-keeping arguments of a mobilization kernel (``neighbourhood`` to ``marked``).
+
+    The kernels keep the world's counter of mobilized residents up to date as they set statuses,
+    so the rules after them (the police, the soldiers, the indicators) find it current.
+    """
+    counter = world._mobilized_counter
+    return counter.groups, counter.counts, counter.marked
 
 
 def _worker_ids(ids: object) -> tuple[int, ...]:
@@ -142,17 +180,6 @@ def _worker_ids(ids: object) -> tuple[int, ...]:
             raise ParameterError("ThresholdRule.initiators", i, allowed)
         out.append(int(i))
     return tuple(out)
-
-
-def _set_mobilized(world: World, want: np.ndarray) -> None:
-    """Mobilize ``want`` and demobilize the rest, among workers free to act."""
-    status = world.population.status
-    free = status <= _MOBILIZED  # passive or mobilized; jailed and removed cannot act
-    # status += free * (want - status), in int8 arithmetic (PASSIVE is 0, MOBILIZED 1): several
-    # times faster on a million workers than a masked copy or np.where.
-    change = want.view(np.int8) - status
-    change *= free
-    status += change
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,25 +274,31 @@ class ThresholdRule(Rule):
         # the memory key names the same array, for code that read it there before.
         pop.threshold = self.thresholds.sample(rng, n)
         world.memory["threshold.theta"] = pop.threshold
-        world.memory["threshold.tolerance"] = share_tolerance(world.network)
+        # As an array (one value for everyone, or one per worker): what the kernel takes.
+        world.memory["threshold.tolerance"] = np.atleast_1d(
+            np.asarray(share_tolerance(world.network), dtype=np.float64)
+        )
         # One uniform per worker whichever way initiators are chosen, so the rest of the run
         # draws the same random numbers (common random numbers across the three ways).
         initiators = self._initiators(n, rng.random(n))
         world.memory["threshold.initiator"] = initiators
-        _set_mobilized(world, initiators | pop.mobilized())
+        kernels.set_mobilized(pop.status, initiators | pop.mobilized())
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
-        share = world.mobilized_share()
         # Read from the population each day, so that a threshold changed during the run (by a
         # LeverEvent or by hand) counts from the next day.
         theta = world.population.threshold
         if theta is None:
             raise RuntimeError("the threshold rule's thresholds are drawn by its set-up")
-        want = share >= theta - world.memory["threshold.tolerance"]
-        want |= world.memory["threshold.initiator"]
-        if self.sticky:
-            want |= world.population.mobilized()
-        _set_mobilized(world, want)
+        kernels.threshold_step(
+            world.population.status,
+            theta,
+            world.memory["threshold.tolerance"],
+            world.memory["threshold.initiator"],
+            self.sticky,
+            *_share_state(world, 1.0),
+            *_count_state(world),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -288,10 +321,26 @@ class DeterrenceRule(Rule):
     ca_form: str = param("floor", kind=str, choices=CA_FORMS)
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
+        # The combined rule's kernel without example, habituation or fatigue is this rule.
         pop = world.population
-        g = grievance(world.hardship, world.legitimacy)
-        p = _local_arrest_probability(world, self.k, self.ca_form, pop.mobilized())
-        _set_mobilized(world, g - pop.risk_aversion * p > self.threshold)
+        kernels.combined_step(
+            pop.status,
+            world.hardship,
+            pop.hardship,
+            pop.risk_aversion,
+            _NO_FLOAT,
+            *_share_state(world, 0.0),
+            *_count_state(world),
+            world.police(),
+            world.legitimacy,
+            0.0,
+            0.0,
+            self.k,
+            kernels.CA_FORM_CODES[self.ca_form],
+            0.0,
+            0.0,
+            self.threshold,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -345,30 +394,21 @@ class CombinedRule(Rule):
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
-        mobilized = pop.mobilized()
-        if self.habituation > 0:
-            # Grievance is hardship beyond what workers are used to (their base trait).
-            felt = world.hardship - self.habituation * pop.hardship
-            np.maximum(felt, 0.0, out=felt)
-            score = grievance(felt, world.legitimacy)
-        else:
-            score = grievance(world.hardship, world.legitimacy)
-        if self.example_weight > 0:
-            score += self.example_weight * world.mobilized_share(mobilized)
-        score -= pop.risk_aversion * _local_arrest_probability(
-            world, self.k, self.ca_form, mobilized
+        kernels.combined_step(
+            pop.status,
+            world.hardship,
+            pop.hardship,
+            pop.risk_aversion,
+            world.memory["combined.days"] if self.fatigue > 0 else _NO_FLOAT,
+            *_share_state(world, self.example_weight),
+            *_count_state(world),
+            world.police(),
+            world.legitimacy,
+            self.habituation,
+            self.example_weight,
+            self.k,
+            kernels.CA_FORM_CODES[self.ca_form],
+            self.fatigue,
+            self.recovery,
+            self.threshold,
         )
-        if self.fatigue > 0:
-            days = world.memory["combined.days"]
-            score -= self.fatigue * days
-            _set_mobilized(world, score > self.threshold)
-            # days = days + 1 if mobilized, days * (1 - recovery) if not; in float arithmetic
-            # (np.where or a bool-float product cost several times more on a million workers).
-            mobilized = pop.mobilized()
-            factor = (~mobilized).astype(np.float64)
-            factor *= -self.recovery
-            factor += 1.0  # 1 - recovery where not mobilized, exactly 1 where mobilized
-            days *= factor
-            days += mobilized
-        else:
-            _set_mobilized(world, score > self.threshold)

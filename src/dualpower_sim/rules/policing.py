@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..kernels import policing as kernels
 from ..params import param
 from ..population import Status
 from ..world import World
@@ -21,7 +22,12 @@ from .base import Rule
 
 __all__ = ["Policing"]
 
-PASSIVE, MOBILIZED, JAILED = int(Status.PASSIVE), int(Status.MOBILIZED), int(Status.JAILED)
+if (int(Status.PASSIVE), int(Status.MOBILIZED), int(Status.JAILED)) != (
+    kernels.PASSIVE,
+    kernels.MOBILIZED,
+    kernels.JAILED,
+):
+    raise ImportError("Status codes changed: the policing kernels use PASSIVE 0 to JAILED 2")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,41 +48,53 @@ class Policing(Rule):
 
     def step(self, world: World, rng: np.random.Generator) -> None:  # noqa: D102
         pop = world.population
-        status = pop.status
-        # Jail terms end on an exact day: look only at today's cohort, and only while some
-        # term the police handed out has still to end.
-        if world.step <= world.memory.get("policing.last_release", 0):
-            due = (pop.jail_release == world.step).nonzero()[0]
-            status[due[status[due] == JAILED]] = PASSIVE
-
+        # Jail terms end on an exact day: look for today's cohort only while some term the
+        # police handed out has still to end.
+        releasing = world.step <= world.memory.get("policing.last_release", 0)
         if self.arrest_rate == 0:
+            if releasing:
+                kernels.release(pop.status, pop.jail_release, world.step)
             return
         # Each officer makes an arrest today with probability arrest_rate: a binomial number per
         # neighbourhood, drawn officer by officer (far cheaper than numpy's binomial per element).
-        police = world.police().astype(np.int64)
-        on_duty = np.repeat(np.arange(police.size), police)
-        capacity = np.bincount(
-            on_duty[rng.random(on_duty.size) < self.arrest_rate], minlength=police.size
+        officers = world.police().astype(np.int64)
+        u = rng.random(int(officers.sum()))
+        counter = world._mobilized_counter
+        take = np.empty(officers.size)
+        n_mobilized = kernels.plan_arrests(
+            pop.status,
+            pop.jail_release,
+            world.step,
+            releasing,
+            counter.groups,
+            counter.counts,
+            counter.marked,
+            officers,
+            u,
+            self.arrest_rate,
+            take,
         )
-        mobilized = world.mobilized_by_neighbourhood()
-        arrests = np.minimum(capacity, mobilized)
-        if not arrests.any():
+        if not n_mobilized:
             return
-        # Each mobilized resident is taken with probability min(capacity, A) / A, so a
-        # neighbourhood loses min(capacity, A) of its A mobilized on average (a Bernoulli thinning
+        # Each mobilized resident is taken with probability min(arrests, A) / A, so a
+        # neighbourhood loses min(arrests, A) of its A mobilized on average (a Bernoulli thinning
         # in place of Epstein's one-by-one arrests: same expectation, no sort). Random numbers
-        # are drawn only for the mobilized of neighbourhoods where the police make arrests.
-        take = np.divide(arrests, mobilized, out=np.zeros(arrests.size), where=mobilized > 0)
-        candidates = (status == MOBILIZED).nonzero()[0]
-        # Single-precision uniforms (steps of 2^-24) are ample for a probability and cheaper.
-        u = rng.random(candidates.size, dtype=np.float32)
-        arrested = candidates[u < take[pop.neighbourhood[candidates]]]
-        status[arrested] = JAILED
-        # Terms uniform on 1..max_jail_term (floor of a uniform: rng.integers costs several
-        # times more for the few hundred arrests of a small city's day).
-        term = (rng.random(arrested.size) * self.max_jail_term).astype(np.int64) + 1
-        release = world.step + term
-        pop.jail_release[arrested] = release
-        if release.size:
-            last = world.memory.get("policing.last_release", 0)
-            world.memory["policing.last_release"] = max(last, int(release.max()))
+        # are drawn for every mobilized worker, only on days the police make arrests;
+        # single-precision uniforms (steps of 2^-24) are ample for a probability and cheaper.
+        u32 = rng.random(n_mobilized, dtype=np.float32)
+        arrested = kernels.arrest(
+            pop.status, counter.groups, u32, take, counter.counts, counter.marked
+        )
+        if arrested.size:
+            # Terms uniform on 1..max_jail_term (floor of a uniform: rng.integers costs several
+            # times more for the few hundred arrests of a small city's day).
+            last = kernels.jail(
+                pop.jail_release,
+                arrested,
+                rng.random(arrested.size),
+                world.step,
+                self.max_jail_term,
+            )
+            world.memory["policing.last_release"] = max(
+                world.memory.get("policing.last_release", 0), last
+            )
