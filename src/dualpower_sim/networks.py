@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .kernels.networks import clique_fill, count_ties, mix_rows, symmetric_rows
+
 try:  # scipy's compiled row gather (what ``m[rows]`` runs), without building a matrix
     from scipy.sparse._sparsetools import csr_matvec, csr_row_index
 except ImportError:  # pragma: no cover - a scipy that moved its private kernels
@@ -105,13 +107,11 @@ def clique_pairs(members: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np
         ``(rows, cols)`` int32 arrays with one entry per unordered pair.
     """
     sizes = np.asarray(sizes, dtype=np.int64)
-    starts = np.cumsum(sizes) - sizes
-    pos = np.arange(members.size, dtype=np.int64) - np.repeat(starts, sizes)
-    later = np.repeat(sizes, sizes) - 1 - pos  # members after this one in its group
-    src = np.repeat(np.arange(members.size, dtype=np.int64), later)
-    run_start = np.repeat(np.cumsum(later) - later, later)
-    offset = np.arange(src.size, dtype=np.int64) - run_start + 1
-    return members[src].astype(np.int32), members[src + offset].astype(np.int32)
+    n_pairs = int(np.sum(sizes * (sizes - 1) // 2))
+    rows = np.empty(n_pairs, dtype=np.int32)
+    cols = np.empty(n_pairs, dtype=np.int32)
+    clique_fill(members, sizes, rows, cols)
+    return rows, cols
 
 
 def random_pairs_within(
@@ -163,14 +163,23 @@ def adjacency(n: int, rows: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:
     Returns:
         ``n x n`` CSR matrix, float32 ones, int32 indices, sorted.
     """
-    keep = rows != cols
-    r, c = rows[keep], cols[keep]
-    both_r = np.concatenate([r, c])
-    both_c = np.concatenate([c, r])
-    data = np.ones(both_r.size, dtype=np.float32)
-    m = sp.csr_matrix((data, (both_r, both_c)), shape=(n, n))
-    m.sum_duplicates()
-    m.data[:] = 1.0
+    rows = np.asarray(rows)
+    cols = np.asarray(cols)
+    # scipy's choice of index dtype for a matrix of this size (int32 unless it overflows).
+    dtype = np.int32 if max(n, 2 * rows.size) <= np.iinfo(np.int32).max else np.int64
+    # Large arrays are allocated here rather than in the kernels: numpy asks the kernel for
+    # huge pages, which makes first touching them several times cheaper at 10^6 workers.
+    start = np.zeros(n + 1, dtype=np.int64)
+    count_ties(n, rows, cols, start)
+    np.cumsum(start, out=start)
+    buf = np.empty(int(start[n]), dtype=dtype)
+    indptr = np.empty(n + 1, dtype=dtype)
+    nnz = symmetric_rows(rows, cols, start, np.empty(n, dtype=np.int64), buf, indptr)
+    del start
+    # Duplicate ties leave a tail of unused entries: copied away only when it is worth it.
+    indices = buf[:nnz] if nnz >= buf.size - buf.size // 8 else buf[:nnz].copy()
+    m = sp.csr_matrix((np.ones(nnz, dtype=np.float32), indices, indptr), shape=(n, n), copy=False)
+    m.has_canonical_format = True  # sorted, without duplicates, as symmetric_rows makes them
     return m
 
 
@@ -268,12 +277,15 @@ class SocialNetwork:
         self.weights = {name: float(self.weights.get(name, 0.0)) for name in self.layers}
         #: The weighted mix of the layers (row-normalised, CSR); None for a complete network,
         #: whose shares need no matrix.
-        self.mix: sp.csr_matrix | None = self._mix() if self.kind != "complete" else None
-        if self.mix is not None:
-            # Built now, so that their cost counts in the build rather than in some step.
-            _ = self.mix_transposed_data, self.row_sums
+        self.mix: sp.csr_matrix | None = None
+        self._transposed = np.zeros(0)
+        self._row_sums = np.zeros(0)
+        if self.kind != "complete":
+            # The transpose's values and the row sums come out of the same pass as the mix,
+            # so that their cost counts in the build rather than in some step.
+            self.mix, self._transposed, self._row_sums = self._mix()
 
-    def _mix(self) -> sp.csr_matrix:
+    def _mix(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
         n = self.n
         top = max(self.weights.values(), default=0.0)
         used = []
@@ -282,33 +294,67 @@ class SocialNetwork:
             w = self.weights[name] / top if top > 0 else 0.0  # only ratios of weights matter
             if w < 1e-9 or a.nnz == 0:  # a negligible layer would only add rounding noise
                 continue
+            if not a.has_canonical_format:  # the merge below needs sorted rows, no duplicates
+                a = a.copy()
+                a.sum_duplicates()
             deg = np.diff(a.indptr)
             used.append((w, a, deg))
             norm += w * (deg > 0)
         inv = np.divide(1.0, norm, out=np.zeros(n), where=norm > 0)
-        # Memory matters at 10^6 workers: scale one layer copy at a time, in place, in float32,
-        # and widen to float64 only once, for the quantisation below.
-        total = sp.csr_matrix((n, n), dtype=np.float32)
-        for w, a, deg in used:
-            row_weight = np.divide(w * inv, deg, out=np.zeros(n), where=deg > 0).astype(np.float32)
-            scaled = a.copy()
-            scaled.data *= np.repeat(row_weight, deg)
-            total = total + scaled
-            del scaled
-        total.sort_indices()
-        mix = sp.csr_matrix(
-            (total.data.astype(np.float64), total.indices, total.indptr), shape=(n, n)
+        if not used:
+            indptr = np.zeros(n + 1, dtype=np.int32)
+            empty = sp.csr_matrix(
+                (np.zeros(0), np.zeros(0, dtype=np.int32), indptr), shape=(n, n), copy=False
+            )
+            return empty, np.zeros(0), np.zeros(n)
+        # A tie's weight in a worker's row, per layer, in float32 (memory matters at 10^6
+        # workers); the sum over layers is taken in float32 too, widened to float64 only for
+        # the quantisation. Weights on a grid of 2^-40: every sum of weights is then exact in
+        # float64 whatever the order of summation, so updating shares incrementally
+        # (ShareTracker) gives bit for bit what a full product gives. Weights are computed in
+        # float32 (relative error 6e-8) and the rounding adds < 1e-12: both far below
+        # SHARE_TOLERANCE.
+        if len(used) > 8:
+            raise ValueError(f"at most 8 layers with a weight can be mixed, not {len(used)}")
+        row_weight = np.empty((len(used), n), dtype=np.float32)
+        for layer, (w, _, deg) in enumerate(used):
+            row_weight[layer] = np.divide(w * inv, deg, out=np.zeros(n), where=deg > 0)
+        wide = any(a.indices.dtype != np.int32 for _, a, _ in used)
+        bound = sum(a.nnz for _, a, _ in used)  # the mix has at most the layers' entries
+        dtype = np.int64 if wide or bound > np.iinfo(np.int32).max else np.int32
+        index_dtype = np.int64 if wide else np.int32
+        indptr = np.empty(n + 1, dtype=dtype)
+        # Allocated here, not in the kernel: numpy asks for huge pages (see adjacency).
+        indices = np.empty(bound, dtype=dtype)
+        values = np.empty(bound)
+        transposed = np.empty(bound)
+        row_sums = np.empty(n)
+        nnz = mix_rows(
+            tuple(a.indptr.astype(np.int64) for _, a, _ in used),
+            tuple(a.indices.astype(index_dtype, copy=False) for _, a, _ in used),
+            row_weight,
+            np.ascontiguousarray(row_weight.T),
+            MIX_GRID,
+            indptr,
+            indices,
+            values,
+            transposed,
+            row_sums,
+            np.empty(bound, dtype=np.uint8),
         )
-        del total
-        # Weights on a grid of 2^-40: every sum of weights is then exact in float64 whatever the
-        # order of summation, so updating shares incrementally (ShareTracker) gives bit for bit
-        # what a full product gives. Weights are computed in float32 (relative error 6e-8) and
-        # the rounding adds < 1e-12: both far below SHARE_TOLERANCE.
-        data = mix.data
-        data *= MIX_GRID
-        np.rint(data, out=data)
-        data /= MIX_GRID
-        return mix
+        # Ties held by several layers leave a few unused entries at the end: the arrays are
+        # views of their first ``nnz`` (copied only if many are unused).
+        if nnz < bound - bound // 8:
+            indices, values, transposed = (
+                indices[:nnz].copy(),
+                values[:nnz].copy(),
+                transposed[:nnz].copy(),
+            )
+        else:
+            indices, values, transposed = indices[:nnz], values[:nnz], transposed[:nnz]
+        mix = sp.csr_matrix((values, indices, indptr), shape=(n, n), copy=False)
+        mix.has_canonical_format = True
+        return mix, transposed, row_sums
 
     def _matrix(self) -> sp.csr_matrix:
         """:attr:`mix`, which every network but a complete one has."""
@@ -332,7 +378,7 @@ class SocialNetwork:
             return (x.sum() - x) / (self.n - 1)
         return self.mix @ x
 
-    @cached_property
+    @property
     def mix_transposed_data(self) -> np.ndarray:
         """``mix.T`` laid out on ``mix``'s own pattern: entry k of row j holds ``mix[i, j]``.
 
@@ -340,11 +386,8 @@ class SocialNetwork:
         ``indptr`` and ``indices``; only the values differ (row scales are per worker). Used to
         update shares from the workers whose state changed (:class:`ShareTracker`).
         """
-        m = self._matrix()
-        t = m.T.tocsr()  # a counting sort: rows come out with sorted column indices
-        if not (np.array_equal(t.indptr, m.indptr) and np.array_equal(t.indices, m.indices)):
-            raise RuntimeError("the mixed network is not symmetric in pattern")  # pragma: no cover
-        return t.data
+        self._matrix()
+        return self._transposed
 
     @cached_property
     def mix_columns(self) -> sp.csr_matrix:
@@ -352,10 +395,11 @@ class SocialNetwork:
         m = self._matrix()
         return sp.csr_matrix((self.mix_transposed_data, m.indices, m.indptr), shape=m.shape)
 
-    @cached_property
+    @property
     def row_sums(self) -> np.ndarray:
         """Each worker's share if every neighbour were marked: 1, or 0 without ties (exact)."""
-        return np.asarray(self._matrix().sum(axis=1)).ravel()
+        self._matrix()
+        return self._row_sums
 
     def neighbour_share_of(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
         """``neighbour_share(x)`` for the workers in ``rows`` only (cost: their ties).
