@@ -22,14 +22,24 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .kernels.networks import clique_fill, count_ties, mix_rows, symmetric_rows
+from .kernels.city import random_ties, tie_counts
+from .kernels.networks import (
+    clique_fill,
+    count_ties,
+    layer_rows,
+    merge_duplicates,
+    merge_layers,
+    mix_entries,
+    scatter_ties,
+    sort_rows,
+)
 
 try:  # scipy's compiled row gather (what ``m[rows]`` runs), without building a matrix
     from scipy.sparse._sparsetools import csr_matvec, csr_row_index
@@ -38,6 +48,7 @@ except ImportError:  # pragma: no cover - a scipy that moved its private kernels
 
 __all__ = [
     "LAYERS",
+    "Layers",
     "ShareTracker",
     "SocialNetwork",
     "adjacency",
@@ -138,18 +149,14 @@ def random_pairs_within(
     if k <= 0 or members.size == 0:
         empty = np.zeros(0, dtype=np.int32)
         return empty, empty
-    starts = np.cumsum(sizes) - sizes
-    grp_start = np.repeat(starts, sizes)
-    grp_size = np.repeat(sizes, sizes)
     whole = math.floor(k)
-    n_ties = np.full(members.size, whole, dtype=np.int64)
-    if k > whole:
-        n_ties += rng.random(members.size) < (k - whole)
-    n_ties[grp_size < 2] = 0
-    src = np.repeat(np.arange(members.size, dtype=np.int64), n_ties)
-    dst = grp_start[src] + (rng.random(src.size) * grp_size[src]).astype(np.int64)
-    keep = dst != src
-    return members[src[keep]].astype(np.int32), members[dst[keep]].astype(np.int32)
+    draws = rng.random(members.size) if k > whole else np.zeros(0)
+    n_ties = np.empty(members.size, dtype=np.int64)
+    total = tie_counts(sizes, whole, draws, k - whole, n_ties)
+    rows = np.empty(total, dtype=np.int32)
+    cols = np.empty(total, dtype=np.int32)
+    kept = random_ties(members, sizes, n_ties, rng.random(total), rows, cols)
+    return rows[:kept], cols[:kept]
 
 
 def adjacency(n: int, rows: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:
@@ -163,24 +170,179 @@ def adjacency(n: int, rows: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:
     Returns:
         ``n x n`` CSR matrix, float32 ones, int32 indices, sorted.
     """
-    rows = np.asarray(rows)
-    cols = np.asarray(cols)
-    # scipy's choice of index dtype for a matrix of this size (int32 unless it overflows).
-    dtype = np.int32 if max(n, 2 * rows.size) <= np.iinfo(np.int32).max else np.int64
+    indptr, indices, _, _ = _pattern(n, [(rows, cols)])
+    m = sp.csr_matrix(
+        (np.ones(indices.size, dtype=np.float32), indices, indptr), shape=(n, n), copy=False
+    )
+    m.has_canonical_format = True  # sorted, without duplicates, as _pattern makes them
+    return m
+
+
+def _pattern(
+    n: int, ties: list[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The symmetric pattern of some layers' ties (see :mod:`dualpower_sim.kernels.networks`).
+
+    Args:
+        n: Number of workers.
+        ties: Each layer's ``(rows, cols)``: the two ends of each of its ties (at most 8 layers).
+
+    Returns:
+        ``(indptr, indices, bits, degree)``: the union of the ties as CSR row pointers and
+        sorted column indices (int32 unless that overflows, as scipy chooses), each tie's layer
+        bits (uint8) and each worker's ties per layer (int32, shape ``(layers, n)``).
+    """
+    if len(ties) > 8:
+        raise ValueError(f"a network holds at most 8 layers, not {len(ties)}")
+    ties = [(np.asarray(rows), np.asarray(cols)) for rows, cols in ties]
     # Large arrays are allocated here rather than in the kernels: numpy asks the kernel for
     # huge pages, which makes first touching them several times cheaper at 10^6 workers.
     start = np.zeros(n + 1, dtype=np.int64)
-    count_ties(n, rows, cols, start)
+    for rows, cols in ties:
+        count_ties(n, rows, cols, start)
     np.cumsum(start, out=start)
-    buf = np.empty(int(start[n]), dtype=dtype)
+    total = int(start[n])
+    dtype = np.int32 if max(n, total) <= np.iinfo(np.int32).max else np.int64
+    cols_buf = np.empty(total, dtype=dtype)
+    bits_buf = np.empty(total, dtype=np.uint8)
+    fill = np.empty(n, dtype=np.int64)
+    fill[:] = start[:n]
+    for layer, (rows, cols) in enumerate(ties):
+        scatter_ties(rows, cols, 1 << layer, fill, cols_buf, bits_buf)
+    sorted_cols = np.empty(total, dtype=dtype)
+    sorted_bits = np.empty(total, dtype=np.uint8)
+    sort_rows(start, cols_buf, bits_buf, fill, sorted_cols, sorted_bits)
+    del cols_buf, bits_buf, fill
+    cols_buf, bits_buf = sorted_cols, sorted_bits
     indptr = np.empty(n + 1, dtype=dtype)
-    nnz = symmetric_rows(rows, cols, start, np.empty(n, dtype=np.int64), buf, indptr)
-    del start
+    degree = np.zeros((len(ties), n), dtype=np.int32)
+    nnz = merge_duplicates(start, cols_buf, bits_buf, indptr, degree)
     # Duplicate ties leave a tail of unused entries: copied away only when it is worth it.
-    indices = buf[:nnz] if nnz >= buf.size - buf.size // 8 else buf[:nnz].copy()
-    m = sp.csr_matrix((np.ones(nnz, dtype=np.float32), indices, indptr), shape=(n, n), copy=False)
-    m.has_canonical_format = True  # sorted, without duplicates, as symmetric_rows makes them
-    return m
+    if nnz < total - total // 8:
+        return indptr, cols_buf[:nnz].copy(), bits_buf[:nnz].copy(), degree
+    return indptr, cols_buf[:nnz], bits_buf[:nnz], degree
+
+
+class Layers(Mapping[str, sp.csr_matrix]):
+    """A network's layers: layer name to symmetric 0/1 CSR adjacency matrix, built on demand.
+
+    The layers are held together as one pattern, the union of their ties with a byte per tie
+    saying which layers hold it (see :mod:`dualpower_sim.kernels.networks`): a third of the
+    memory of three separate matrices at 10^6 workers. ``layers[name]`` builds that layer's
+    matrix (float32 ones, sorted indices, no duplicates) anew at each call.
+
+    Args:
+        n: Number of workers.
+        names: The layers' names, in order (at most 8).
+        indptr: The pattern's CSR row pointers.
+        indices: The pattern's column indices, sorted within each row.
+        bits: Bit ``l`` of a tie's byte set where layer ``l`` holds it.
+        degree: Each worker's ties per layer, shape ``(layers, n)``.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        names: tuple[str, ...],
+        indptr: np.ndarray,
+        indices: np.ndarray,
+        bits: np.ndarray,
+        degree: np.ndarray,
+    ) -> None:
+        self.n = n
+        self.names = tuple(names)
+        self.indptr = indptr
+        self.indices = indices
+        self.bits = bits
+        self.degree = degree
+        #: Ties (stored entries) of each layer.
+        self.counts = {name: int(degree[k].sum()) for k, name in enumerate(self.names)}
+
+    @classmethod
+    def from_ties(cls, n: int, ties: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> Layers:
+        """Layers from their ties, as :func:`adjacency` makes each layer's matrix.
+
+        Args:
+            n: Number of workers.
+            ties: Layer name to ``(rows, cols)``, the two ends of each tie (duplicates merged,
+                self-ties dropped).
+
+        Returns:
+            The layers.
+        """
+        return cls(n, tuple(ties), *_pattern(n, list(ties.values())))
+
+    @classmethod
+    def from_matrices(cls, n: int, layers: Mapping[str, sp.csr_matrix]) -> Layers:
+        """Layers from their matrices (symmetric, 0/1: a stored entry is a tie).
+
+        Args:
+            n: Number of workers.
+            layers: Layer name to ``n x n`` CSR matrix.
+
+        Returns:
+            The layers.
+        """
+        if len(layers) > 8:
+            raise ValueError(f"a network holds at most 8 layers, not {len(layers)}")
+        matrices = []
+        for a in layers.values():
+            if not a.has_canonical_format:  # the merge needs sorted rows, no duplicates
+                a = a.copy()
+                a.sum_duplicates()
+            matrices.append(a)
+        bound = sum(a.nnz for a in matrices)
+        wide = any(a.indices.dtype != np.int32 for a in matrices)
+        dtype = np.int64 if wide or bound > np.iinfo(np.int32).max else np.int32
+        indptr = np.empty(n + 1, dtype=dtype)
+        indices = np.empty(bound, dtype=dtype)
+        bits = np.empty(bound, dtype=np.uint8)
+        if matrices:
+            nnz = merge_layers(
+                tuple(a.indptr.astype(np.int64) for a in matrices),
+                tuple(a.indices.astype(dtype, copy=False) for a in matrices),
+                indptr,
+                indices,
+                bits,
+            )
+        else:
+            indptr[:] = 0
+            nnz = 0
+        degree = np.zeros((len(matrices), n), dtype=np.int32)
+        for k, a in enumerate(matrices):
+            degree[k] = np.diff(a.indptr)
+        return cls(n, tuple(layers), indptr, indices[:nnz].copy(), bits[:nnz].copy(), degree)
+
+    def __getitem__(self, name: str) -> sp.csr_matrix:
+        k = self.names.index(name) if name in self.names else -1
+        if k < 0:
+            raise KeyError(name)
+        indptr = np.empty(self.n + 1, dtype=self.indptr.dtype)
+        indices = np.empty(self.counts[name], dtype=self.indices.dtype)
+        layer_rows(self.indptr, self.indices, self.bits, 1 << k, indptr, indices)
+        m = sp.csr_matrix(
+            (np.ones(indices.size, dtype=np.float32), indices, indptr),
+            shape=(self.n, self.n),
+            copy=False,
+        )
+        m.has_canonical_format = True
+        return m
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def merged(self) -> sp.csr_matrix:
+        """The union of the layers as one 0/1 matrix (sharing the pattern's arrays)."""
+        m = sp.csr_matrix(
+            (np.ones(self.indices.size, dtype=np.float32), self.indices, self.indptr),
+            shape=(self.n, self.n),
+            copy=False,
+        )
+        m.has_canonical_format = True
+        return m
 
 
 def complete_network(n: int) -> SocialNetwork:
@@ -221,8 +383,8 @@ def erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator) -> SocialN
     i -= (i * (i - 1) // 2) > idx  # correct float rounding
     i += ((i + 1) * i // 2) <= idx
     j = idx - i * (i - 1) // 2
-    a = adjacency(n, i.astype(np.int32), j.astype(np.int32))
-    return SocialNetwork(n=n, layers={"random": a}, weights={"random": 1.0}, kind="erdos_renyi")
+    layers = Layers.from_ties(n, {"random": (i.astype(np.int32), j.astype(np.int32))})
+    return SocialNetwork(n=n, layers=layers, weights={"random": 1.0}, kind="erdos_renyi")
 
 
 def clustering_estimate(
@@ -273,7 +435,8 @@ class SocialNetwork:
     kind: str = "city"
 
     def __post_init__(self) -> None:
-        self.layers = dict(self.layers)
+        if not isinstance(self.layers, Layers):
+            self.layers = Layers.from_matrices(self.n, self.layers)
         self.weights = {name: float(self.weights.get(name, 0.0)) for name in self.layers}
         #: The weighted mix of the layers (row-normalised, CSR); None for a complete network,
         #: whose shares need no matrix.
@@ -287,18 +450,18 @@ class SocialNetwork:
 
     def _mix(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
         n = self.n
+        layers = self.layers
+        if not isinstance(layers, Layers):  # pragma: no cover - set so by __post_init__
+            raise TypeError("SocialNetwork.layers must be Layers")
         top = max(self.weights.values(), default=0.0)
         used = []
         norm = np.zeros(n, dtype=np.float64)
-        for name, a in self.layers.items():
+        for k, name in enumerate(layers.names):
             w = self.weights[name] / top if top > 0 else 0.0  # only ratios of weights matter
-            if w < 1e-9 or a.nnz == 0:  # a negligible layer would only add rounding noise
+            if w < 1e-9 or layers.counts[name] == 0:  # a negligible layer would only add noise
                 continue
-            if not a.has_canonical_format:  # the merge below needs sorted rows, no duplicates
-                a = a.copy()
-                a.sum_duplicates()
-            deg = np.diff(a.indptr)
-            used.append((w, a, deg))
+            deg = layers.degree[k]
+            used.append((k, w, deg))
             norm += w * (deg > 0)
         inv = np.divide(1.0, norm, out=np.zeros(n), where=norm > 0)
         if not used:
@@ -314,24 +477,32 @@ class SocialNetwork:
         # (ShareTracker) gives bit for bit what a full product gives. Weights are computed in
         # float32 (relative error 6e-8) and the rounding adds < 1e-12: both far below
         # SHARE_TOLERANCE.
-        if len(used) > 8:
-            raise ValueError(f"at most 8 layers with a weight can be mixed, not {len(used)}")
-        row_weight = np.empty((len(used), n), dtype=np.float32)
-        for layer, (w, _, deg) in enumerate(used):
-            row_weight[layer] = np.divide(w * inv, deg, out=np.zeros(n), where=deg > 0)
-        wide = any(a.indices.dtype != np.int32 for _, a, _ in used)
-        bound = sum(a.nnz for _, a, _ in used)  # the mix has at most the layers' entries
-        dtype = np.int64 if wide or bound > np.iinfo(np.int32).max else np.int32
-        index_dtype = np.int64 if wide else np.int32
-        indptr = np.empty(n + 1, dtype=dtype)
-        # Allocated here, not in the kernel: numpy asks for huge pages (see adjacency).
-        indices = np.empty(bound, dtype=dtype)
-        values = np.empty(bound)
-        transposed = np.empty(bound)
+        row_weight = np.zeros((len(layers), n), dtype=np.float32)
+        used_bits = 0
+        for k, w, deg in used:
+            row_weight[k] = np.divide(w * inv, deg, out=np.zeros(n), where=deg > 0)
+            used_bits |= 1 << k
+        size = layers.indices.size
+        # Every tie in the mix: it shares the pattern's indices and row pointers.
+        every = all(
+            layers.counts[name] == 0
+            for k, name in enumerate(layers.names)
+            if not used_bits >> k & 1
+        )
+        if every:
+            indptr, indices = layers.indptr, layers.indices
+        else:
+            indptr = np.empty(n + 1, dtype=layers.indptr.dtype)
+            indices = np.empty(size, dtype=layers.indices.dtype)
+        # Allocated here, not in the kernel: numpy asks for huge pages (see _pattern).
+        values = np.empty(size)
+        transposed = np.empty(size)
         row_sums = np.empty(n)
-        nnz = mix_rows(
-            tuple(a.indptr.astype(np.int64) for _, a, _ in used),
-            tuple(a.indices.astype(index_dtype, copy=False) for _, a, _ in used),
+        nnz = mix_entries(
+            layers.indptr,
+            layers.indices,
+            layers.bits,
+            used_bits,
             row_weight,
             np.ascontiguousarray(row_weight.T),
             MIX_GRID,
@@ -340,18 +511,13 @@ class SocialNetwork:
             values,
             transposed,
             row_sums,
-            np.empty(bound, dtype=np.uint8),
         )
-        # Ties held by several layers leave a few unused entries at the end: the arrays are
-        # views of their first ``nnz`` (copied only if many are unused).
-        if nnz < bound - bound // 8:
+        if nnz < size:
             indices, values, transposed = (
                 indices[:nnz].copy(),
                 values[:nnz].copy(),
                 transposed[:nnz].copy(),
             )
-        else:
-            indices, values, transposed = indices[:nnz], values[:nnz], transposed[:nnz]
         mix = sp.csr_matrix((values, indices, indptr), shape=(n, n), copy=False)
         mix.has_canonical_format = True
         return mix, transposed, row_sums
@@ -450,8 +616,14 @@ class SocialNetwork:
         """
         if self.kind == "complete":
             return np.full(self.n, self.n - 1, dtype=np.int64)
-        a = self.layers[layer] if layer is not None else self.merged()
-        return np.diff(a.indptr).astype(np.int64)
+        layers = self.layers
+        if not isinstance(layers, Layers):  # pragma: no cover - set so by __post_init__
+            raise TypeError("SocialNetwork.layers must be Layers")
+        if layer is None:
+            return np.diff(layers.indptr).astype(np.int64)
+        if layer not in layers:
+            raise KeyError(layer)
+        return layers.degree[layers.names.index(layer)].astype(np.int64)
 
     def merged(self) -> sp.csr_matrix:
         """Union of all layers as one symmetric 0/1 adjacency matrix."""
@@ -459,16 +631,18 @@ class SocialNetwork:
             raise ValueError(
                 "the complete network is not materialised; use to_networkx() for small n"
             )
-        if len(self.layers) == 1:
-            return next(iter(self.layers.values()))
-        m = sum(self.layers.values(), sp.csr_matrix((self.n, self.n), dtype=np.float32)).tocsr()
-        m.data[:] = 1.0
-        return m
+        layers = self.layers
+        if not isinstance(layers, Layers):  # pragma: no cover - set so by __post_init__
+            raise TypeError("SocialNetwork.layers must be Layers")
+        return layers.merged()
 
     @property
     def nnz(self) -> int:
         """Number of stored entries (directed ties) over all layers."""
-        return sum(a.nnz for a in self.layers.values())
+        layers = self.layers
+        if isinstance(layers, Layers):
+            return sum(layers.counts.values())
+        return sum(a.nnz for a in layers.values())  # pragma: no cover
 
     def degree_table(self) -> pd.DataFrame:
         """Degree distribution summary per layer and for all layers merged.

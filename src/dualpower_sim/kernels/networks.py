@@ -1,13 +1,16 @@
-"""Building the social network's sparse matrices: tie lists to adjacency, layers to their mix.
+"""Building the social network: tie lists to one sparse pattern, the pattern to the layers' mix.
 
-:func:`~dualpower_sim.networks.adjacency` turns a list of ties into a symmetric CSR matrix with
-:func:`symmetric_rows` (one counting sort, then each row sorted and its duplicates dropped in
-place), and :class:`~dualpower_sim.networks.SocialNetwork` mixes its layers with :func:`mix_rows`
-(the rows of all layers merged once, giving the mix, its transpose's values and its row sums
-together). They produce exactly the arrays scipy's assembly did (``coo_tocsr``,
-``sum_duplicates``, ``csr_plus_csr`` and a transposition), with less memory and time: no
-intermediate matrices, no transposition. :func:`clique_fill` writes the ties of complete groups
-(shops, blocks, classes).
+A network's layers are held as one CSR *pattern*, the union of their ties, sorted within each
+row, with a byte per tie saying which layers hold it (bit ``l`` for layer ``l``). Ties become the
+pattern in two counting sorts (:func:`count_ties`, :func:`scatter_ties`, :func:`sort_rows`,
+:func:`merge_duplicates`),
+or layer matrices are merged into it (:func:`merge_layers`); :func:`mix_entries` then gives the
+weighted mix, its transpose's values and its row sums in one pass, and :func:`layer_rows` gives
+one layer back as a matrix on demand. The arrays equal those scipy's assembly gave
+(``coo_tocsr``, ``sum_duplicates``, ``csr_plus_csr`` and a transposition), bit for bit, with
+far less memory and time: no intermediate matrices, no transposition, each layer's matrix built
+only when asked for. :func:`clique_fill` writes the ties of complete groups (shops, blocks,
+classes).
 """
 
 from __future__ import annotations
@@ -16,10 +19,16 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["clique_fill", "count_ties", "mix_rows", "symmetric_rows"]
-
-#: Rows up to this long are sorted by insertion (cheaper than a call to a general sort).
-_INSERTION_MAX = 24
+__all__ = [
+    "clique_fill",
+    "count_ties",
+    "layer_rows",
+    "merge_duplicates",
+    "merge_layers",
+    "mix_entries",
+    "scatter_ties",
+    "sort_rows",
+]
 
 
 @jit
@@ -52,7 +61,7 @@ def count_ties(n: int, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray) -
         n: Number of workers.
         rows: One end of each tie (worker ids).
         cols: Other end of each tie (worker ids).
-        counts: Output, ``n + 1`` zeros on entry: entry ``i + 1`` gets worker ``i``'s count.
+        counts: ``n + 1`` entries, added to: entry ``i + 1`` gets worker ``i``'s count.
 
     Raises:
         ValueError: If a tie names a worker outside ``0..n-1``.
@@ -68,124 +77,154 @@ def count_ties(n: int, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray) -
 
 
 @jit
-def symmetric_rows(
+def scatter_ties(
     rows: np.ndarray,
     cols: np.ndarray,
-    start: np.ndarray,
+    bit: int,
     fill: np.ndarray,
-    buf: np.ndarray,
-    indptr: np.ndarray,
-) -> int:
-    """Rows of the symmetric adjacency matrix of the ties ``(rows[k], cols[k])``.
-
-    Each tie is entered in both directions (self-ties dropped) by a counting sort on the
-    row, then each row is sorted and its duplicates dropped: the canonical CSR form.
+    out_cols: np.ndarray,
+    out_bits: np.ndarray,
+) -> None:
+    """Enter ties in both directions into their rows' places (a counting sort on the row).
 
     Args:
-        rows: One end of each tie (worker ids, checked by :func:`count_ties`).
+        rows: One end of each tie (checked by :func:`count_ties`).
         cols: Other end of each tie.
-        start: ``n + 1`` entries: where each row's entries start in ``buf`` (the running sum
-            of :func:`count_ties`'s counts).
-        fill: Scratch, ``n`` entries.
-        buf: Output, ``start[n]`` entries: the column indices, row after row; the first
-            ``indptr[n]`` are the matrix's.
-        indptr: Output, ``n + 1`` entries: where each row of the matrix starts in ``buf``.
-
-    Returns:
-        The number of entries of the matrix (``indptr[n]``).
+        bit: The layer's bit, written beside each entry.
+        fill: ``n`` entries: where each row's next entry goes (advanced).
+        out_cols: Output: the other end of each entry, at its row's place.
+        out_bits: Output, as long: ``bit`` at the same places.
     """
-    n = fill.size
-    fill[:] = start[:n]
     for k in range(rows.size):
         r = rows[k]
         c = cols[k]
         if r != c:
-            buf[fill[r]] = c
+            out_cols[fill[r]] = c
+            out_bits[fill[r]] = bit
             fill[r] += 1
-            buf[fill[c]] = r
+            out_cols[fill[c]] = r
+            out_bits[fill[c]] = bit
             fill[c] += 1
-    # Sort each row and keep its distinct entries, moved down over the duplicates dropped
-    # before it (a row's entries never move past its own start, so this works in place).
+
+
+@jit
+def sort_rows(
+    start: np.ndarray,
+    cols: np.ndarray,
+    bits: np.ndarray,
+    fill: np.ndarray,
+    out_cols: np.ndarray,
+    out_bits: np.ndarray,
+) -> None:
+    """Sort each row of scattered symmetric entries by column: a second counting sort.
+
+    The entries of row ``i`` (in any order) are the entries ``(i, j)``; walking the rows in
+    order and entering ``i`` into row ``j`` enters every entry ``(j, i)`` (the entries are
+    symmetric) in increasing ``i``: each row comes out sorted, with no sort.
+
+    Args:
+        start: ``n + 1`` entries: where each row's entries start (in both layouts).
+        cols: The entries' other ends, row after row, as :func:`scatter_ties` left them.
+        bits: The entries' layer bits, in the same places.
+        fill: Scratch, ``n`` entries.
+        out_cols: Output, as long as ``cols``: the same rows, each sorted by column.
+        out_bits: Output, as long: the layer bits, in the same places.
+    """
+    n = fill.size
+    fill[:] = start[:n]
+    for i in range(n):
+        for e in range(start[i], start[i + 1]):
+            j = cols[e]
+            out_cols[fill[j]] = i
+            out_bits[fill[j]] = bits[e]
+            fill[j] += 1
+
+
+@jit
+def merge_duplicates(
+    start: np.ndarray,
+    cols: np.ndarray,
+    bits: np.ndarray,
+    indptr: np.ndarray,
+    degree: np.ndarray,
+) -> int:
+    """Merge the duplicates of sorted rows, in place, or-ing their layer bits.
+
+    Each tie comes out once with all the layers holding it. Rows move down over the duplicates
+    dropped before them (a row never moves past its own start).
+
+    Args:
+        start: ``n + 1`` entries: where each row's entries start in ``cols``.
+        cols: The entries' other ends, each row sorted; on return the first ``indptr[n]`` are
+            the pattern's column indices.
+        bits: The entries' layer bits, in the same places; on return merged likewise.
+        indptr: Output, ``n + 1`` entries: where each row of the pattern starts.
+        degree: Output, shape ``(layers, n)``, zeros on entry: each worker's ties per layer.
+
+    Returns:
+        The number of ties in the pattern (``indptr[n]``).
+    """
+    n = indptr.size - 1
+    n_layers = degree.shape[0]
+    # Ties per combination of layers in the row, turned into degrees once per row.
+    per_bits = np.zeros(256, dtype=np.int64)
     w = 0
     indptr[0] = 0
     for i in range(n):
-        lo = start[i]
-        hi = start[i + 1]
-        if hi - lo <= _INSERTION_MAX:
-            for a in range(lo + 1, hi):
-                v = buf[a]
-                b = a - 1
-                while b >= lo and buf[b] > v:
-                    buf[b + 1] = buf[b]
-                    b -= 1
-                buf[b + 1] = v
-        else:
-            buf[lo:hi].sort()
-        for a in range(lo, hi):
-            if a == lo or buf[a] != buf[a - 1]:
-                buf[w] = buf[a]
+        row_start = w
+        for a in range(start[i], start[i + 1]):
+            if w > row_start and cols[a] == cols[w - 1]:
+                bits[w - 1] |= bits[a]
+            else:
+                cols[w] = cols[a]
+                bits[w] = bits[a]
                 w += 1
+        if n_layers == 1:
+            degree[0, i] = w - row_start
+        else:
+            for a in range(row_start, w):
+                per_bits[bits[a]] += 1
+            for m in range(1, 1 << n_layers):
+                if per_bits[m]:
+                    for layer in range(n_layers):
+                        if (m >> layer) & 1:
+                            degree[layer, i] += per_bits[m]
+                    per_bits[m] = 0
         indptr[i + 1] = w
     return w
 
 
 @jit
-def mix_rows(
+def merge_layers(
     indptrs: tuple,
     indices: tuple,
-    row_weight: np.ndarray,
-    column_weight: np.ndarray,
-    grid: float,
     indptr: np.ndarray,
     out_indices: np.ndarray,
-    values: np.ndarray,
-    transposed: np.ndarray,
-    row_sums: np.ndarray,
-    layer_bits: np.ndarray,
+    bits: np.ndarray,
 ) -> int:
-    """The weighted mix of symmetric 0/1 layers: its rows, its transpose's values, its row sums.
-
-    Entry ``(i, j)`` of the mix is the sum of ``row_weight[l, i]`` over the layers ``l``
-    holding the tie, taken in float32 in layer order (as adding the scaled layers' matrices
-    one after the other did), widened to float64 and rounded to a multiple of ``1 / grid``.
-    Because every layer is symmetric, entry ``(j, i)`` is the same sum with ``j``'s weights:
-    the transpose's values come without a transposition, from a second, branch-free pass
-    (its reads of ``column_weight`` jump around memory, and out of the merge's branches the
-    processor overlaps them).
+    """The pattern of layer matrices: the union of their rows, with each tie's layer bits.
 
     Args:
         indptrs: Each layer's CSR row pointers (int64, ``n + 1`` entries), at most 8 layers.
-        indices: Each layer's CSR column indices, sorted within each row, no duplicates; a
-            stored entry is a tie.
-        row_weight: Shape ``(layers, n)``, float32: the weight of one tie of worker ``i`` in
-            layer ``l`` (the layer's weight over the worker's degree in it and over the sum of
-            the weights of the worker's layers).
-        column_weight: ``row_weight`` transposed, C-contiguous: shape ``(n, layers)``.
-        grid: The mixed weights are rounded to multiples of ``1 / grid``.
-        indptr: Output, ``n + 1`` entries: where each row of the mix starts.
-        out_indices: Output, at least the mix's entries (the layers' entries together will
-            do): the mix's column indices, row after row.
-        values: Output, as long: the mix's values (float64).
-        transposed: Output, as long: the transpose's values on the mix's pattern (the entry of
-            row ``j`` at column ``i`` holds the mix's ``(i, j)``).
-        row_sums: Output, ``n`` entries: each row's sum (float64, in index order).
-        layer_bits: Scratch, as long as ``values``: which layers hold each tie.
+        indices: Each layer's CSR column indices, sorted within each row, no duplicates.
+        indptr: Output, ``n + 1`` entries: where each row of the pattern starts.
+        out_indices: Output, at least the pattern's ties (the layers' together will do): the
+            column indices, row after row.
+        bits: Output, as long: bit ``l`` set where layer ``l`` holds the tie.
 
     Returns:
-        The number of entries of the mix (``indptr[n]``).
+        The number of ties in the pattern (``indptr[n]``).
     """
-    n = row_sums.size
+    n = indptr.size - 1
     n_layers = len(indptrs)
     pos = np.empty(n_layers, dtype=np.int64)
     end = np.empty(n_layers, dtype=np.int64)
-    zero = np.float32(0.0)
     k = 0
     indptr[0] = 0
     for i in range(n):
         for layer in range(n_layers):
             pos[layer] = indptrs[layer][i]
             end[layer] = indptrs[layer][i + 1]
-        total = 0.0
         while True:
             col = n
             for layer in range(n_layers):
@@ -193,28 +232,155 @@ def mix_rows(
                     col = min(col, indices[layer][pos[layer]])
             if col == n:
                 break
-            here = zero
-            bits = 0
+            m = 0
             for layer in range(n_layers):
                 if pos[layer] < end[layer] and indices[layer][pos[layer]] == col:
-                    # The first layer holding the tie gives 0 + x, exactly x.
-                    here = here + row_weight[layer, i]
-                    bits |= 1 << layer
+                    m |= 1 << layer
                     pos[layer] += 1
-            v = np.rint(np.float64(here) * grid) / grid
             out_indices[k] = col
-            values[k] = v
-            layer_bits[k] = bits
-            total += v
+            bits[k] = m
             k += 1
-        row_sums[i] = total
         indptr[i + 1] = k
-    for e in range(k):
-        col = out_indices[e]
-        bits = layer_bits[e]
-        there = zero
-        for layer in range(n_layers):
-            # Adding 0 for a layer without the tie leaves the float32 sum exactly as is.
-            there = there + np.float32((bits >> layer) & 1) * column_weight[col, layer]
-        transposed[e] = np.rint(np.float64(there) * grid) / grid
+    return k
+
+
+@jit
+def mix_entries(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    bits: np.ndarray,
+    used: int,
+    row_weight: np.ndarray,
+    column_weight: np.ndarray,
+    grid: float,
+    out_indptr: np.ndarray,
+    out_indices: np.ndarray,
+    values: np.ndarray,
+    transposed: np.ndarray,
+    row_sums: np.ndarray,
+) -> int:
+    """The weighted mix of symmetric layers, its transpose's values and its row sums.
+
+    Entry ``(i, j)`` of the mix is the sum of ``row_weight[l, i]`` over the layers ``l`` holding
+    the tie, taken in float32 in layer order (as adding the scaled layers' matrices one after
+    the other did), widened to float64 and rounded to a multiple of ``1 / grid``. The layers are
+    symmetric, so entry ``(j, i)`` is the same sum with ``j``'s weights: the transpose's values
+    come without a transposition. Ties only in layers outside ``used`` are left out. The output
+    arrays may be the input ones (``out_indptr`` is ``indptr``...) when every tie is kept.
+
+    Args:
+        indptr: The pattern's row pointers (``n + 1`` entries).
+        indices: The pattern's column indices.
+        bits: Which layers hold each tie (bit ``l`` for layer ``l``).
+        used: Bits of the layers in the mix.
+        row_weight: Shape ``(layers, n)``, float32: the weight of one tie of worker ``i`` in
+            layer ``l`` (the layer's weight over the worker's degree in it and over the sum of
+            the weights of the worker's layers); 0 for a layer outside ``used``.
+        column_weight: ``row_weight`` transposed, C-contiguous: shape ``(n, layers)``.
+        grid: The mixed weights are rounded to multiples of ``1 / grid`` (a power of two).
+        out_indptr: Output, ``n + 1`` entries: where each row of the mix starts.
+        out_indices: Output: the mix's column indices, row after row.
+        values: Output: the mix's values (float64).
+        transposed: Output: the transpose's values on the mix's pattern (the entry of row ``j``
+            at column ``i`` holds the mix's ``(i, j)``).
+        row_sums: Output, ``n`` entries: each row's sum (float64, in index order).
+
+    Returns:
+        The number of entries of the mix (``out_indptr[n]``).
+    """
+    n = row_sums.size
+    n_layers = row_weight.shape[0]
+    inverse = 1.0 / grid  # exact for a power of two: multiplying by it equals dividing
+    # The layer of a tie held by one layer only (most ties), or -1: its weight is the sum.
+    single = np.full(256, -1, dtype=np.int64)
+    for layer in range(n_layers):
+        single[1 << layer] = layer
+    first = indptr[0]
+    last = indptr[n]
+    k = 0
+    hi = first
+    out_indptr[0] = 0
+    for i in range(n):
+        lo = hi
+        hi = indptr[i + 1]
+        total = 0.0
+        for e in range(lo, hi):
+            m = bits[e] & used
+            if m:
+                layer = single[m]
+                if layer >= 0:
+                    here = row_weight[layer, i]
+                else:
+                    here = _layer_sum(m, row_weight[:, i])
+                v = np.rint(np.float64(here) * grid) * inverse
+                out_indices[k] = indices[e]
+                values[k] = v
+                total += v
+                k += 1
+        row_sums[i] = total
+        out_indptr[i + 1] = k
+    # The transpose's values in a second pass: its reads of the columns' weights jump all over
+    # memory, and a loop without the first pass's work keeps many of them in flight at once.
+    k = 0
+    for e in range(first, last):
+        m = bits[e] & used
+        if m:
+            layer = single[m]
+            if layer >= 0:
+                there = column_weight[indices[e], layer]
+            else:
+                there = _layer_sum(m, column_weight[indices[e]])
+            transposed[k] = np.rint(np.float64(there) * grid) * inverse
+            k += 1
+    return k
+
+
+@jit
+def _layer_sum(m: int, weights: np.ndarray) -> np.float32:
+    """The float32 sum, in layer order, of ``weights[l]`` over the layers ``l`` in bits ``m``.
+
+    Args:
+        m: Layer bits.
+        weights: One weight per layer (float32).
+
+    Returns:
+        The sum (float32), from 0: for one layer, exactly its weight.
+    """
+    total = np.float32(0.0)
+    for layer in range(weights.size):
+        if (m >> layer) & 1:
+            total = total + weights[layer]
+    return total
+
+
+@jit
+def layer_rows(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    bits: np.ndarray,
+    bit: int,
+    out_indptr: np.ndarray,
+    out_indices: np.ndarray,
+) -> int:
+    """One layer's ties, taken from the pattern.
+
+    Args:
+        indptr: The pattern's row pointers.
+        indices: The pattern's column indices.
+        bits: Which layers hold each tie.
+        bit: The layer's bit.
+        out_indptr: Output, ``n + 1`` entries: where each of the layer's rows starts.
+        out_indices: Output, at least the layer's ties: its column indices, row after row.
+
+    Returns:
+        The layer's number of ties.
+    """
+    k = 0
+    out_indptr[0] = 0
+    for i in range(indptr.size - 1):
+        for e in range(indptr[i], indptr[i + 1]):
+            if bits[e] & bit:
+                out_indices[k] = indices[e]
+                k += 1
+        out_indptr[i + 1] = k
     return k
