@@ -14,8 +14,11 @@ so that ``W @ x`` is every worker's weighted share of neighbours with ``x = 1``:
 non-student on campus) have that layer's weight spread over the layers they do belong to.
 
 Validation topologies (:func:`complete_network`, :func:`erdos_renyi`) let the mobilization rules be
-checked against Granovetter (1978) and Watts (2002). Everything is built with vectorised numpy;
-networkx is used only by :meth:`SocialNetwork.to_networkx`, for small networks.
+checked against Granovetter (1978) and Watts (2002). The layers are held together as one sparse
+pattern (:class:`Layers`, a byte per tie naming its layers) from which each layer's matrix is
+built on demand; the pattern and the mix are built by compiled kernels
+(:mod:`dualpower_sim.kernels.networks`), the random ties drawn with numpy as before. networkx is
+used only by :meth:`SocialNetwork.to_networkx`, for small networks.
 """
 
 from __future__ import annotations
@@ -203,24 +206,25 @@ def _pattern(
     np.cumsum(start, out=start)
     total = int(start[n])
     dtype = np.int32 if max(n, total) <= np.iinfo(np.int32).max else np.int64
-    cols_buf = np.empty(total, dtype=dtype)
-    bits_buf = np.empty(total, dtype=np.uint8)
+    # The counting sorts move each entry's other end and layer packed in one integer.
+    packing = np.int32 if 8 * n <= np.iinfo(np.int32).max else np.int64
+    scattered = np.empty(total, dtype=packing)
     fill = np.empty(n, dtype=np.int64)
     fill[:] = start[:n]
     for layer, (rows, cols) in enumerate(ties):
-        scatter_ties(rows, cols, 1 << layer, fill, cols_buf, bits_buf)
-    sorted_cols = np.empty(total, dtype=dtype)
-    sorted_bits = np.empty(total, dtype=np.uint8)
-    sort_rows(start, cols_buf, bits_buf, fill, sorted_cols, sorted_bits)
-    del cols_buf, bits_buf, fill
-    cols_buf, bits_buf = sorted_cols, sorted_bits
+        scatter_ties(rows, cols, layer, fill, scattered)
+    packed = np.empty(total, dtype=packing)
+    sort_rows(start, scattered, fill, packed)
+    del scattered, fill
     indptr = np.empty(n + 1, dtype=dtype)
+    bits = np.empty(total, dtype=np.uint8)
     degree = np.zeros((len(ties), n), dtype=np.int32)
-    nnz = merge_duplicates(start, cols_buf, bits_buf, indptr, degree)
+    nnz = merge_duplicates(start, packed, bits, indptr, degree)
+    indices = packed[:nnz]
     # Duplicate ties leave a tail of unused entries: copied away only when it is worth it.
-    if nnz < total - total // 8:
-        return indptr, cols_buf[:nnz].copy(), bits_buf[:nnz].copy(), degree
-    return indptr, cols_buf[:nnz], bits_buf[:nnz], degree
+    if nnz < total - total // 8 or indices.dtype != dtype:
+        return indptr, indices.astype(dtype), bits[:nnz].copy(), degree
+    return indptr, indices, bits[:nnz], degree
 
 
 class Layers(Mapping[str, sp.csr_matrix]):
@@ -424,7 +428,9 @@ class SocialNetwork:
 
     Attributes:
         n: Number of workers.
-        layers: Layer name to symmetric 0/1 CSR adjacency matrix.
+        layers: Layer name to symmetric 0/1 CSR adjacency matrix (at most 8 layers; a stored
+            entry is a tie). Given as :class:`Layers` (see :meth:`Layers.from_ties`) or as any
+            mapping of matrices, which is turned into :class:`Layers`.
         weights: Layer name to its weight (>= 0) in the mix.
         kind: ``"city"``, ``"complete"`` or ``"erdos_renyi"``.
     """

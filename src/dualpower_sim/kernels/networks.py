@@ -78,44 +78,30 @@ def count_ties(n: int, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray) -
 
 @jit
 def scatter_ties(
-    rows: np.ndarray,
-    cols: np.ndarray,
-    bit: int,
-    fill: np.ndarray,
-    out_cols: np.ndarray,
-    out_bits: np.ndarray,
+    rows: np.ndarray, cols: np.ndarray, layer: int, fill: np.ndarray, out: np.ndarray
 ) -> None:
     """Enter ties in both directions into their rows' places (a counting sort on the row).
 
     Args:
         rows: One end of each tie (checked by :func:`count_ties`).
         cols: Other end of each tie.
-        bit: The layer's bit, written beside each entry.
+        layer: The ties' layer (0 to 7).
         fill: ``n`` entries: where each row's next entry goes (advanced).
-        out_cols: Output: the other end of each entry, at its row's place.
-        out_bits: Output, as long: ``bit`` at the same places.
+        out: Output: each entry's other end and layer packed as ``end * 8 + layer``, at its
+            row's place (one write per entry, not two).
     """
     for k in range(rows.size):
         r = rows[k]
         c = cols[k]
         if r != c:
-            out_cols[fill[r]] = c
-            out_bits[fill[r]] = bit
+            out[fill[r]] = c * 8 + layer
             fill[r] += 1
-            out_cols[fill[c]] = r
-            out_bits[fill[c]] = bit
+            out[fill[c]] = r * 8 + layer
             fill[c] += 1
 
 
 @jit
-def sort_rows(
-    start: np.ndarray,
-    cols: np.ndarray,
-    bits: np.ndarray,
-    fill: np.ndarray,
-    out_cols: np.ndarray,
-    out_bits: np.ndarray,
-) -> None:
+def sort_rows(start: np.ndarray, packed: np.ndarray, fill: np.ndarray, out: np.ndarray) -> None:
     """Sort each row of scattered symmetric entries by column: a second counting sort.
 
     The entries of row ``i`` (in any order) are the entries ``(i, j)``; walking the rows in
@@ -124,40 +110,40 @@ def sort_rows(
 
     Args:
         start: ``n + 1`` entries: where each row's entries start (in both layouts).
-        cols: The entries' other ends, row after row, as :func:`scatter_ties` left them.
-        bits: The entries' layer bits, in the same places.
+        packed: The entries, packed ``column * 8 + layer``, row after row, as
+            :func:`scatter_ties` left them.
         fill: Scratch, ``n`` entries.
-        out_cols: Output, as long as ``cols``: the same rows, each sorted by column.
-        out_bits: Output, as long: the layer bits, in the same places.
+        out: Output, as long as ``packed``: the same rows, packed likewise, each sorted by
+            column.
     """
     n = fill.size
     fill[:] = start[:n]
     for i in range(n):
         for e in range(start[i], start[i + 1]):
-            j = cols[e]
-            out_cols[fill[j]] = i
-            out_bits[fill[j]] = bits[e]
+            v = packed[e]
+            j = v >> 3
+            out[fill[j]] = i * 8 + (v & 7)
             fill[j] += 1
 
 
 @jit
 def merge_duplicates(
     start: np.ndarray,
-    cols: np.ndarray,
+    packed: np.ndarray,
     bits: np.ndarray,
     indptr: np.ndarray,
     degree: np.ndarray,
 ) -> int:
-    """Merge the duplicates of sorted rows, in place, or-ing their layer bits.
+    """Unpack sorted rows and merge their duplicates, in place, or-ing their layers' bits.
 
     Each tie comes out once with all the layers holding it. Rows move down over the duplicates
     dropped before them (a row never moves past its own start).
 
     Args:
-        start: ``n + 1`` entries: where each row's entries start in ``cols``.
-        cols: The entries' other ends, each row sorted; on return the first ``indptr[n]`` are
-            the pattern's column indices.
-        bits: The entries' layer bits, in the same places; on return merged likewise.
+        start: ``n + 1`` entries: where each row's entries start in ``packed``.
+        packed: The entries, packed ``column * 8 + layer``, each row sorted; on return the first
+            ``indptr[n]`` are the pattern's column indices.
+        bits: Output, at least the pattern's ties: bit ``l`` set where layer ``l`` holds a tie.
         indptr: Output, ``n + 1`` entries: where each row of the pattern starts.
         degree: Output, shape ``(layers, n)``, zeros on entry: each worker's ties per layer.
 
@@ -173,11 +159,14 @@ def merge_duplicates(
     for i in range(n):
         row_start = w
         for a in range(start[i], start[i + 1]):
-            if w > row_start and cols[a] == cols[w - 1]:
-                bits[w - 1] |= bits[a]
+            v = packed[a]
+            col = v >> 3
+            bit = 1 << (v & 7)
+            if w > row_start and col == packed[w - 1]:
+                bits[w - 1] |= bit
             else:
-                cols[w] = cols[a]
-                bits[w] = bits[a]
+                packed[w] = col
+                bits[w] = bit
                 w += 1
         if n_layers == 1:
             degree[0, i] = w - row_start
