@@ -24,7 +24,7 @@ from scipy.spatial import cKDTree
 
 from .distributions import Beta, Distribution, Uniform
 from .firm_sizes import REPORT_BANDS, FirmSizes, LognormalSizes, band_labels
-from .kernels.city import group_order
+from .kernels.city import drop_casual_ties, group_order
 from .networks import (
     Layers,
     SocialNetwork,
@@ -582,9 +582,9 @@ def _workplace_ties(wp: Workplaces, pop: Population, sizes, firm_start, firm_lea
     rows = np.concatenate([p[0] for p in parts])
     cols = np.concatenate([p[1] for p in parts])
     if wp.precarious_tie_loss > 0:
-        casual = pop.precarious[rows] | pop.precarious[cols]
-        drop = casual & (rng.random(rows.size) < wp.precarious_tie_loss)
-        rows, cols = rows[~drop], cols[~drop]
+        draws = rng.random(rows.size)
+        kept = drop_casual_ties(rows, cols, pop.precarious, draws, wp.precarious_tie_loss)
+        rows, cols = rows[:kept], cols[:kept]
     return rows, cols
 
 

@@ -500,9 +500,11 @@ class SocialNetwork:
         else:
             indptr = np.empty(n + 1, dtype=layers.indptr.dtype)
             indices = np.empty(size, dtype=layers.indices.dtype)
-        # Allocated here, not in the kernel: numpy asks for huge pages (see _pattern).
-        values = np.empty(size)
-        transposed = np.empty(size)
+        # Allocated here, not in the kernel, and together: numpy asks for huge pages for a block
+        # of 4 MB or more (see _pattern), and a small city's two arrays are just below that.
+        block = np.empty(2 * size)
+        values, transposed = block[:size], block[size:]
+        del block
         row_sums = np.empty(n)
         nnz = mix_entries(
             layers.indptr,

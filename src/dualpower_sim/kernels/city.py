@@ -4,8 +4,9 @@
 in a random order (:func:`group_order`, a counting sort of a random permutation: what numpy's
 stable argsort of the permuted keys gave, in one pass), and
 :func:`~dualpower_sim.networks.random_pairs_within` sends each member's random ties to others
-of its group (:func:`tie_counts`, then :func:`random_ties` once the draws are made). The random
-numbers are drawn by numpy, in the same calls as before, and passed in.
+of its group (:func:`tie_counts`, then :func:`random_ties` once the draws are made); casual
+workers lose some workplace ties (:func:`drop_casual_ties`). The random numbers are drawn by
+numpy, in the same calls as before, and passed in.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["group_order", "random_ties", "tie_counts"]
+__all__ = ["drop_casual_ties", "group_order", "random_ties", "tie_counts"]
 
 
 @jit
@@ -113,4 +114,31 @@ def random_ties(
                     cols[w] = members[d]
                     w += 1
         start += size
+    return w
+
+
+@jit
+def drop_casual_ties(
+    rows: np.ndarray, cols: np.ndarray, precarious: np.ndarray, draws: np.ndarray, loss: float
+) -> int:
+    """Drop the ties of a casual worker whose draw is below ``loss``, keeping the rest in place.
+
+    Args:
+        rows: One end of each tie (worker ids); the kept ties move to the front.
+        cols: Other end of each tie, moved likewise.
+        precarious: Whether each worker does casual or informal work.
+        draws: One uniform [0, 1) draw per tie.
+        loss: Probability that a tie with a casual worker at either end is missing.
+
+    Returns:
+        The number of ties kept (the first entries of ``rows`` and ``cols``).
+    """
+    w = 0
+    for k in range(rows.size):
+        r = rows[k]
+        c = cols[k]
+        if not ((precarious[r] or precarious[c]) and draws[k] < loss):
+            rows[w] = r
+            cols[w] = c
+            w += 1
     return w
