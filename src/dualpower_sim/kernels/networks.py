@@ -242,6 +242,7 @@ def mix_entries(
     row_weight: np.ndarray,
     column_weight: np.ndarray,
     grid: float,
+    compact: bool,
     out_indptr: np.ndarray,
     out_indices: np.ndarray,
     values: np.ndarray,
@@ -254,8 +255,7 @@ def mix_entries(
     the tie, taken in float32 in layer order (as adding the scaled layers' matrices one after
     the other did), widened to float64 and rounded to a multiple of ``1 / grid``. The layers are
     symmetric, so entry ``(j, i)`` is the same sum with ``j``'s weights: the transpose's values
-    come without a transposition. Ties only in layers outside ``used`` are left out. The output
-    arrays may be the input ones (``out_indptr`` is ``indptr``...) when every tie is kept.
+    come without a transposition. Ties only in layers outside ``used`` are left out.
 
     Args:
         indptr: The pattern's row pointers (``n + 1`` entries).
@@ -267,6 +267,8 @@ def mix_entries(
             the weights of the worker's layers); 0 for a layer outside ``used``.
         column_weight: ``row_weight`` transposed, C-contiguous: shape ``(n, layers)``.
         grid: The mixed weights are rounded to multiples of ``1 / grid`` (a power of two).
+        compact: Whether some ties are left out, so that the mix needs its own pattern; if
+            not, it shares the layers' and ``out_indptr`` and ``out_indices`` are not written.
         out_indptr: Output, ``n + 1`` entries: where each row of the mix starts.
         out_indices: Output: the mix's column indices, row after row.
         values: Output: the mix's values (float64).
@@ -288,7 +290,8 @@ def mix_entries(
     last = indptr[n]
     k = 0
     hi = first
-    out_indptr[0] = 0
+    if compact:
+        out_indptr[0] = 0
     for i in range(n):
         lo = hi
         hi = indptr[i + 1]
@@ -302,12 +305,14 @@ def mix_entries(
                 else:
                     here = _layer_sum(m, row_weight[:, i])
                 v = np.rint(np.float64(here) * grid) * inverse
-                out_indices[k] = indices[e]
+                if compact:
+                    out_indices[k] = indices[e]
                 values[k] = v
                 total += v
                 k += 1
         row_sums[i] = total
-        out_indptr[i + 1] = k
+        if compact:
+            out_indptr[i + 1] = k
     # The transpose's values in a second pass: its reads of the columns' weights jump all over
     # memory, and a loop without the first pass's work keeps many of them in flight at once.
     k = 0
