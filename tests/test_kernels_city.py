@@ -166,6 +166,12 @@ def test_mix_equals_the_sum_of_scaled_layers(weights):
     same_matrix(SocialNetwork(n=n, layers=matrices, weights=weights).mix, ref)
 
 
+def test_an_asymmetric_layer_is_refused():
+    a = sp.csr_matrix((np.ones(1, dtype=np.float32), ([0], [1])), shape=(3, 3))
+    with pytest.raises(ValueError, match="not symmetric"):
+        SocialNetwork(n=3, layers={"one-way": a}, weights={"one-way": 1.0})
+
+
 def test_a_network_holds_at_most_eight_layers():
     ties = {
         f"l{k}": (np.array([0], dtype=np.int32), np.array([1], dtype=np.int32)) for k in range(9)

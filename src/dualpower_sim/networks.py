@@ -289,14 +289,21 @@ class Layers(Mapping[str, sp.csr_matrix]):
 
         Returns:
             The layers.
+
+        Raises:
+            ValueError: If there are more than 8 layers or a layer is visibly not symmetric.
         """
         if len(layers) > 8:
             raise ValueError(f"a network holds at most 8 layers, not {len(layers)}")
         matrices = []
-        for a in layers.values():
+        for name, a in layers.items():
             if not a.has_canonical_format:  # the merge needs sorted rows, no duplicates
                 a = a.copy()
                 a.sum_duplicates()
+            # The mix reads a tie's transpose from the tie itself: a quick check of symmetry
+            # (as many ties to each worker as from it).
+            if not np.array_equal(np.bincount(a.indices, minlength=n), np.diff(a.indptr)):
+                raise ValueError(f"layer {name!r} is not symmetric")
             matrices.append(a)
         bound = sum(a.nnz for a in matrices)
         wide = any(a.indices.dtype != np.int32 for a in matrices)
