@@ -24,7 +24,9 @@ from scipy.spatial import cKDTree
 
 from .distributions import Beta, Distribution, Uniform
 from .firm_sizes import REPORT_BANDS, FirmSizes, LognormalSizes, band_labels
+from .kernels.city import drop_casual_ties, group_order
 from .networks import (
+    Layers,
     SocialNetwork,
     adjacency,
     clique_pairs,
@@ -413,8 +415,10 @@ def _grouped(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Worker ids grouped by key (random order inside a group) and the group sizes."""
     perm = rng.permutation(keys.size)
-    order = perm[np.argsort(keys[perm], kind="stable")]
-    return order, np.bincount(keys, minlength=n_groups)
+    counts = np.zeros(max(n_groups, int(keys.max()) + 1 if keys.size else 0), dtype=np.int64)
+    order = np.empty(keys.size, dtype=perm.dtype)
+    group_order(keys, perm, counts, order)  # the stable argsort of keys[perm], in one pass
+    return order, counts
 
 
 def _grid(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -537,15 +541,15 @@ def build_city(params: CityParams, n_workers: int, rng: np.random.Generator) -> 
             )
         network = erdos_renyi(n, params.mean_degree, rng)
     else:
-        network = SocialNetwork(
-            n=n,
-            layers={
-                "workplace": _workplace_layer(wp, population, sizes, firm_start, firm_lead, rng),
-                "territorial": _territorial_layer(terr, population, n_nb, nb_pairs, rng),
-                "campus": _campus_layer(camp, population, n_campuses, rng),
-            },
-            weights=params.layer_weights,
-        )
+        # The layers' ties are drawn first, then sorted into the network's matrices at once.
+        ties = {
+            "workplace": _workplace_ties(wp, population, sizes, firm_start, firm_lead, rng),
+            "territorial": _territorial_ties(terr, population, n_nb, nb_pairs, rng),
+            "campus": _campus_ties(camp, population, n_campuses, rng),
+        }
+        layers = Layers.from_ties(n, ties)
+        del ties
+        network = SocialNetwork(n=n, layers=layers, weights=params.layer_weights)
     return City(
         population=population,
         network=network,
@@ -560,7 +564,7 @@ def build_city(params: CityParams, n_workers: int, rng: np.random.Generator) -> 
     )
 
 
-def _workplace_layer(wp: Workplaces, pop: Population, sizes, firm_start, firm_lead, rng):
+def _workplace_ties(wp: Workplaces, pop: Population, sizes, firm_start, firm_lead, rng):
     n = pop.n
     ids = np.arange(n, dtype=np.int64)  # workers are already grouped by firm
     parts = [clique_pairs(ids, split_groups(sizes, wp.shop_size))]
@@ -578,13 +582,13 @@ def _workplace_layer(wp: Workplaces, pop: Population, sizes, firm_start, firm_le
     rows = np.concatenate([p[0] for p in parts])
     cols = np.concatenate([p[1] for p in parts])
     if wp.precarious_tie_loss > 0:
-        casual = pop.precarious[rows] | pop.precarious[cols]
-        drop = casual & (rng.random(rows.size) < wp.precarious_tie_loss)
-        rows, cols = rows[~drop], cols[~drop]
-    return adjacency(n, rows, cols)
+        draws = rng.random(rows.size)
+        kept = drop_casual_ties(rows, cols, pop.precarious, draws, wp.precarious_tie_loss)
+        rows, cols = rows[:kept], cols[:kept]
+    return rows, cols
 
 
-def _territorial_layer(terr: Territory, pop: Population, n_nb: int, nb_pairs, rng):
+def _territorial_ties(terr: Territory, pop: Population, n_nb: int, nb_pairs, rng):
     n = pop.n
     order, counts = _grouped(pop.neighbourhood.astype(np.int64), n_nb, rng)
     parts = [clique_pairs(order, split_groups(counts, terr.block_size))]
@@ -612,13 +616,13 @@ def _territorial_layer(terr: Territory, pop: Population, n_nb: int, nb_pairs, rn
         parts.append(random_pairs_within(vendors[v_order], v_counts, terr.market_ties, rng))
     rows = np.concatenate([p[0] for p in parts])
     cols = np.concatenate([p[1] for p in parts])
-    return adjacency(n, rows, cols)
+    return rows, cols
 
 
-def _campus_layer(camp: Campuses, pop: Population, n_campuses: int, rng):
+def _campus_ties(camp: Campuses, pop: Population, n_campuses: int, rng):
     students = np.flatnonzero(pop.campus >= 0)
     if not students.size:
-        return adjacency(pop.n, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32))
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
     s_order, s_counts = _grouped(pop.campus[students].astype(np.int64), n_campuses, rng)
     members = students[s_order]
     parts = [
@@ -627,4 +631,4 @@ def _campus_layer(camp: Campuses, pop: Population, n_campuses: int, rng):
     ]
     rows = np.concatenate([p[0] for p in parts])
     cols = np.concatenate([p[1] for p in parts])
-    return adjacency(pop.n, rows, cols)
+    return rows, cols

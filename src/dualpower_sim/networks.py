@@ -14,22 +14,36 @@ so that ``W @ x`` is every worker's weighted share of neighbours with ``x = 1``:
 non-student on campus) have that layer's weight spread over the layers they do belong to.
 
 Validation topologies (:func:`complete_network`, :func:`erdos_renyi`) let the mobilization rules be
-checked against Granovetter (1978) and Watts (2002). Everything is built with vectorised numpy;
-networkx is used only by :meth:`SocialNetwork.to_networkx`, for small networks.
+checked against Granovetter (1978) and Watts (2002). The layers are held together as one sparse
+pattern (:class:`Layers`, a byte per tie naming its layers) from which each layer's matrix is
+built on demand; the pattern and the mix are built by compiled kernels
+(:mod:`dualpower_sim.kernels.networks`), the random ties drawn with numpy as before. networkx is
+used only by :meth:`SocialNetwork.to_networkx`, for small networks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .kernels.city import random_ties, tie_counts
 from .kernels.mobilization import sync_share
+from .kernels.networks import (
+    clique_fill,
+    count_ties,
+    layer_rows,
+    merge_duplicates,
+    merge_layers,
+    mix_entries,
+    scatter_ties,
+    sort_rows,
+)
 
 try:  # scipy's compiled row gather (what ``m[rows]`` runs), without building a matrix
     from scipy.sparse._sparsetools import csr_matvec, csr_row_index
@@ -38,6 +52,7 @@ except ImportError:  # pragma: no cover - a scipy that moved its private kernels
 
 __all__ = [
     "LAYERS",
+    "Layers",
     "ShareTracker",
     "SocialNetwork",
     "adjacency",
@@ -107,13 +122,11 @@ def clique_pairs(members: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np
         ``(rows, cols)`` int32 arrays with one entry per unordered pair.
     """
     sizes = np.asarray(sizes, dtype=np.int64)
-    starts = np.cumsum(sizes) - sizes
-    pos = np.arange(members.size, dtype=np.int64) - np.repeat(starts, sizes)
-    later = np.repeat(sizes, sizes) - 1 - pos  # members after this one in its group
-    src = np.repeat(np.arange(members.size, dtype=np.int64), later)
-    run_start = np.repeat(np.cumsum(later) - later, later)
-    offset = np.arange(src.size, dtype=np.int64) - run_start + 1
-    return members[src].astype(np.int32), members[src + offset].astype(np.int32)
+    n_pairs = int(np.sum(sizes * (sizes - 1) // 2))
+    rows = np.empty(n_pairs, dtype=np.int32)
+    cols = np.empty(n_pairs, dtype=np.int32)
+    clique_fill(members, sizes, rows, cols)
+    return rows, cols
 
 
 def random_pairs_within(
@@ -140,18 +153,14 @@ def random_pairs_within(
     if k <= 0 or members.size == 0:
         empty = np.zeros(0, dtype=np.int32)
         return empty, empty
-    starts = np.cumsum(sizes) - sizes
-    grp_start = np.repeat(starts, sizes)
-    grp_size = np.repeat(sizes, sizes)
     whole = math.floor(k)
-    n_ties = np.full(members.size, whole, dtype=np.int64)
-    if k > whole:
-        n_ties += rng.random(members.size) < (k - whole)
-    n_ties[grp_size < 2] = 0
-    src = np.repeat(np.arange(members.size, dtype=np.int64), n_ties)
-    dst = grp_start[src] + (rng.random(src.size) * grp_size[src]).astype(np.int64)
-    keep = dst != src
-    return members[src[keep]].astype(np.int32), members[dst[keep]].astype(np.int32)
+    draws = rng.random(members.size) if k > whole else np.zeros(0)
+    n_ties = np.empty(members.size, dtype=np.int64)
+    total = tie_counts(sizes, whole, draws, k - whole, n_ties)
+    rows = np.empty(total, dtype=np.int32)
+    cols = np.empty(total, dtype=np.int32)
+    kept = random_ties(members, sizes, n_ties, rng.random(total), rows, cols)
+    return rows[:kept], cols[:kept]
 
 
 def adjacency(n: int, rows: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:
@@ -165,15 +174,190 @@ def adjacency(n: int, rows: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:
     Returns:
         ``n x n`` CSR matrix, float32 ones, int32 indices, sorted.
     """
-    keep = rows != cols
-    r, c = rows[keep], cols[keep]
-    both_r = np.concatenate([r, c])
-    both_c = np.concatenate([c, r])
-    data = np.ones(both_r.size, dtype=np.float32)
-    m = sp.csr_matrix((data, (both_r, both_c)), shape=(n, n))
-    m.sum_duplicates()
-    m.data[:] = 1.0
+    indptr, indices, _, _ = _pattern(n, [(rows, cols)])
+    m = sp.csr_matrix(
+        (np.ones(indices.size, dtype=np.float32), indices, indptr), shape=(n, n), copy=False
+    )
+    m.has_canonical_format = True  # sorted, without duplicates, as _pattern makes them
     return m
+
+
+def _pattern(
+    n: int, ties: list[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The symmetric pattern of some layers' ties (see :mod:`dualpower_sim.kernels.networks`).
+
+    Args:
+        n: Number of workers.
+        ties: Each layer's ``(rows, cols)``: the two ends of each of its ties (at most 8 layers).
+
+    Returns:
+        ``(indptr, indices, bits, degree)``: the union of the ties as CSR row pointers and
+        sorted column indices (int32 unless that overflows, as scipy chooses), each tie's layer
+        bits (uint8) and each worker's ties per layer (int32, shape ``(layers, n)``).
+    """
+    if len(ties) > 8:
+        raise ValueError(f"a network holds at most 8 layers, not {len(ties)}")
+    ties = [(np.asarray(rows), np.asarray(cols)) for rows, cols in ties]
+    # Large arrays are allocated here rather than in the kernels: numpy asks the kernel for
+    # huge pages, which makes first touching them several times cheaper at 10^6 workers.
+    # Positions in int32 when they fit: the counting sorts' random reads of them hit the cache
+    # twice as often.
+    bound = 2 * sum(rows.size for rows, _ in ties)
+    position = np.int32 if max(n, bound) <= np.iinfo(np.int32).max else np.int64
+    start = np.zeros(n + 1, dtype=position)
+    for rows, cols in ties:
+        count_ties(n, rows, cols, start)
+    np.cumsum(start, out=start)
+    total = int(start[n])
+    dtype = np.int32 if max(n, total) <= np.iinfo(np.int32).max else np.int64
+    # The counting sorts move each entry's other end and layer packed in one integer.
+    packing = np.int32 if 8 * n <= np.iinfo(np.int32).max else np.int64
+    scattered = np.empty(total, dtype=packing)
+    fill = start[:n].copy()
+    for layer, (rows, cols) in enumerate(ties):
+        scatter_ties(rows, cols, layer, fill, scattered)
+    packed = np.empty(total, dtype=packing)
+    sort_rows(start, scattered, fill, packed)
+    del scattered, fill
+    indptr = np.empty(n + 1, dtype=dtype)
+    bits = np.empty(total, dtype=np.uint8)
+    degree = np.zeros((len(ties), n), dtype=np.int32)
+    nnz = merge_duplicates(start, packed, bits, indptr, degree)
+    indices = packed[:nnz]
+    # Duplicate ties leave a tail of unused entries: copied away only when it is worth it.
+    if nnz < total - total // 8 or indices.dtype != dtype:
+        return indptr, indices.astype(dtype), bits[:nnz].copy(), degree
+    return indptr, indices, bits[:nnz], degree
+
+
+class Layers(Mapping[str, sp.csr_matrix]):
+    """A network's layers: layer name to symmetric 0/1 CSR adjacency matrix, built on demand.
+
+    The layers are held together as one pattern, the union of their ties with a byte per tie
+    saying which layers hold it (see :mod:`dualpower_sim.kernels.networks`): a third of the
+    memory of three separate matrices at 10^6 workers. ``layers[name]`` builds that layer's
+    matrix (float32 ones, sorted indices, no duplicates) anew at each call.
+
+    Args:
+        n: Number of workers.
+        names: The layers' names, in order (at most 8).
+        indptr: The pattern's CSR row pointers.
+        indices: The pattern's column indices, sorted within each row.
+        bits: Bit ``l`` of a tie's byte set where layer ``l`` holds it.
+        degree: Each worker's ties per layer, shape ``(layers, n)``.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        names: tuple[str, ...],
+        indptr: np.ndarray,
+        indices: np.ndarray,
+        bits: np.ndarray,
+        degree: np.ndarray,
+    ) -> None:
+        self.n = n
+        self.names = tuple(names)
+        self.indptr = indptr
+        self.indices = indices
+        self.bits = bits
+        self.degree = degree
+        #: Ties (stored entries) of each layer.
+        self.counts = {name: int(degree[k].sum()) for k, name in enumerate(self.names)}
+
+    @classmethod
+    def from_ties(cls, n: int, ties: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> Layers:
+        """Layers from their ties, as :func:`adjacency` makes each layer's matrix.
+
+        Args:
+            n: Number of workers.
+            ties: Layer name to ``(rows, cols)``, the two ends of each tie (duplicates merged,
+                self-ties dropped).
+
+        Returns:
+            The layers.
+        """
+        return cls(n, tuple(ties), *_pattern(n, list(ties.values())))
+
+    @classmethod
+    def from_matrices(cls, n: int, layers: Mapping[str, sp.csr_matrix]) -> Layers:
+        """Layers from their matrices (symmetric, 0/1: a stored entry is a tie).
+
+        Args:
+            n: Number of workers.
+            layers: Layer name to ``n x n`` CSR matrix.
+
+        Returns:
+            The layers.
+
+        Raises:
+            ValueError: If there are more than 8 layers or a layer is visibly not symmetric.
+        """
+        if len(layers) > 8:
+            raise ValueError(f"a network holds at most 8 layers, not {len(layers)}")
+        matrices = []
+        for name, a in layers.items():
+            if not a.has_canonical_format:  # the merge needs sorted rows, no duplicates
+                a = a.copy()
+                a.sum_duplicates()
+            # The mix reads a tie's transpose from the tie itself: a quick check of symmetry
+            # (as many ties to each worker as from it).
+            if not np.array_equal(np.bincount(a.indices, minlength=n), np.diff(a.indptr)):
+                raise ValueError(f"layer {name!r} is not symmetric")
+            matrices.append(a)
+        bound = sum(a.nnz for a in matrices)
+        wide = any(a.indices.dtype != np.int32 for a in matrices)
+        dtype = np.int64 if wide or bound > np.iinfo(np.int32).max else np.int32
+        indptr = np.empty(n + 1, dtype=dtype)
+        indices = np.empty(bound, dtype=dtype)
+        bits = np.empty(bound, dtype=np.uint8)
+        if matrices:
+            nnz = merge_layers(
+                tuple(a.indptr.astype(np.int64) for a in matrices),
+                tuple(a.indices.astype(dtype, copy=False) for a in matrices),
+                indptr,
+                indices,
+                bits,
+            )
+        else:
+            indptr[:] = 0
+            nnz = 0
+        degree = np.zeros((len(matrices), n), dtype=np.int32)
+        for k, a in enumerate(matrices):
+            degree[k] = np.diff(a.indptr)
+        return cls(n, tuple(layers), indptr, indices[:nnz].copy(), bits[:nnz].copy(), degree)
+
+    def __getitem__(self, name: str) -> sp.csr_matrix:
+        k = self.names.index(name) if name in self.names else -1
+        if k < 0:
+            raise KeyError(name)
+        indptr = np.empty(self.n + 1, dtype=self.indptr.dtype)
+        indices = np.empty(self.counts[name], dtype=self.indices.dtype)
+        layer_rows(self.indptr, self.indices, self.bits, 1 << k, indptr, indices)
+        m = sp.csr_matrix(
+            (np.ones(indices.size, dtype=np.float32), indices, indptr),
+            shape=(self.n, self.n),
+            copy=False,
+        )
+        m.has_canonical_format = True
+        return m
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def merged(self) -> sp.csr_matrix:
+        """The union of the layers as one 0/1 matrix (sharing the pattern's arrays)."""
+        m = sp.csr_matrix(
+            (np.ones(self.indices.size, dtype=np.float32), self.indices, self.indptr),
+            shape=(self.n, self.n),
+            copy=False,
+        )
+        m.has_canonical_format = True
+        return m
 
 
 def complete_network(n: int) -> SocialNetwork:
@@ -214,8 +398,8 @@ def erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator) -> SocialN
     i -= (i * (i - 1) // 2) > idx  # correct float rounding
     i += ((i + 1) * i // 2) <= idx
     j = idx - i * (i - 1) // 2
-    a = adjacency(n, i.astype(np.int32), j.astype(np.int32))
-    return SocialNetwork(n=n, layers={"random": a}, weights={"random": 1.0}, kind="erdos_renyi")
+    layers = Layers.from_ties(n, {"random": (i.astype(np.int32), j.astype(np.int32))})
+    return SocialNetwork(n=n, layers=layers, weights={"random": 1.0}, kind="erdos_renyi")
 
 
 def clustering_estimate(
@@ -255,7 +439,9 @@ class SocialNetwork:
 
     Attributes:
         n: Number of workers.
-        layers: Layer name to symmetric 0/1 CSR adjacency matrix.
+        layers: Layer name to symmetric 0/1 CSR adjacency matrix (at most 8 layers; a stored
+            entry is a tie). Given as :class:`Layers` (see :meth:`Layers.from_ties`) or as any
+            mapping of matrices, which is turned into :class:`Layers`.
         weights: Layer name to its weight (>= 0) in the mix.
         kind: ``"city"``, ``"complete"`` or ``"erdos_renyi"``.
     """
@@ -266,51 +452,95 @@ class SocialNetwork:
     kind: str = "city"
 
     def __post_init__(self) -> None:
-        self.layers = dict(self.layers)
+        if not isinstance(self.layers, Layers):
+            self.layers = Layers.from_matrices(self.n, self.layers)
         self.weights = {name: float(self.weights.get(name, 0.0)) for name in self.layers}
         #: The weighted mix of the layers (row-normalised, CSR); None for a complete network,
         #: whose shares need no matrix.
-        self.mix: sp.csr_matrix | None = self._mix() if self.kind != "complete" else None
-        if self.mix is not None:
-            # Built now, so that their cost counts in the build rather than in some step.
-            _ = self.mix_transposed_data, self.row_sums
+        self.mix: sp.csr_matrix | None = None
+        self._transposed = np.zeros(0)
+        self._row_sums = np.zeros(0)
+        if self.kind != "complete":
+            # The transpose's values and the row sums come out of the same pass as the mix,
+            # so that their cost counts in the build rather than in some step.
+            self.mix, self._transposed, self._row_sums = self._mix()
 
-    def _mix(self) -> sp.csr_matrix:
+    def _mix(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
         n = self.n
+        layers = self.layers
+        if not isinstance(layers, Layers):  # pragma: no cover - set so by __post_init__
+            raise TypeError("SocialNetwork.layers must be Layers")
         top = max(self.weights.values(), default=0.0)
         used = []
         norm = np.zeros(n, dtype=np.float64)
-        for name, a in self.layers.items():
+        for k, name in enumerate(layers.names):
             w = self.weights[name] / top if top > 0 else 0.0  # only ratios of weights matter
-            if w < 1e-9 or a.nnz == 0:  # a negligible layer would only add rounding noise
+            if w < 1e-9 or layers.counts[name] == 0:  # a negligible layer would only add noise
                 continue
-            deg = np.diff(a.indptr)
-            used.append((w, a, deg))
+            deg = layers.degree[k]
+            used.append((k, w, deg))
             norm += w * (deg > 0)
         inv = np.divide(1.0, norm, out=np.zeros(n), where=norm > 0)
-        # Memory matters at 10^6 workers: scale one layer copy at a time, in place, in float32,
-        # and widen to float64 only once, for the quantisation below.
-        total = sp.csr_matrix((n, n), dtype=np.float32)
-        for w, a, deg in used:
-            row_weight = np.divide(w * inv, deg, out=np.zeros(n), where=deg > 0).astype(np.float32)
-            scaled = a.copy()
-            scaled.data *= np.repeat(row_weight, deg)
-            total = total + scaled
-            del scaled
-        total.sort_indices()
-        mix = sp.csr_matrix(
-            (total.data.astype(np.float64), total.indices, total.indptr), shape=(n, n)
+        if not used:
+            indptr = np.zeros(n + 1, dtype=np.int32)
+            empty = sp.csr_matrix(
+                (np.zeros(0), np.zeros(0, dtype=np.int32), indptr), shape=(n, n), copy=False
+            )
+            return empty, np.zeros(0), np.zeros(n)
+        # A tie's weight in a worker's row, per layer, in float32 (memory matters at 10^6
+        # workers); the sum over layers is taken in float32 too, widened to float64 only for
+        # the quantisation. Weights on a grid of 2^-40: every sum of weights is then exact in
+        # float64 whatever the order of summation, so updating shares incrementally
+        # (ShareTracker) gives bit for bit what a full product gives. Weights are computed in
+        # float32 (relative error 6e-8) and the rounding adds < 1e-12: both far below
+        # SHARE_TOLERANCE.
+        row_weight = np.zeros((len(layers), n), dtype=np.float32)
+        used_bits = 0
+        for k, w, deg in used:
+            row_weight[k] = np.divide(w * inv, deg, out=np.zeros(n), where=deg > 0)
+            used_bits |= 1 << k
+        size = layers.indices.size
+        # Every tie in the mix: it shares the pattern's indices and row pointers.
+        every = all(
+            layers.counts[name] == 0
+            for k, name in enumerate(layers.names)
+            if not used_bits >> k & 1
         )
-        del total
-        # Weights on a grid of 2^-40: every sum of weights is then exact in float64 whatever the
-        # order of summation, so updating shares incrementally (ShareTracker) gives bit for bit
-        # what a full product gives. Weights are computed in float32 (relative error 6e-8) and
-        # the rounding adds < 1e-12: both far below SHARE_TOLERANCE.
-        data = mix.data
-        data *= MIX_GRID
-        np.rint(data, out=data)
-        data /= MIX_GRID
-        return mix
+        if every:
+            indptr, indices = layers.indptr, layers.indices
+        else:
+            indptr = np.empty(n + 1, dtype=layers.indptr.dtype)
+            indices = np.empty(size, dtype=layers.indices.dtype)
+        # Allocated here, not in the kernel, and together: numpy asks for huge pages for a block
+        # of 4 MB or more (see _pattern), and a small city's two arrays are just below that.
+        block = np.empty(2 * size)
+        values, transposed = block[:size], block[size:]
+        del block
+        row_sums = np.empty(n)
+        nnz = mix_entries(
+            layers.indptr,
+            layers.indices,
+            layers.bits,
+            used_bits,
+            row_weight,
+            np.ascontiguousarray(row_weight.T),
+            MIX_GRID,
+            not every,
+            indptr,
+            indices,
+            values,
+            transposed,
+            row_sums,
+        )
+        if nnz < size:
+            indices, values, transposed = (
+                indices[:nnz].copy(),
+                values[:nnz].copy(),
+                transposed[:nnz].copy(),
+            )
+        mix = sp.csr_matrix((values, indices, indptr), shape=(n, n), copy=False)
+        mix.has_canonical_format = True
+        return mix, transposed, row_sums
 
     def _matrix(self) -> sp.csr_matrix:
         """:attr:`mix`, which every network but a complete one has."""
@@ -334,7 +564,7 @@ class SocialNetwork:
             return (x.sum() - x) / (self.n - 1)
         return self.mix @ x
 
-    @cached_property
+    @property
     def mix_transposed_data(self) -> np.ndarray:
         """``mix.T`` laid out on ``mix``'s own pattern: entry k of row j holds ``mix[i, j]``.
 
@@ -342,11 +572,8 @@ class SocialNetwork:
         ``indptr`` and ``indices``; only the values differ (row scales are per worker). Used to
         update shares from the workers whose state changed (:class:`ShareTracker`).
         """
-        m = self._matrix()
-        t = m.T.tocsr()  # a counting sort: rows come out with sorted column indices
-        if not (np.array_equal(t.indptr, m.indptr) and np.array_equal(t.indices, m.indices)):
-            raise RuntimeError("the mixed network is not symmetric in pattern")  # pragma: no cover
-        return t.data
+        self._matrix()
+        return self._transposed
 
     @cached_property
     def mix_columns(self) -> sp.csr_matrix:
@@ -354,10 +581,11 @@ class SocialNetwork:
         m = self._matrix()
         return sp.csr_matrix((self.mix_transposed_data, m.indices, m.indptr), shape=m.shape)
 
-    @cached_property
+    @property
     def row_sums(self) -> np.ndarray:
         """Each worker's share if every neighbour were marked: 1, or 0 without ties (exact)."""
-        return np.asarray(self._matrix().sum(axis=1)).ravel()
+        self._matrix()
+        return self._row_sums
 
     def neighbour_share_of(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
         """``neighbour_share(x)`` for the workers in ``rows`` only (cost: their ties).
@@ -393,8 +621,14 @@ class SocialNetwork:
         """
         if self.kind == "complete":
             return np.full(self.n, self.n - 1, dtype=np.int64)
-        a = self.layers[layer] if layer is not None else self.merged()
-        return np.diff(a.indptr).astype(np.int64)
+        layers = self.layers
+        if not isinstance(layers, Layers):  # pragma: no cover - set so by __post_init__
+            raise TypeError("SocialNetwork.layers must be Layers")
+        if layer is None:
+            return np.diff(layers.indptr).astype(np.int64)
+        if layer not in layers:
+            raise KeyError(layer)
+        return layers.degree[layers.names.index(layer)].astype(np.int64)
 
     def merged(self) -> sp.csr_matrix:
         """Union of all layers as one symmetric 0/1 adjacency matrix."""
@@ -402,16 +636,18 @@ class SocialNetwork:
             raise ValueError(
                 "the complete network is not materialised; use to_networkx() for small n"
             )
-        if len(self.layers) == 1:
-            return next(iter(self.layers.values()))
-        m = sum(self.layers.values(), sp.csr_matrix((self.n, self.n), dtype=np.float32)).tocsr()
-        m.data[:] = 1.0
-        return m
+        layers = self.layers
+        if not isinstance(layers, Layers):  # pragma: no cover - set so by __post_init__
+            raise TypeError("SocialNetwork.layers must be Layers")
+        return layers.merged()
 
     @property
     def nnz(self) -> int:
         """Number of stored entries (directed ties) over all layers."""
-        return sum(a.nnz for a in self.layers.values())
+        layers = self.layers
+        if isinstance(layers, Layers):
+            return sum(layers.counts.values())
+        return sum(a.nnz for a in layers.values())  # pragma: no cover
 
     def degree_table(self) -> pd.DataFrame:
         """Degree distribution summary per layer and for all layers merged.
