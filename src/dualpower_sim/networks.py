@@ -33,6 +33,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .kernels.city import random_ties, tie_counts
+from .kernels.councils import neighbour_shares_of
 from .kernels.mobilization import sync_share
 from .kernels.networks import (
     clique_fill,
@@ -44,11 +45,6 @@ from .kernels.networks import (
     scatter_ties,
     sort_rows,
 )
-
-try:  # scipy's compiled row gather (what ``m[rows]`` runs), without building a matrix
-    from scipy.sparse._sparsetools import csr_matvec, csr_row_index
-except ImportError:  # pragma: no cover - a scipy that moved its private kernels
-    csr_matvec = csr_row_index = None
 
 __all__ = [
     "LAYERS",
@@ -70,22 +66,6 @@ LAYERS: tuple[str, ...] = ("workplace", "territorial", "campus")
 
 #: Largest network :meth:`SocialNetwork.to_networkx` will export.
 NETWORKX_MAX_NODES = 50_000
-
-#: Only without scipy's row-gather kernel (see :func:`_gather_rows`, which is used whenever it
-#: imports): from this many ties on, :meth:`SocialNetwork.neighbour_share_of` gathers rows by
-#: scipy's sparse row slicing (compiled, one sequential pass) rather than numpy index
-#: arithmetic, whose fixed cost is lower but whose reads cost more per entry. Measured
-#: break-even on this project's machine: about 15,000 entries at 10^4 to 10^6 workers.
-SCIPY_ROWS_FROM = 20_000
-
-#: The same for :class:`ShareTracker`'s scatter, whose scipy form also allocates and adds an
-#: n-long vector: scipy from this many entries or ``n / SCIPY_SCATTER_N_RATIO``, whichever is
-#: more. Measured break-even against numpy index arithmetic: about 5 x 10^4 entries at 10^5
-#: workers, 1.7 x 10^5 at 10^6 (scipy is 1.6x faster at 7 x 10^5 entries, 2x at 2.3 x 10^6);
-#: below it the entries are now gathered by :func:`_gather_rows` (not re-measured since: it is
-#: cheaper than the arithmetic, so the break-even can only have moved up).
-SCIPY_SCATTER_FROM = 60_000
-SCIPY_SCATTER_N_RATIO = 5
 
 #: Mixed weights are multiples of 1 / MIX_GRID (see :meth:`SocialNetwork._mix`).
 MIX_GRID = 2.0**40
@@ -600,7 +580,6 @@ class SocialNetwork:
         x = np.asarray(x, dtype=np.float64)
         if self.kind == "complete":
             return self.neighbour_share(x)[rows]
-        from .kernels.councils import neighbour_shares_of  # the rows the council rule sums
 
         m = self._matrix()
         # Each row summed in its order, as ``m[rows] @ x`` sums it, without the sub-matrix.
@@ -806,79 +785,6 @@ class ShareTracker:
         self.marked = np.array(self.marked, copy=True)
         self.share = np.array(self.share, copy=True)
         self._readonly = self._view()
-
-
-def owned_readonly(array: np.ndarray) -> np.ndarray:
-    """A read-only copy of ``array`` that owns its memory, so it can be made writeable again.
-
-    An array restored by pickle is a view of the pickle's bytes: numpy refuses to make it
-    writeable, and the trackers and counters here update their read-only results in place.
-    """
-    out = np.array(array, copy=True)
-    out.flags.writeable = False
-    return out
-
-
-def _scatter_add(net: SocialNetwork, share: np.ndarray, cols: np.ndarray, sign) -> None:
-    """Add ``sign * mix[:, j]`` to ``share`` for every worker ``j`` in ``cols`` (in place)."""
-    m = net._matrix()
-    starts = m.indptr[cols].astype(np.int64)
-    lengths = m.indptr[cols + 1] - starts
-    work = int(lengths.sum())
-    if not work:
-        return
-    if work >= max(SCIPY_SCATTER_FROM, net.n // SCIPY_SCATTER_N_RATIO):
-        signs = np.broadcast_to(np.asarray(sign, dtype=np.float64), cols.shape)
-        share += net.mix_columns[cols].T @ signs
-        return
-    # The columns' entries, run after run. The pattern is symmetric, so column j's rows are
-    # row j's column indices and its values row j of ``mix_transposed_data``.
-    if _compiled_gather(m):
-        _, rows, values = _gather_rows(m.indptr, m.indices, net.mix_transposed_data, cols, work)
-    else:  # an arange shifted per run
-        pos = concatenated_ranges(starts, lengths, work)
-        rows, values = m.indices[pos], net.mix_transposed_data[pos]
-    if not np.isscalar(sign):
-        values *= np.repeat(sign, lengths)
-    elif sign != 1.0:
-        values *= sign
-    # np.add.at beats an n-long bincount until the entries outnumber the workers about twice
-    # (measured at 10^4 and 10^6 workers); either way the sums are exact on the weights' grid,
-    # so both give the same bits.
-    if work > 2 * net.n:
-        share += np.bincount(rows, weights=values, minlength=net.n)
-    else:
-        np.add.at(share, rows, values)
-
-
-def _compiled_gather(m: sp.csr_matrix) -> bool:
-    """Whether :func:`_gather_rows` can gather rows of ``m`` (one index dtype, as scipy's own)."""
-    return csr_row_index is not None and m.indptr.dtype == m.indices.dtype
-
-
-def _gather_rows(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    data: np.ndarray,
-    rows: np.ndarray,
-    work: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows ``rows`` of the CSR arrays ``(data, indices, indptr)``, one after the other.
-
-    What ``m[rows]`` does inside scipy (its compiled ``csr_row_index``), without the checks and
-    the matrix object, whose fixed cost dominates for the few hundred rows of a small city's day.
-
-    Returns:
-        The gathered rows' ``indptr``, ``indices`` and ``data``.
-    """
-    rows = rows.astype(indptr.dtype, copy=False)
-    sub_indptr = np.zeros(rows.size + 1, dtype=indptr.dtype)
-    np.cumsum(indptr[rows + 1] - indptr[rows], out=sub_indptr[1:])
-    total = int(sub_indptr[-1]) if work is None else work
-    sub_indices = np.empty(total, dtype=indices.dtype)
-    sub_data = np.empty(total, dtype=data.dtype)
-    csr_row_index(rows.size, rows, indptr, indices, data, sub_indices, sub_data)
-    return sub_indptr, sub_indices, sub_data
 
 
 def concatenated_ranges(

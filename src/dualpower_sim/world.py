@@ -116,11 +116,6 @@ class World:
         return self._mobilized_share(mobilized)
 
     @cached_property
-    def neighbourhood_x2(self) -> np.ndarray:
-        """Twice each worker's neighbourhood id (a lookup key into per-neighbourhood pairs)."""
-        return 2 * self.population.neighbourhood
-
-    @cached_property
     def residents(self) -> np.ndarray:
         """Number of residents of each neighbourhood (fixed: jailed workers keep their home)."""
         return np.bincount(self.population.neighbourhood, minlength=self.city.n_neighbourhoods)
