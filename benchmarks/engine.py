@@ -574,7 +574,7 @@ def run_mesa_comparison(quick: bool) -> None:
         "   to_networkx()), thresholds and initiators on both sides; Mesa side: one FixedAgent per"
     )
     print("   worker on mesa.discrete_space.Network, all decide then all advance. Vectorised side")
-    print("   timed with its full model.step() (rules + indicators + DataCollector).\n", flush=True)
+    print("   timed with its full model.step() (rules + indicators + record).\n", flush=True)
     r = in_fresh_process(compare_with_mesa, n, check, 50 if quick else 200, check if quick else 30)
     print(f"   network: {r['n']:,} nodes, {r['edges']:,} edges")
     print(
@@ -599,7 +599,7 @@ def run_mesa_comparison(quick: bool) -> None:
         f"{verdict(ratio >= TARGET_MESA_RATIO)}"
     )
     print(
-        f"   for information, with the vectorised side's indicators and DataCollector: "
+        f"   for information, with the vectorised side's indicators and record: "
         f"{r['mesa_median'] / r['vec_median']:,.0f}x"
     )
     print()
