@@ -154,6 +154,21 @@ def test_the_record_grows_past_its_first_allocation_and_keeps_every_row():
         record.append({"a": 1.0})
 
 
+def test_a_pickled_record_keeps_its_rows_only_and_grows_again():
+    import pickle
+
+    record = IndicatorRecord(["a"], days=10**6)
+    assert record._table.shape[0] <= 366  # not a million rows allocated ahead
+    record.next_row()[:] = [1.0]
+    again = pickle.loads(pickle.dumps(record))
+    assert pickle.dumps(again) == pickle.dumps(record)  # nothing uninitialised pickled
+    again.next_row()[:] = [2.0]
+    np.testing.assert_array_equal(again.table[:, 0], [1.0, 2.0])
+    empty = pickle.loads(pickle.dumps(IndicatorRecord(["a"], days=5)))
+    empty.next_row()[:] = [3.0]
+    assert empty.last() == {"a": 3.0}
+
+
 def test_the_datacollector_reads_the_record_and_keeps_what_a_user_adds():
     m = DualPowerModel(1000, seed=2, shocks=[HardshipShock(start=1, duration=30, magnitude=0.5)])
     collector = m.datacollector

@@ -166,10 +166,19 @@ def test_mix_equals_the_sum_of_scaled_layers(weights):
     same_matrix(SocialNetwork(n=n, layers=matrices, weights=weights).mix, ref)
 
 
-def test_an_asymmetric_layer_is_refused():
-    a = sp.csr_matrix((np.ones(1, dtype=np.float32), ([0], [1])), shape=(3, 3))
+@pytest.mark.parametrize(
+    "rows, cols",
+    [
+        ([0], [1]),  # one tie one way
+        # A one-way cycle and a two-way tie: as many ties to each worker as from it.
+        ([0, 1, 2, 0, 3], [1, 2, 0, 3, 0]),
+    ],
+    ids=["one tie", "one-way cycle"],
+)
+def test_an_asymmetric_layer_is_refused(rows, cols):
+    a = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(4, 4))
     with pytest.raises(ValueError, match="not symmetric"):
-        SocialNetwork(n=3, layers={"one-way": a}, weights={"one-way": 1.0})
+        SocialNetwork(n=4, layers={"one-way": a}, weights={"one-way": 1.0})
 
 
 def test_a_network_holds_at_most_eight_layers():

@@ -1,5 +1,6 @@
 """The mobilization and policing kernels give the bits of the numpy code they replaced."""
 
+import math
 import pickle
 
 import numpy as np
@@ -27,7 +28,9 @@ def numpy_arrest_probability(police, active, k, form):
         ratio = np.floor(ratio)
     elif form == "round":
         ratio = np.rint(ratio)
-    return 1.0 - np.exp(-k * ratio)
+    # The C library's exp, as the kernel takes it: numpy's own equals it on most CPUs, but on
+    # one with AVX-512 numpy uses a vectorised exp that can differ in the last bit.
+    return 1.0 - np.array([math.exp(x) for x in (-k * ratio).ravel()]).reshape(np.shape(ratio))
 
 
 def random_state(seed):

@@ -30,7 +30,7 @@ def test_provenance_holds_the_versions_a_run_records():
     info = provenance()
     versions = library_versions()
     assert {k: info[k] for k in versions} == versions
-    assert set(versions) == {"python", "numpy", "scipy", "pandas", "mesa"}
+    assert set(versions) == {"python", "numpy", "scipy", "pandas", "mesa", "numba"}
     assert isinstance(info["version"], str) and "git_commit" in info and "git_dirty" in info
     assert now().endswith("+00:00") and len(now()) == len("2026-12-02T02:06:15+00:00")
 

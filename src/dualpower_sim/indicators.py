@@ -1,4 +1,4 @@
-"""Per-step indicators of a run, computed from the arrays in one vectorised pass.
+"""Per-step indicators of a run, computed from the arrays in one compiled pass.
 
 Shares are of all workers unless said otherwise. "Mobilization by layer" is measured by the
 collective action each layer makes possible, with a quorum (default 0.5) of a unit mobilized:
@@ -272,18 +272,26 @@ class IndicatorRecord:
 
     Args:
         names: The columns.
-        days: Rows to allocate at first (the run's horizon plus its initial day).
+        days: Rows the run will need (its horizon plus its initial day); at most a year's are
+            allocated at first.
     """
 
     def __init__(self, names: Sequence[str], days: int) -> None:
         self.names = list(names)
-        self._table = np.empty((max(days, 1), len(self.names)))
+        # At most a year ahead: a horizon of 10^6 days would hold half a gigabyte unused.
+        self._table = np.empty((min(max(days, 1), 366), len(self.names)))
         self.rows = 0
+
+    def __getstate__(self) -> dict:
+        """Pickle the recorded rows only (a model sent to another process, or saved)."""
+        state = self.__dict__.copy()
+        state["_table"] = self._table[: self.rows].copy()
+        return state
 
     def next_row(self) -> np.ndarray:
         """The next row to fill (a view into the table), counted as recorded."""
         if self.rows == self._table.shape[0]:
-            grown = np.empty((2 * self.rows, self._table.shape[1]))
+            grown = np.empty((max(2 * self.rows, 16), self._table.shape[1]))
             grown[: self.rows] = self._table
             self._table = grown
         self.rows += 1

@@ -272,7 +272,7 @@ class Layers(Mapping[str, sp.csr_matrix]):
             The layers.
 
         Raises:
-            ValueError: If there are more than 8 layers or a layer is visibly not symmetric.
+            ValueError: If there are more than 8 layers or a layer is not symmetric.
         """
         if len(layers) > 8:
             raise ValueError(f"a network holds at most 8 layers, not {len(layers)}")
@@ -281,9 +281,11 @@ class Layers(Mapping[str, sp.csr_matrix]):
             if not a.has_canonical_format:  # the merge needs sorted rows, no duplicates
                 a = a.copy()
                 a.sum_duplicates()
-            # The mix reads a tie's transpose from the tie itself: a quick check of symmetry
-            # (as many ties to each worker as from it).
-            if not np.array_equal(np.bincount(a.indices, minlength=n), np.diff(a.indptr)):
+            # The mix reads a tie's transpose from the tie itself, so the pattern must equal its
+            # transpose's (counting ties each way is not enough: a one-way cycle passes it).
+            t = a.T.tocsr()
+            t.sort_indices()
+            if not (np.array_equal(t.indptr, a.indptr) and np.array_equal(t.indices, a.indices)):
                 raise ValueError(f"layer {name!r} is not symmetric")
             matrices.append(a)
         bound = sum(a.nnz for a in matrices)

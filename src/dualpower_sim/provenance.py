@@ -24,9 +24,11 @@ def library_versions() -> dict[str, str]:
     """Python's version and those of the libraries a run's numbers depend on.
 
     Returns:
-        ``python``, ``numpy``, ``scipy``, ``pandas`` and ``mesa`` versions.
+        ``python``, ``numpy``, ``scipy``, ``pandas``, ``mesa`` and ``numba`` (which compiles
+        the rules' kernels) versions.
     """
     import mesa
+    import numba
     import numpy
     import pandas
     import scipy
@@ -37,6 +39,7 @@ def library_versions() -> dict[str, str]:
         "scipy": scipy.__version__,
         "pandas": pandas.__version__,
         "mesa": mesa.__version__,
+        "numba": numba.__version__,
     }
 
 

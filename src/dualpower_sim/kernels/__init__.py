@@ -13,7 +13,15 @@ Conventions every kernel follows:
 - Sums are taken in the order numpy's code took them (worker by worker, or row by row of a
   sparse matrix), so a kernel's floating-point results equal the numpy code's it replaced.
 - Kernels are compiled on first use and cached on disk (``cache=True``): the first run on a
-  machine compiles them (a few seconds), later processes load them.
+  machine compiles them (about 20 s for all), later processes load them. numba checks only the
+  kernel's own file: after editing a kernel that another file's kernel calls
+  (``summation.pairwise_sum``) or a constant kernels read (the ``Status`` and ``Allegiance``
+  codes of :mod:`dualpower_sim.population`), delete ``src/dualpower_sim/kernels/__pycache__``,
+  or the stale compiled code runs (numba issue 1833).
+- Kernels compute ``exp`` with the C library's function, numpy's array code with its own: the
+  two agree on this project's machine on every value checked, and runs reproduce the numbers
+  of the numpy code before the kernels; on a CPU where numpy uses its AVX-512 ``exp``, a last
+  bit can differ from those older numbers (a run still reproduces itself).
 """
 
 from __future__ import annotations
