@@ -13,7 +13,7 @@ from dualpower_sim.distributions import Beta
 from dualpower_sim.kernels.debate import debate, meeting_members
 from dualpower_sim.kernels.hardship import felt_hardship
 from dualpower_sim.kernels.power import broken_up, hold_units
-from dualpower_sim.kernels.soldiers import erode_loyalty, present_by_neighbourhood, tally
+from dualpower_sim.kernels.soldiers import erode_loyalty, tally
 from dualpower_sim.kernels.summation import pairwise_sum
 from dualpower_sim.state import Soldiers
 
@@ -38,18 +38,6 @@ def test_tally_counts_the_loyal_and_sums_their_loyalty_as_numpy(rng):
         assert loyal == np.count_nonzero(~defected)
         assert loyal_outside == np.count_nonzero(~defected & outside)
         assert total == loyalty[~defected].sum()
-
-
-@pytest.mark.parametrize("sheltered", [False, True])
-def test_present_by_neighbourhood_counts_as_bincount(rng, sheltered):
-    n = 7000
-    barracks = rng.integers(0, 50, n)
-    defected = rng.random(n) < 0.3
-    outside = rng.random(n) < 0.2
-    present = ~defected & ~outside if sheltered else ~defected
-    counts = present_by_neighbourhood(barracks, defected, outside, sheltered, 60)
-    assert np.array_equal(counts, np.bincount(barracks, weights=present, minlength=60))
-    assert counts.dtype == np.float64
 
 
 def _erode_reference(s, mobilized, residents, assembly, u, deployed, sheltered, frat, crowd, cut):

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator, Mapping
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -556,12 +555,6 @@ class SocialNetwork:
         """
         self._matrix()
         return self._transposed
-
-    @cached_property
-    def mix_columns(self) -> sp.csr_matrix:
-        """``mix.T`` as a CSR matrix sharing ``mix``'s pattern: row j is column j of ``mix``."""
-        m = self._matrix()
-        return sp.csr_matrix((self.mix_transposed_data, m.indices, m.indptr), shape=m.shape)
 
     @property
     def row_sums(self) -> np.ndarray:

@@ -144,10 +144,6 @@ class Soldiers:
         n, outside, total = tally(self.loyalty, self.defected, self.outside)
         return n, outside, total / n if n else 0.0
 
-    def loyal_mean(self) -> float:
-        """Mean loyalty of the soldiers still with the state (0 if none)."""
-        return self.loyal()[2]
-
 
 @dataclasses.dataclass(eq=False)
 class StateLevels:

@@ -2,8 +2,8 @@
 
 Soldiers are arrays, like the workers (:class:`dualpower_sim.state.Soldiers`): one pass over
 them does each day's erosion and defection (:func:`erode_loyalty`), another counts what the
-state still holds (:func:`tally`), another where its loyal soldiers stand
-(:func:`present_by_neighbourhood`).
+state still holds (:func:`tally`). Where its loyal soldiers stand is counted with the police
+(:func:`dualpower_sim.kernels.policing.forces`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 from . import jit
 from .summation import pairwise_sum
 
-__all__ = ["erode_loyalty", "present_by_neighbourhood", "tally"]
+__all__ = ["erode_loyalty", "tally"]
 
 
 @jit
@@ -112,31 +112,3 @@ def tally(loyalty: np.ndarray, defected: np.ndarray, outside: np.ndarray) -> tup
             if outside[i]:
                 n_outside += 1
     return n, n_outside, pairwise_sum(stay, n)
-
-
-@jit
-def present_by_neighbourhood(
-    barracks: np.ndarray,
-    defected: np.ndarray,
-    outside: np.ndarray,
-    sheltered: bool,
-    n_neighbourhoods: int,
-) -> np.ndarray:
-    """Loyal soldiers quartered in each neighbourhood and within reach of its streets.
-
-    Args:
-        barracks: Each soldier's neighbourhood.
-        defected: Whether each soldier has gone over to the councils.
-        outside: Whether each soldier stands outside the city.
-        sheltered: Whether soldiers outside the city are kept out of the streets today (no
-            offensive).
-        n_neighbourhoods: Number of neighbourhoods.
-
-    Returns:
-        Soldiers per neighbourhood (float64 counts, as ``np.bincount`` with 0/1 weights gives).
-    """
-    present = np.zeros(n_neighbourhoods)
-    for i in range(barracks.size):
-        if not defected[i] and not (sheltered and outside[i]):
-            present[barracks[i]] += 1.0
-    return present
