@@ -5,6 +5,7 @@ PUBLIC_API = {
     "Experiment",
     "ResultsError",
     "load_experiment",
+    "load_posterior",
     "load_results",
     "load_run",
     "scenario_names",

@@ -21,6 +21,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="IProgress not found")
     import mesa  # noqa: F401
 
+from .calibration.posterior import load_posterior
 from .city import Campuses, City, CityParams, Sector, Territory, Traits, Workplaces, build_city
 from .config import ConfigError, Experiment, load_experiment, scenario_names
 from .councils import Council
@@ -100,6 +101,7 @@ __all__ = [
     "build_city",
     "discover",
     "load_experiment",
+    "load_posterior",
     "load_results",
     "load_run",
     "make_rule",

@@ -9,6 +9,8 @@
     dualpower sweep FILE [--jobs N] [--resume] [--dry-run] ...
     dualpower report DIR [--discover [OUTCOME]] ...
     dualpower discover DIR [--where CONDITION] [--outcome OUTCOME] ...
+    dualpower calibrate FILE [--out DIR] [--jobs N] [--resume] [--dry-run] ...
+    dualpower posterior DIR [--draws N]
     dualpower app [CONFIG] [--host HOST] [--port PORT]
 
 ``CONFIG`` is a TOML file or a preset's name (``dualpower scenarios`` lists them).
@@ -31,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .calibration.smc import CalibrationError
+from .cli_calibrate import calibrate_command as _calibrate
+from .cli_calibrate import posterior_command as _posterior
 from .cli_parser import EXAMPLES as EXAMPLES
 from .cli_parser import FIGURE_FORMATS as FIGURE_FORMATS
 from .cli_parser import PROG, UsageError, build_parser, unrecognized
@@ -174,6 +179,8 @@ def _dispatch(argv: Sequence[str] | None) -> int:
             "sweep": _sweep,
             "report": _report,
             "discover": _discover,
+            "calibrate": _calibrate,
+            "posterior": _posterior,
             "app": _app,
         }
         return handler[args.command](args)
@@ -184,13 +191,25 @@ def _dispatch(argv: Sequence[str] | None) -> int:
             raise
         print(f"error: {_message(exc)}", file=sys.stderr)
         return 2
-    except (UsageError, ConfigError, ResultsError, DiscoveryError, MissingExtraError) as exc:
+    except (
+        UsageError,
+        ConfigError,
+        ResultsError,
+        DiscoveryError,
+        MissingExtraError,
+        CalibrationError,
+    ) as exc:
         print(f"error: {_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if getattr(locals().get("args"), "command", None) == "sweep":
             print(
                 "interrupted; the finished runs are recorded: rerun with --resume to go on",
+                file=sys.stderr,
+            )
+        elif getattr(locals().get("args"), "command", None) == "calibrate":
+            print(
+                "interrupted; the complete generations are recorded: rerun with --resume to go on",
                 file=sys.stderr,
             )
         else:

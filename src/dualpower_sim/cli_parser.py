@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_sweep,
         _add_report,
         _add_discover,
+        _add_calibrate,
+        _add_posterior,
         _add_plot,
         _add_app,
     ):
@@ -257,6 +259,81 @@ def _add_sweep(sub: argparse._SubParsersAction[_Parser]) -> None:
     )
 
 
+def _add_calibrate(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``dualpower calibrate FILE``: ABC-SMC against history (the calibrate extra)."""
+    cal = sub.add_parser(
+        "calibrate",
+        help="calibrate against history: ABC-SMC over the episodes (the calibrate extra)",
+        description=(
+            "Infer the parameters of a calibration file (priors, episodes and their historical "
+            "targets) by ABC-SMC with pyabc, into a folder holding pyabc's history database: "
+            "a calibration stopped at any moment resumes from its last complete generation."
+        ),
+    )
+    cal.add_argument("file", type=Path, metavar="FILE", help="the calibration's .toml file")
+    cal.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: calib/NAME)")
+    cal.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int(),
+        default=None,
+        metavar="N",
+        help="processes (default: every core; 1 is reproducible, see docs/calibration.md)",
+    )
+    cal.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786"
+    )
+    cal.add_argument(
+        "--resume", action="store_true", help="continue the calibration in the output folder"
+    )
+    cal.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the particles, generations, runs and an estimated time; run nothing",
+    )
+    cal.add_argument(
+        "--leave-out", metavar="EPISODE", help="calibrate on every episode but this one"
+    )
+    cal.add_argument(
+        "--leave-one-out",
+        action="store_true",
+        help="then calibrate once more without each episode in turn, into DIR/leave_out/EPISODE",
+    )
+    cal.add_argument("--quiet", action="store_true", help="no progress lines or bar")
+
+
+def _add_posterior(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``dualpower posterior DIR``: a calibration's report."""
+    post = sub.add_parser(
+        "posterior",
+        help="report a calibration's posterior: intervals, figures, predictive checks",
+        description=(
+            "Write a calibration's report (report.md, CSV tables, figures): marginal posteriors "
+            "with credible intervals and their contraction against the priors, pairwise "
+            "densities of the shared parameters, posterior predictive checks of every episode, "
+            "and the leave-one-episode-out table when DIR/leave_out holds those calibrations."
+        ),
+    )
+    post.add_argument("folder", type=Path, metavar="DIR", help="the calibration's folder")
+    post.add_argument(
+        "--out", type=Path, metavar="DIR", help="report folder (default: DIR/posterior)"
+    )
+    post.add_argument(
+        "--draws",
+        type=_positive_int(0),
+        default=20,
+        metavar="N",
+        help="posterior draws for the predictive checks (default 20; 0 skips them)",
+    )
+    post.add_argument(
+        "--replicates",
+        type=_positive_int(),
+        default=1,
+        metavar="N",
+        help="runs per episode per draw (default 1)",
+    )
+
+
 def _add_report(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``dualpower report DIR``: a sweep's analysis."""
     report = sub.add_parser(
@@ -399,6 +476,14 @@ examples:
 examples:
   dualpower discover sweeps/conditions_lhs --where 'resolved_step < 90'
   dualpower discover sweeps/conditions_lhs --where 'peak_council_power > 0.6 and steps < 120'""",
+    "calibrate": """\
+examples:
+  dualpower calibrate experiments/calibration/history.toml --dry-run
+  dualpower calibrate experiments/calibration/history.toml --out calib/history
+  dualpower calibrate experiments/calibration/history.toml --out calib/history --resume""",
+    "posterior": """\
+example:
+  dualpower posterior calib/history""",
     "plot": """\
 example:
   dualpower plot out/petrograd_1917 --format pdf""",

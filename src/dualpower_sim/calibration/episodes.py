@@ -1,0 +1,135 @@
+"""Running a particle: every episode of a calibration, with the particle's parameter values.
+
+A particle's runs take their seeds from the calibration's root seed, the generation, the
+particle's parameter values (their 64-bit patterns) and the (episode, replicate), through
+``numpy.random.SeedSequence``: the same particle gives the same statistics in any process, on
+any executor. (pyabc does not tell a model which particle it is simulating; its parameter
+values are what identifies it.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..config import experiment_from_config
+from .spec import Calibration, Episode, episode_overrides
+from .summaries import episode_statistics, observation
+
+__all__ = ["ParticleModel", "observe_run", "particle_seed", "run_episode"]
+
+
+def particle_seed(
+    root: int, generation: int, values: Mapping[str, float], episode: int, replicate: int
+) -> int:
+    """The seed of one run of a particle.
+
+    Args:
+        root: The calibration's root seed.
+        generation: The ABC-SMC generation (``t``: -1 for pyabc's sample from the prior that
+            sets the first epsilon; -2 for draws outside the SMC, such as posterior predictive
+            checks).
+        values: The particle's parameter values by name (sorted by name for the key).
+        episode: The episode's index in the calibration.
+        replicate: The replicate's index.
+
+    Returns:
+        A seed in ``[0, 2^63)``.
+    """
+    bits = np.array([float(values[k]) for k in sorted(values)], dtype=np.float64).view(np.uint32)
+    key = (generation + 2, episode, replicate, *(int(b) for b in bits))
+    sequence = np.random.SeedSequence(root, spawn_key=key)
+    return int(sequence.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def observe_run(model: Any) -> dict[str, Any]:
+    """A finished run's observation for the summary statistics.
+
+    Args:
+        model: A :class:`~dualpower_sim.DualPowerModel` that has run.
+
+    Returns:
+        See :func:`~dualpower_sim.calibration.summaries.observation`.
+    """
+    s = model.summary()
+    began = s["dual_power_began"]
+    majority_day = None
+    if began is not None:
+        share = model.indicators()["revolutionary_share"]
+        after = share.index[(share.index >= began) & (share > s["majority"]).to_numpy()]
+        majority_day = int(after[0]) if len(after) else None
+    end = s["resolved_step"] if s["resolved_step"] is not None else s["steps"]
+    return observation(s["outcome"], began, majority_day, end, model.horizon)
+
+
+def run_episode(episode: Episode, values: Mapping[str, float | int], seed: int) -> dict[str, Any]:
+    """One run of an episode with some of its parameters set.
+
+    Args:
+        episode: The episode.
+        values: Dotted config keys (or ``loyalty_mean``) to values.
+        seed: The run's root seed.
+
+    Returns:
+        The run's observation (:func:`observe_run`).
+    """
+    # From the resolved config (size and horizon in it): no file is read, on any worker.
+    experiment = experiment_from_config(
+        episode.experiment.config,
+        episode_overrides(episode.experiment, values),
+        episode.name,
+        seed=seed,
+    )
+    return observe_run(experiment.build_model().run())
+
+
+class ParticleModel:
+    """The model pyabc simulates: every episode, ``replicates`` runs each, for a particle.
+
+    Args:
+        calibration: The calibration.
+
+    Calling it with a particle's parameters (a mapping by prior name) and a generation returns
+    the summary statistics of every episode.
+    """
+
+    def __init__(self, calibration: Calibration) -> None:
+        self.calibration = calibration
+
+    def episode_values(self, parameters: Mapping[str, float], episode: str) -> dict[str, Any]:
+        """The config values one episode's runs take from a particle."""
+        return {
+            p.key: p.value(parameters[p.name])
+            for p in self.calibration.priors
+            if p.episode is None or p.episode == episode
+        }
+
+    def observations(
+        self, parameters: Mapping[str, float], generation: int, episode: int
+    ) -> list[dict[str, Any]]:
+        """The runs of one episode (by index) for a particle."""
+        c = self.calibration
+        e = c.episodes[episode]
+        values = self.episode_values(parameters, e.name)
+        return [
+            run_episode(e, values, particle_seed(c.seed, generation, parameters, episode, r))
+            for r in range(c.replicates)
+        ]
+
+    def __call__(self, parameters: Mapping[str, float], generation: int) -> dict[str, float]:
+        """Summary statistics of every episode for a particle.
+
+        Args:
+            parameters: The particle's values by prior name.
+            generation: The ABC-SMC generation.
+
+        Returns:
+            Every episode's statistics (:func:`episode_statistics`).
+        """
+        stats: dict[str, float] = {}
+        for i, e in enumerate(self.calibration.episodes):
+            runs = self.observations(parameters, generation, i)
+            stats.update(episode_statistics(e.name, runs, e.outcomes, tuple(e.days)))
+        return stats

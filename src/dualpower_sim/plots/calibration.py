@@ -1,0 +1,227 @@
+"""Figures of a calibration: marginal posteriors, pairwise densities, predictive checks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from .style import PALETTE, _footer
+
+__all__ = ["plot_marginals", "plot_pairs", "plot_predictive"]
+
+_POSTERIOR, _PRIOR, _HISTORY = PALETTE[0], "0.55", PALETTE[1]
+
+
+def _grid(n: int, width: float = 3.0, height: float = 2.3) -> tuple[Figure, list]:
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(width * cols, height * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def _bins(prior: pd.Series) -> np.ndarray:
+    if prior["scale"] == "log":
+        return np.geomspace(prior["low"], prior["high"], 21)
+    return np.linspace(prior["low"], prior["high"], 21)
+
+
+def plot_marginals(
+    particles: pd.DataFrame,
+    weights: np.ndarray,
+    priors: pd.DataFrame,
+    summary: pd.DataFrame,
+    *,
+    footer: str | None = None,
+) -> Figure:
+    """Each parameter's weighted posterior histogram over its prior's range.
+
+    Args:
+        particles: The last generation's particles (one column per parameter).
+        weights: Their weights.
+        priors: The priors (``name``, ``low``, ``high``, ``scale``).
+        summary: ``Posterior.summary()``: its ``low``, ``high`` (credible interval),
+            ``median`` and ``contraction`` are drawn and written.
+        footer: A line of provenance under the figure.
+
+    Returns:
+        The figure: the prior's density grey, the posterior blue, the credible interval shaded.
+    """
+    fig, axes = _grid(len(priors))
+    for ax, (_, prior) in zip(axes, priors.iterrows(), strict=True):
+        name = prior["name"]
+        bins = _bins(prior)
+        x = particles[name].to_numpy(dtype=float)
+        ax.hist(x, bins=bins, weights=weights, density=True, color=_POSTERIOR, alpha=0.75)
+        widths = np.diff(bins)
+        if prior["scale"] == "log":
+            ax.set_xscale("log")
+            centres = np.sqrt(bins[:-1] * bins[1:])
+            density = 1 / (centres * math.log(prior["high"] / prior["low"]))
+        else:
+            density = np.full(len(widths), 1 / (prior["high"] - prior["low"]))
+        ax.stairs(density, bins, color=_PRIOR, lw=1.2, ls="--")
+        s = summary.loc[name]
+        ax.axvspan(s["low"], s["high"], color=_POSTERIOR, alpha=0.12, lw=0)
+        ax.axvline(s["median"], color=_POSTERIOR, lw=1)
+        ax.set_title(f"{name}\ncontraction {s['contraction']:.2f}", fontsize=8)
+        ax.set_xlim(prior["low"], prior["high"])
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+    fig.legend(
+        handles=[
+            Patch(color=_POSTERIOR, alpha=0.75, label="posterior"),
+            Line2D([], [], color=_PRIOR, ls="--", label="prior"),
+            Patch(color=_POSTERIOR, alpha=0.12, label="90% credible interval"),
+        ],
+        loc="outside lower center",
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+    )
+    _footer(fig, footer)
+    return fig
+
+
+def plot_pairs(
+    particles: pd.DataFrame,
+    weights: np.ndarray,
+    priors: pd.DataFrame,
+    names: Sequence[str],
+    *,
+    footer: str | None = None,
+) -> Figure:
+    """Pairwise weighted densities of some parameters (a corner plot).
+
+    Args:
+        particles: The particles.
+        weights: Their weights.
+        priors: The priors (for the axes' ranges and scales).
+        names: The parameters to pair (two or more).
+        footer: A line of provenance under the figure.
+
+    Returns:
+        The figure: histograms on the diagonal, 2-D weighted histograms below it.
+    """
+    n = len(names)
+    fig = Figure(figsize=(2.2 * n + 0.5, 2.2 * n + 0.5), layout="constrained")
+    axes = fig.subplots(n, n, squeeze=False)
+    by_name = priors.set_index("name")
+    for i, yi in enumerate(names):
+        for j, xj in enumerate(names):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_visible(False)
+                continue
+            px = by_name.loc[xj]
+            bx = _bins(pd.Series({**px, "name": xj}))
+            if i == j:
+                ax.hist(particles[xj], bins=bx, weights=weights, color=_POSTERIOR, alpha=0.75)
+                ax.set_yticks([])
+            else:
+                py = by_name.loc[yi]
+                by = _bins(pd.Series({**py, "name": yi}))
+                ax.hist2d(
+                    particles[xj], particles[yi], bins=[bx, by], weights=weights, cmap="Blues"
+                )
+                if py["scale"] == "log":
+                    ax.set_yscale("log")
+                ax.set_ylim(py["low"], py["high"])
+            if px["scale"] == "log":
+                ax.set_xscale("log")
+            ax.set_xlim(px["low"], px["high"])
+            ax.tick_params(labelsize=6)
+            if i == n - 1:
+                ax.set_xlabel(xj, fontsize=7)
+            if j == 0 and i > 0:
+                ax.set_ylabel(yi, fontsize=7)
+    _footer(fig, footer)
+    return fig
+
+
+def plot_predictive(table: pd.DataFrame, *, footer: str | None = None) -> Figure:
+    """Each episode's posterior predictive outcome share and timings against history.
+
+    Args:
+        table: One row per episode (the report's predictive table): ``episode``, ``share``,
+            ``share_low``, ``share_high``, ``held_out``, and for each timing ``TIMING_median``,
+            ``TIMING_low``, ``TIMING_high`` and ``TIMING_history`` (NaN when history gives none).
+        footer: A line of provenance under the figure.
+
+    Returns:
+        The figure: left, the share of runs ending as history did (95% interval); right, the
+        timings' medians and 90% ranges in days, history's as a diamond.
+    """
+    timings = [t for t in ("dual_power", "majority", "end") if f"{t}_history" in table]
+    n = len(table)
+    fig = Figure(figsize=(10, 0.45 * n + 1.6), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True, width_ratios=[1, 1.4])
+    y = np.arange(n)[::-1]
+    colours = [PALETTE[3] if h else _POSTERIOR for h in table["held_out"]]
+    share, low, high = (
+        table[c].to_numpy(dtype=float) for c in ("share", "share_low", "share_high")
+    )
+    left.errorbar(share, y, xerr=np.vstack([share - low, high - share]), fmt="none", ecolor="0.4")
+    left.scatter(share, y, c=colours, zorder=3)
+    left.axvline(1.0, color=_HISTORY, lw=1, ls=":")
+    left.set_xlim(-0.02, 1.02)
+    labels = [
+        f"{e}{' (held out)' if h else ''}"
+        for e, h in zip(table["episode"], table["held_out"], strict=True)
+    ]
+    left.set_yticks(y, labels, fontsize=8)
+    left.set_xlabel("share of runs ending as history did (95% interval)", fontsize=8)
+    offsets = np.linspace(-0.25, 0.25, max(len(timings), 1))
+    markers = {"dual_power": "o", "majority": "s", "end": "^"}
+    for k, timing in enumerate(timings):
+        yy = y + offsets[k]
+        med, lo, hi, hist = (
+            table[f"{timing}_{c}"].to_numpy(dtype=float)
+            for c in ("median", "low", "high", "history")
+        )
+        has = ~np.isnan(hist)
+        right.errorbar(
+            med[has],
+            yy[has],
+            xerr=np.vstack([(med - lo)[has], (hi - med)[has]]),
+            fmt="none",
+            ecolor="0.5",
+        )
+        right.scatter(med[has], yy[has], marker=markers[timing], color=_POSTERIOR, zorder=3)
+        right.scatter(
+            hist[has],
+            yy[has],
+            marker="D",
+            facecolors="none",
+            edgecolors=_HISTORY,
+            zorder=4,
+        )
+    right.set_xscale("log")
+    right.set_xlabel("days: simulated median and 90% range; history's as a diamond", fontsize=8)
+    right.legend(
+        handles=[
+            *(
+                Line2D(
+                    [], [], ls="", marker=markers[t], color=_POSTERIOR, label=t.replace("_", " ")
+                )
+                for t in timings
+            ),
+            Line2D([], [], ls="", marker="D", mfc="none", color=_HISTORY, label="history"),
+        ],
+        fontsize=7,
+        frameon=False,
+        loc="lower right",
+    )
+    for ax in (left, right):
+        ax.tick_params(labelsize=7)
+        ax.grid(axis="x", color="0.9", lw=0.6)
+    _footer(fig, footer)
+    return fig

@@ -1,0 +1,298 @@
+"""Calibration against history: the file's checks, the statistics and distance, ABC-SMC runs."""
+
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dualpower_sim import load_posterior
+from dualpower_sim.calibration import load_calibration
+from dualpower_sim.calibration.episodes import particle_seed
+from dualpower_sim.calibration.smc import CalibrationError, calibrate
+from dualpower_sim.calibration.summaries import (
+    distance,
+    episode_statistics,
+    observation,
+    target_statistics,
+)
+from dualpower_sim.cli import main
+from dualpower_sim.config import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "tests" / "data" / "calibration_smoke.toml"
+HISTORY = ROOT / "experiments" / "calibration" / "history.toml"
+
+pytest.importorskip("pyabc")
+
+
+# --- the file ---------------------------------------------------------------------------------
+
+
+def test_the_history_file_names_eight_episodes_and_their_priors():
+    c = load_calibration(HISTORY)
+    assert [e.name for e in c.episodes] == [
+        "petrograd_1917",
+        "st_petersburg_1905",
+        "paris_1871",
+        "el_alto_2003",
+        "gdansk_1980",
+        "france_2006",
+        "eastern_europe_1989",
+        "us_2003",
+    ]
+    priors = {p.name: p for p in c.priors}
+    assert priors["resolution.leverage_size"].scale == "log"
+    assert priors["gdansk_1980/shocks.0.duration"].integer
+    assert not priors["petrograd_1917/legitimacy"].integer
+    assert c.episode("petrograd_1917").days == {"majority": 185.0, "end": 240.0}
+    assert c.episode("petrograd_1917").experiment.kwargs["n_workers"] == 6000
+    # Leaving an episode out drops it and its own guesses, keeps the shared parameters.
+    without = c.without("paris_1871")
+    assert "paris_1871" not in [e.name for e in without.episodes]
+    assert not any(p.episode == "paris_1871" for p in without.priors)
+    assert "debate.persuasion" in [p.name for p in without.priors]
+    assert without.calibration_hash != c.calibration_hash
+
+
+GOOD = SMOKE.read_text()
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (("seed = 7", "seeds = 7"), "unknown key 'seeds' (did you mean 'seed'?)"),
+        (("population_size = 6", "population_size = 1"), "population_size = 1"),
+        (
+            ('{ low = 0.02, high = 0.5 }', '{ low = 0.5, high = 0.02 }'),
+            "low (0.5) must be below high (0.02)",
+        ),
+        (('{ low = 0.02, high = 0.5 }', "0.3"), "allowed: a table { low = ..., high = ..."),
+        (
+            ('{ low = 0.02, high = 0.5 }', '{ low = 0.02, high = 0.5, scale = "ln" }'),
+            "allowed: 'linear', 'log'",
+        ),
+        (('outcome = ["no_dual_power"]', 'outcome = ["won"]'), "outcome = ['won']"),
+        (("dual_power = 20", "dual_powr = 20"), "unknown key 'dual_powr'"),
+        (('preset = "france_2006"', 'preset = "nowhere_1900"'), "nowhere_1900"),
+        # A prior whose bounds the config refuses (legitimacy lies in [0, 1]).
+        (("{ low = 0.05, high = 0.25 }", "{ low = 0.5, high = 1.5 }"), "'legitimacy'"),
+        (('"debate.persuasion"', '"debate.persuade"'), "persuade"),
+    ],
+)
+def test_a_bad_calibration_file_is_one_line_naming_file_and_key(tmp_path, capsys, change, says):
+    old, new = change
+    assert old in GOOD
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD.replace(old, new, 1))
+    with pytest.raises(ConfigError) as err:
+        load_calibration(path)
+    assert says in str(err.value) and "bad.toml" in str(err.value)
+    out = tmp_path / "out"
+    assert main(["calibrate", str(path), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.err.startswith("error: ")
+    assert "Traceback" not in captured.err
+    assert not out.exists()
+
+
+def test_without_pyabc_the_command_names_the_extra(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "pyabc", None)  # import pyabc now raises ImportError
+    assert main(["calibrate", str(SMOKE), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "dualpower_sim[calibrate]" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+# --- statistics and distance ------------------------------------------------------------------
+
+
+def test_observation_counts_events_that_never_came_at_the_horizon():
+    assert observation("no_dual_power", None, None, 120, 180) == {
+        "outcome": "no_dual_power",
+        "dual_power": 180,
+        "majority": 180,
+        "end": 180,
+    }
+    assert observation("council_power", 10, 150, 200, 365) == {
+        "outcome": "council_power",
+        "dual_power": 10,
+        "majority": 140,
+        "end": 190,
+    }
+    assert observation("state_restored", 10, None, 60, 365)["majority"] == 365
+
+
+def test_episode_statistics_are_the_share_ending_as_history_and_median_timings():
+    runs = [
+        observation("state_restored", 5, None, 45, 365),
+        observation("co_opted", 5, None, 105, 365),
+        observation("state_restored", 5, None, 65, 365),
+    ]
+    stats = episode_statistics("paris", runs, ["state_restored"], ["end"])
+    assert stats == {"paris:outcome": pytest.approx(2 / 3), "paris:end": 60.0}
+
+
+def test_distance_units_are_half_the_runs_or_a_factor_of_two():
+    x0 = target_statistics([("a", {"end": 49.0})])
+    assert distance(x0, x0) == 0.0
+    # Half the runs ending otherwise: one unit on one of the episode's two statistics.
+    assert distance({"a:outcome": 0.5, "a:end": 49.0}, x0) == pytest.approx(math.sqrt(1 / 2))
+    # A timing off by a factor of two, either way (days + 1).
+    assert distance({"a:outcome": 1.0, "a:end": 99.0}, x0) == pytest.approx(math.sqrt(1 / 2))
+    assert distance({"a:outcome": 1.0, "a:end": 24.0}, x0) == pytest.approx(math.sqrt(1 / 2))
+    # Episodes weigh the same, whatever their number of statistics.
+    x0 = target_statistics([("a", {"dual_power": 9.0, "majority": 9.0, "end": 9.0}), ("b", {})])
+    x = {**x0, "a:dual_power": 19.0, "a:majority": 19.0, "a:end": 19.0}
+    assert distance(x, x0) == pytest.approx(math.sqrt((3 / 4) / 2))
+    assert distance({**x0, "b:outcome": 0.0}, x0) == pytest.approx(math.sqrt(4 / 2))
+
+
+def test_a_particles_seeds_depend_on_all_of_its_key_and_nothing_else():
+    v = {"b": 0.25, "a": 0.5}
+    s = particle_seed(7, 0, v, 1, 0)
+    assert s == particle_seed(7, 0, {"a": 0.5, "b": 0.25}, 1, 0)
+    others = {
+        particle_seed(8, 0, v, 1, 0),
+        particle_seed(7, 1, v, 1, 0),
+        particle_seed(7, 0, {"b": 0.25, "a": np.nextafter(0.5, 1)}, 1, 0),
+        particle_seed(7, 0, v, 0, 0),
+        particle_seed(7, 0, v, 1, 1),
+    }
+    assert s not in others and len(others) == 5
+    assert 0 <= s < 2**63
+
+
+# --- running a calibration --------------------------------------------------------------------
+
+
+def _generations(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as con:
+        try:
+            return con.execute("select count(*) from populations where t >= 0").fetchone()[0]
+        except sqlite3.OperationalError:  # pyabc has not made its tables yet
+            return 0
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("calib") / "smoke"
+    calibrate(load_calibration(SMOKE), out, jobs=1, echo=None, source=SMOKE)
+    return out
+
+
+def test_a_smoke_calibration_records_its_generations_and_posterior(smoke):
+    post = load_posterior(smoke)
+    assert list(post.generations["generation"]) == [0, 1]
+    assert post.info["state"] == "done" and post.info["seed"] == 7
+    assert post.info["provenance"]["numpy"] == np.__version__
+    assert len(post.particles) == 6
+    assert post.weights.sum() == pytest.approx(1.0)
+    for p in post.priors.itertuples():
+        x = post.particles[p.name]
+        assert ((x >= p.low) & (x <= p.high)).all(), p.name
+    summary = post.summary()
+    assert list(summary.index) == list(post.priors["name"])
+    assert (summary["low"] <= summary["median"]).all()
+    assert (summary["median"] <= summary["high"]).all()
+    assert (post.statistics["distance"] <= post.generations["epsilon"].iloc[-1] + 1e-12).all()
+    eps = post.generations["epsilon"].to_numpy()
+    assert (np.diff(eps) <= 1e-12).all()  # epsilon never rises
+
+
+def test_one_process_calibrations_are_reproducible(smoke, tmp_path):
+    again = calibrate(load_calibration(SMOKE), tmp_path / "again", jobs=1, echo=None)
+    a, b = load_posterior(smoke), load_posterior(again)
+    assert a.particles.sort_values(list(a.particles)).to_numpy().tolist() == (
+        b.particles.sort_values(list(b.particles)).to_numpy().tolist()
+    )
+
+
+def test_a_finished_or_foreign_folder_is_refused_or_left_alone(smoke, tmp_path):
+    c = load_calibration(SMOKE)
+    with pytest.raises(CalibrationError, match="add --resume to continue it"):
+        calibrate(c, smoke, echo=None)
+    lines = []
+    calibrate(c, smoke, resume=True, echo=lines.append)
+    assert lines == ["calibration_smoke: already complete (2 generations); nothing to do"]
+    other = tmp_path / "other.toml"
+    other.write_text(GOOD.replace("seed = 7", "seed = 8"))
+    with pytest.raises(CalibrationError, match="made by another calibration"):
+        calibrate(load_calibration(other), smoke, resume=True, echo=None)
+    with pytest.raises(CalibrationError, match="holds no calibration"):
+        calibrate(c, tmp_path / "empty", resume=True, echo=None)
+
+
+@pytest.mark.slow
+def test_a_calibration_killed_mid_generation_resumes_to_the_same_posterior(smoke, tmp_path):
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    cmd = [sys.executable, "-m", "dualpower_sim", "calibrate", str(SMOKE), "--out", str(out)]
+    proc = subprocess.Popen([*cmd, "-j", "1", "--quiet"], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            db = out / "history.db"
+            if db.is_file() and _generations(db) >= 1:
+                break
+            assert proc.poll() is None, "finished before it could be killed"
+            time.sleep(0.05)
+        else:
+            pytest.fail("generation 0 never finished")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert _generations(out / "history.db") == 1  # killed in generation 1
+    done = subprocess.run(
+        [*cmd, "-j", "1", "--resume"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "resuming after generation 0 of 2" in done.stdout
+    assert _generations(out / "history.db") == 2
+    a, b = load_posterior(smoke), load_posterior(out)
+    # One process from the same root seed, resumed or not: the same particles.
+    assert a.particles.sort_values(list(a.particles)).to_numpy().tolist() == (
+        b.particles.sort_values(list(b.particles)).to_numpy().tolist()
+    )
+    # The report from the resumed folder.
+    report = tmp_path / "report"
+    code = main(["posterior", str(out), "--out", str(report), "--draws", "2"])
+    assert code == 0
+    text = (report / "report.md").read_text()
+    for name in ("debate.persuasion", "eastern_europe_1989/legitimacy", "Posterior predictive"):
+        assert name in text
+    for name in ("marginals.png", "predictive.png", "posterior.csv", "predictive.csv"):
+        assert (report / name).stat().st_size > 0
+
+
+def test_the_posterior_report_has_its_tables_and_figures(smoke, tmp_path):
+    out = tmp_path / "post"
+    assert main(["posterior", str(smoke), "--out", str(out), "--draws", "3"]) == 0
+    text = (out / "report.md").read_text()
+    assert "| `debate.persuasion` | 0.02 to 0.5 |" in text
+    assert "## Posterior predictive checks" in text
+    assert "`france_2006` | no_dual_power |" in text
+    for name in ("summary.csv", "generations.csv", "marginals.png", "predictive_runs.csv"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_dry_run_prints_the_budget_and_writes_nothing(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", str(SMOKE), "--dry-run", "-j", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "budget: 6 particles x at most 2 generations; root seed 7" in out
+    assert "a particle: 2 runs" in out and "runs: at least 36" in out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_posterior_of_a_folder_without_a_calibration_is_one_line(tmp_path, capsys):
+    assert main(["posterior", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "not a calibration's folder" in err and err.count("\n") == 1
