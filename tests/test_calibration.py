@@ -71,12 +71,12 @@ GOOD = SMOKE.read_text()
         (("seed = 7", "seeds = 7"), "unknown key 'seeds' (did you mean 'seed'?)"),
         (("population_size = 6", "population_size = 1"), "population_size = 1"),
         (
-            ('{ low = 0.02, high = 0.5 }', '{ low = 0.5, high = 0.02 }'),
+            ("{ low = 0.02, high = 0.5 }", "{ low = 0.5, high = 0.02 }"),
             "low (0.5) must be below high (0.02)",
         ),
-        (('{ low = 0.02, high = 0.5 }', "0.3"), "allowed: a table { low = ..., high = ..."),
+        (("{ low = 0.02, high = 0.5 }", "0.3"), "allowed: a table { low = ..., high = ..."),
         (
-            ('{ low = 0.02, high = 0.5 }', '{ low = 0.02, high = 0.5, scale = "ln" }'),
+            ("{ low = 0.02, high = 0.5 }", '{ low = 0.02, high = 0.5, scale = "ln" }'),
             "allowed: 'linear', 'log'",
         ),
         (('outcome = ["no_dual_power"]', 'outcome = ["won"]'), "outcome = ['won']"),
