@@ -296,3 +296,58 @@ def test_posterior_of_a_folder_without_a_calibration_is_one_line(tmp_path, capsy
     assert main(["posterior", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "not a calibration's folder" in err and err.count("\n") == 1
+
+
+def _recomputed(folder: Path, calibration) -> list[tuple[dict, dict]]:
+    """Each particle of the last generation: its stored statistics and those simulated anew."""
+    import pyabc
+
+    from dualpower_sim.calibration.episodes import ParticleModel
+
+    history = pyabc.History(f"sqlite:///{folder / 'history.db'}", create=False)
+    history.id = 1
+    t = history.max_t
+    model = ParticleModel(calibration)
+    return [
+        (dict(p.sum_stat), model(dict(p.parameter), t))
+        for p in history.get_population(t=t).particles
+    ]
+
+
+def test_a_particles_statistics_are_what_its_runs_give_here(smoke):
+    pairs = _recomputed(smoke, load_calibration(SMOKE))
+    assert pairs and all(stored == again for stored, again in pairs)
+
+
+@pytest.mark.slow
+def test_a_dask_calibration_runs_its_particles_as_this_process_would(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    c = load_calibration(SMOKE)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as cluster:
+        calibrate(c, tmp_path / "dask", scheduler=cluster.scheduler_address, echo=None)
+    post = load_posterior(tmp_path / "dask")
+    assert list(post.generations["generation"]) == [0, 1]
+    pairs = _recomputed(tmp_path / "dask", c)
+    assert pairs and all(stored == again for stored, again in pairs)
+
+
+@pytest.mark.slow
+def test_leave_one_out_predicts_each_episode_from_the_others(tmp_path, capsys):
+    out = tmp_path / "loo"
+    args = ["calibrate", str(SMOKE), "--out", str(out), "-j", "1", "--leave-one-out"]
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "leaving out eastern_europe_1989" in said and "leaving out france_2006" in said
+    for name in ("eastern_europe_1989", "france_2006"):
+        info = load_posterior(out / "leave_out" / name).info
+        assert info["leave_out"] == name
+        assert [e["name"] for e in info["episodes"]] != [name]
+        assert not any(p["episode"] == name for p in info["priors"])
+    report = tmp_path / "report"
+    assert main(["posterior", str(out), "--out", str(report), "--draws", "2"]) == 0
+    text = (report / "report.md").read_text()
+    assert "## Leave one episode out" in text
+    loo = (report / "leave_one_out.csv").read_text()
+    assert "eastern_europe_1989" in loo and "france_2006" in loo

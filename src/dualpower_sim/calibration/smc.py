@@ -99,7 +99,8 @@ def _distance(x: dict[str, float], x0: dict[str, float]) -> float:
     return distance(x, x0)
 
 
-def _sampler(pyabc: Any, jobs: int, scheduler: str | None, progress: bool) -> Any:
+def _sampler(pyabc: Any, jobs: int, scheduler: str | None, progress: bool) -> tuple[Any, Any]:
+    """The pyabc sampler, and the Dask client to close afterwards (or None)."""
     if scheduler is not None:
         try:
             from distributed import Client
@@ -111,13 +112,13 @@ def _sampler(pyabc: Any, jobs: int, scheduler: str | None, progress: bool) -> An
             client = Client(scheduler, timeout=30)
         except (OSError, TimeoutError) as exc:
             raise CalibrationError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
-        return pyabc.sampler.DaskDistributedSampler(dask_client=client)
+        return pyabc.sampler.DaskDistributedSampler(dask_client=client), client
     if jobs <= 1:
         sampler = pyabc.sampler.SingleCoreSampler()
     else:
         sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=jobs)
     sampler.show_progress = progress
-    return sampler
+    return sampler, None
 
 
 def _seed_numpy(root: int, generation: int) -> None:
@@ -241,18 +242,20 @@ def calibrate(
         claim = Claim(out / ".lock", f"--out {out}").acquire()
     except ClaimError as exc:
         raise CalibrationError(str(exc)) from None
+    client = None
     try:
+        bar = sys.stderr.isatty() if progress_bar is None else progress_bar
+        sampler, client = _sampler(pyabc, jobs, scheduler, bar)
         if info is None:
             info = _info(calibration, fitted, source, leave_out)
             _write_info(out, info)
             atomic_text(out / COPY, calibration.text)
-        bar = sys.stderr.isatty() if progress_bar is None else progress_bar
         abc = pyabc.ABCSMC(
             _abc_model(pyabc, fitted),
             _prior(pyabc, fitted),
             _distance,
             population_size=fitted.population_size,
-            sampler=_sampler(pyabc, jobs, scheduler, bar),
+            sampler=sampler,
             eps=pyabc.MedianEpsilon(),
         )
         db = f"sqlite:///{(out / HISTORY).resolve()}"
@@ -276,6 +279,8 @@ def calibrate(
         _run(abc, fitted, done, say)
         _finish(out, info, abc.history)
     finally:
+        if client is not None:
+            client.close()
         claim.release()
     return out
 
