@@ -360,7 +360,8 @@ def _finish(out: Path, info: dict, history: Any) -> None:
 def estimate(calibration: Calibration, jobs: int = 1) -> dict[str, Any]:
     """What a calibration will cost: particles, runs and time, from a few timed runs.
 
-    Each episode's replicates are run once at the middle of the priors: a particle's cost.
+    Each episode's replicates are run once at the middle of the priors (after an untimed run
+    that loads the compiled kernels): a particle's cost.
 
     Args:
         calibration: The calibration.
@@ -377,6 +378,8 @@ def estimate(calibration: Calibration, jobs: int = 1) -> dict[str, Any]:
         p.name: (math.sqrt(p.low * p.high) if p.scale == "log" else (p.low + p.high) / 2)
         for p in calibration.priors
     }
+    # A first, untimed run: the process loads the compiled kernels once.
+    ParticleModel(dataclasses.replace(calibration, replicates=1)).observations(middle, -2, 0)
     seconds = 0.0
     for i in range(len(calibration.episodes)):
         t0 = time.perf_counter()
