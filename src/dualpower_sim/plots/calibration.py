@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .style import PALETTE, _footer
 
@@ -160,7 +161,11 @@ def plot_predictive(table: pd.DataFrame, *, footer: str | None = None) -> Figure
         The figure: left, the share of runs ending as history did (95% interval); right, the
         timings' medians and 90% ranges in days, history's as a diamond.
     """
-    timings = [t for t in ("dual_power", "majority", "end") if f"{t}_history" in table]
+    timings = [
+        t
+        for t in ("dual_power", "majority", "end")
+        if f"{t}_history" in table and table[f"{t}_history"].notna().any()
+    ]
     n = len(table)
     fig = Figure(figsize=(10, 0.45 * n + 1.6), layout="constrained")
     left, right = fig.subplots(1, 2, sharey=True, width_ratios=[1, 1.4])
@@ -205,8 +210,13 @@ def plot_predictive(table: pd.DataFrame, *, footer: str | None = None) -> Figure
             zorder=4,
         )
     right.set_xscale("log")
+    # Days as plain numbers at 1, 2 and 5 times the powers of ten, none of them minor.
+    right.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    right.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    right.xaxis.set_minor_formatter(NullFormatter())
+    left.set_ylim(-0.6, n - 0.4)
     right.set_xlabel("days: simulated median and 90% range; history's as a diamond", fontsize=8)
-    right.legend(
+    fig.legend(
         handles=[
             *(
                 Line2D(
@@ -218,7 +228,8 @@ def plot_predictive(table: pd.DataFrame, *, footer: str | None = None) -> Figure
         ],
         fontsize=7,
         frameon=False,
-        loc="lower right",
+        loc="outside upper right",
+        ncol=len(timings) + 1,
     )
     for ax in (left, right):
         ax.tick_params(labelsize=7)
