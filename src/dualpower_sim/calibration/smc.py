@@ -101,6 +101,7 @@ def _distance(x: dict[str, float], x0: dict[str, float]) -> float:
 
 def _sampler(pyabc: Any, jobs: int, scheduler: str | None, progress: bool) -> tuple[Any, Any]:
     """The pyabc sampler, and the Dask client to close afterwards (or None)."""
+    client = None
     if scheduler is not None:
         try:
             from distributed import Client
@@ -109,16 +110,17 @@ def _sampler(pyabc: Any, jobs: int, scheduler: str | None, progress: bool) -> tu
                 "--scheduler needs dask's distributed (in the calibrate extra): " + EXTRA
             ) from None
         try:
-            client = Client(scheduler, timeout=30)
+            client = Client(scheduler, timeout=10)
         except (OSError, TimeoutError) as exc:
             raise CalibrationError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
-        return pyabc.sampler.DaskDistributedSampler(dask_client=client), client
-    if jobs <= 1:
+        sampler = pyabc.sampler.DaskDistributedSampler(dask_client=client)
+    elif jobs <= 1:
         sampler = pyabc.sampler.SingleCoreSampler()
     else:
         sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=jobs)
+    # pyabc's bar of the particles accepted so far in a generation (jabbar, on stderr).
     sampler.show_progress = progress
-    return sampler, None
+    return sampler, client
 
 
 def _seed_numpy(root: int, generation: int) -> None:
