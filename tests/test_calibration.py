@@ -77,6 +77,25 @@ GOOD = SMOKE.read_text()
         # A prior whose bounds the config refuses (legitimacy lies in [0, 1]).
         (("{ low = 0.05, high = 0.25 }", "{ low = 0.5, high = 1.5 }"), "'legitimacy'"),
         (('"debate.persuasion"', '"debate.persuade"'), "persuade"),
+        # A target no run can reach, and days of dual power for an episode without it.
+        (("dual_power = 20", "dual_power = 41"), "from 0 to the horizon, 40"),
+        (('outcome = ["no_dual_power", "co_opted"]', 'outcome = ["no_dual_power"]'), "no days"),
+        # A key both shared and an episode's.
+        (
+            (
+                '"legitimacy" = { low = 0.05, high = 0.25 }',
+                '"debate.persuasion" = { low = 0.1, high = 0.2 }',
+            ),
+            "is also set by a shared parameter",
+        ),
+        (
+            (
+                '"legitimacy" = { low = 0.05, high = 0.25 }',
+                '"loyalty_mean" = { low = 0.3, high = 0.6 }\n'
+                '"soldiers.loyalty.a" = { low = 1.0, high = 2.0 }',
+            ),
+            "set the same garrison",
+        ),
     ],
 )
 def test_a_bad_calibration_file_is_one_line_naming_file_and_key(tmp_path, capsys, change, says):
@@ -95,6 +114,15 @@ def test_a_bad_calibration_file_is_one_line_naming_file_and_key(tmp_path, capsys
     assert not out.exists()
 
 
+def test_a_parameter_is_whole_where_the_config_holds_a_whole_number(tmp_path):
+    c = load_calibration(HISTORY)
+    whole = {p.name for p in c.priors if p.integer}
+    assert whole == {"gdansk_1980/shocks.0.duration"}
+    path = tmp_path / "ints.toml"
+    path.write_text(GOOD.replace("{ low = 0.02, high = 0.5 }", "{ low = 0, high = 1 }"))
+    assert not load_calibration(path).priors[0].integer  # a float key stays a float
+
+
 def test_without_pyabc_the_command_names_the_extra(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "pyabc", None)  # import pyabc now raises ImportError
     assert main(["calibrate", str(SMOKE), "--out", str(tmp_path / "o")]) == 2
@@ -106,12 +134,12 @@ def test_without_pyabc_the_command_names_the_extra(monkeypatch, capsys, tmp_path
 # --- statistics and distance ------------------------------------------------------------------
 
 
-def test_observation_counts_events_that_never_came_at_the_horizon():
-    assert observation("no_dual_power", None, None, 120, 180) == {
+def test_observation_counts_events_that_never_came_at_twice_the_horizon():
+    assert observation("no_dual_power", None, None, None, 180) == {
         "outcome": "no_dual_power",
-        "dual_power": 180,
-        "majority": 180,
-        "end": 180,
+        "dual_power": 360,
+        "majority": 360,
+        "end": 360,
     }
     assert observation("council_power", 10, 150, 200, 365) == {
         "outcome": "council_power",
@@ -119,7 +147,9 @@ def test_observation_counts_events_that_never_came_at_the_horizon():
         "majority": 140,
         "end": 190,
     }
-    assert observation("state_restored", 10, None, 60, 365)["majority"] == 365
+    assert observation("state_restored", 10, None, 60, 365)["majority"] == 730
+    # Dual power still standing at the horizon did not end: censored, not the horizon's day.
+    assert observation("unresolved", 30, None, None, 500)["end"] == 1000
 
 
 def test_episode_statistics_are_the_share_ending_as_history_and_median_timings():
@@ -222,6 +252,37 @@ def test_a_finished_or_foreign_folder_is_refused_or_left_alone(smoke, tmp_path):
         calibrate(c, tmp_path / "empty", resume=True, echo=None)
 
 
+def test_few_particles_for_many_parameters_perturb_each_parameter_alone():
+    import pyabc
+
+    from dualpower_sim.calibration.smc import _transition
+
+    assert isinstance(
+        _transition(pyabc, load_calibration(SMOKE)), pyabc.MultivariateNormalTransition
+    )
+    # 40 particles for 54 parameters: a joint kernel's covariance would have rank 39.
+    assert isinstance(_transition(pyabc, load_calibration(HISTORY)), pyabc.AggregatedTransition)
+
+
+def test_a_folder_left_with_only_a_lock_is_reused_and_versions_are_checked(tmp_path, smoke):
+    import json
+    import shutil
+
+    c = load_calibration(SMOKE)
+    out = tmp_path / "locked"
+    out.mkdir()
+    (out / ".lock").write_text("{}")
+    calibrate(c, out, echo=None)
+    assert load_posterior(out).info["provenance"]["pyabc"]
+    copy = tmp_path / "copy"
+    shutil.copytree(smoke, copy)
+    info = json.loads((copy / "calibration.json").read_text())
+    info["provenance"]["pyabc"] = "0.0.1"
+    (copy / "calibration.json").write_text(json.dumps(info))
+    with pytest.raises(CalibrationError, match=r"made with pyabc 0\.0\.1"):
+        calibrate(c, copy, resume=True, echo=None)
+
+
 @pytest.mark.slow
 def test_a_calibration_killed_mid_generation_resumes_to_the_same_posterior(smoke, tmp_path):
     out = tmp_path / "killed"
@@ -270,7 +331,7 @@ def test_the_posterior_report_has_its_tables_and_figures(smoke, tmp_path):
     text = (out / "report.md").read_text()
     assert "| `debate.persuasion` | 0.02 to 0.5 |" in text
     assert "## Posterior predictive checks" in text
-    assert "`france_2006` | no_dual_power |" in text
+    assert "`france_2006` | no_dual_power or co_opted |" in text
     for name in ("summary.csv", "generations.csv", "marginals.png", "predictive_runs.csv"):
         assert (out / name).stat().st_size > 0
 

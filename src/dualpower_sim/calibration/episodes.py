@@ -28,9 +28,9 @@ def particle_seed(
 
     Args:
         root: The calibration's root seed.
-        generation: The ABC-SMC generation (``t``: -1 for pyabc's sample from the prior that
-            sets the first epsilon; -2 for draws outside the SMC, such as posterior predictive
-            checks).
+        generation: The ABC-SMC generation (``t``; pyabc's sample from the prior that sets the
+            first epsilon is simulated as generation 0 too, its particles' values differ; -2
+            for the dry run's timing runs).
         values: The particle's parameter values by name (sorted by name for the key).
         episode: The episode's index in the calibration.
         replicate: The replicate's index.
@@ -60,8 +60,9 @@ def observe_run(model: Any) -> dict[str, Any]:
         share = model.indicators()["revolutionary_share"]
         after = share.index[(share.index >= began) & (share > s["majority"]).to_numpy()]
         majority_day = int(after[0]) if len(after) else None
-    end = s["resolved_step"] if s["resolved_step"] is not None else s["steps"]
-    return observation(s["outcome"], began, majority_day, end, model.horizon)
+    # At the horizon a run still under dual power is closed as unresolved: it did not end.
+    resolved = s["resolved_step"] if s["outcome"] != "unresolved" else None
+    return observation(s["outcome"], began, majority_day, resolved, model.horizon)
 
 
 def run_episode(episode: Episode, values: Mapping[str, float | int], seed: int) -> dict[str, Any]:

@@ -58,7 +58,8 @@ def posterior_predictive(
         did), and the days ``dual_power``, ``majority``, ``end``
         (:func:`~dualpower_sim.calibration.summaries.observation`).
     """
-    rng = np.random.default_rng(np.random.SeedSequence(calibration.seed, spawn_key=(1,)))
+    # Key (0,): apart from the generations' keys (t + 2,) and from the runs' (0, d, e, r).
+    rng = np.random.default_rng(np.random.SeedSequence(calibration.seed, spawn_key=(0,)))
     sample = posterior.sample(draws, rng)
     model = ParticleModel(calibration)
     held_out = posterior.info.get("leave_out")

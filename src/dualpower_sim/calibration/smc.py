@@ -95,6 +95,24 @@ def _abc_model(pyabc: Any, calibration: Calibration) -> Any:
     return Episodes(name="episodes")
 
 
+#: A calibration with fewer than this many particles per parameter perturbs each parameter on
+#: its own: pyabc's multivariate kernel takes the particles' covariance, of rank at most the
+#: particles less one, and would keep every later particle in the slice they span.
+PARTICLES_PER_PARAMETER = 2
+
+#: A generation whose acceptance rate falls below this gives up: the calibration stops at the
+#: generation before (its epsilon is as fine as this budget reaches).
+MIN_ACCEPTANCE = 0.01
+
+
+def _transition(pyabc: Any, calibration: Calibration) -> Any:
+    """The perturbation kernel: one over all parameters, or one per parameter (pyabc's)."""
+    names = [p.name for p in calibration.priors]
+    if calibration.population_size >= PARTICLES_PER_PARAMETER * len(names):
+        return pyabc.MultivariateNormalTransition()
+    return pyabc.AggregatedTransition({n: pyabc.MultivariateNormalTransition() for n in names})
+
+
 def _distance(x: dict[str, float], x0: dict[str, float]) -> float:
     return distance(x, x0)
 
@@ -141,7 +159,11 @@ def _episode_record(e: Any) -> dict:
 
 
 def _info(
-    calibration: Calibration, fitted: Calibration, source: Path | None, leave_out: str | None
+    calibration: Calibration,
+    fitted: Calibration,
+    source: Path | None,
+    leave_out: str | None,
+    pyabc_version: str,
 ) -> dict:
     return {
         "name": fitted.name,
@@ -149,6 +171,8 @@ def _info(
         "source": fitted.source,
         "source_path": str(source.resolve()) if source is not None else None,
         "calibration_hash": fitted.calibration_hash,
+        # The whole file's, left-out episode included (to predict it later from this folder).
+        "whole_hash": calibration.calibration_hash,
         "seed": fitted.seed,
         "leave_out": leave_out,
         "held_out_episode": (
@@ -160,7 +184,7 @@ def _info(
         "population_size": fitted.population_size,
         "generations": fitted.generations,
         "min_epsilon": fitted.min_epsilon,
-        "provenance": provenance(),
+        "provenance": {**provenance(), "pyabc": pyabc_version},
         "created": now(),
         "state": "running",
     }
@@ -184,8 +208,10 @@ def _check_folder(out: Path, calibration: Calibration, resume: bool) -> dict | N
                 f"--resume: {out} was made by another calibration (its priors, episodes, budget "
                 "or seed differ from this file's); choose another --out"
             )
+        _check_versions(out, info)
         return info
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    # A lock file alone is what a start that failed before writing anything leaves.
+    if out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
         what = "a calibration" if info is not None else "other files"
         raise CalibrationError(
             f"--out {out}: holds {what}; "
@@ -193,6 +219,23 @@ def _check_folder(out: Path, calibration: Calibration, resume: bool) -> dict | N
             + "or choose another folder"
         )
     return None
+
+
+def _check_versions(out: Path, info: dict) -> None:
+    """Refuse to mix generations made by another version of this package or of pyabc."""
+    import pyabc
+
+    from .. import __version__
+
+    made = info.get("provenance", {})
+    now_ = {"dualpower_sim": __version__, "pyabc": pyabc.__version__}
+    then = {"dualpower_sim": made.get("version"), "pyabc": made.get("pyabc")}
+    for name, version in now_.items():
+        if then[name] != version:
+            raise CalibrationError(
+                f"--resume: {out} was made with {name} {then[name]}, this is {version}: its "
+                "generations would mix two versions; choose another --out"
+            )
 
 
 def _clock(seconds: float) -> str:
@@ -246,17 +289,19 @@ def calibrate(
         raise CalibrationError(str(exc)) from None
     client = None
     try:
-        bar = sys.stderr.isatty() if progress_bar is None else progress_bar
-        sampler, client = _sampler(pyabc, jobs, scheduler, bar)
         if info is None:
-            info = _info(calibration, fitted, source, leave_out)
+            info = _info(calibration, fitted, source, leave_out, pyabc.__version__)
             _write_info(out, info)
             atomic_text(out / COPY, calibration.text)
+        info = {**info, "jobs": jobs if scheduler is None else None, "scheduler": scheduler}
+        bar = sys.stderr.isatty() if progress_bar is None else progress_bar
+        sampler, client = _sampler(pyabc, jobs, scheduler, bar)
         abc = pyabc.ABCSMC(
             _abc_model(pyabc, fitted),
             _prior(pyabc, fitted),
             _distance,
             population_size=fitted.population_size,
+            transitions=_transition(pyabc, fitted),
             sampler=sampler,
             eps=pyabc.MedianEpsilon(),
         )
@@ -294,9 +339,15 @@ def _has_run(pyabc: Any, out: Path) -> bool:
         return False
     try:
         history = pyabc.History(f"sqlite:///{path.resolve()}", create=False)
-        return len(history.all_runs()) > 0
+        started = len(history.all_runs()) > 0
+        if started:
+            history.id = 1
+            started = history.max_t is not None  # the prior's sample (t = -1) was stored
     except Exception as exc:  # pyabc wraps SQLAlchemy's errors in its own
         raise CalibrationError(f"{path}: not a readable pyabc history ({exc})") from None
+    if not started:  # killed inside pyabc's new(): nothing of it is worth keeping
+        path.unlink()
+    return started
 
 
 def _last_epsilon(history: Any) -> float | None:
@@ -313,7 +364,7 @@ def _run(abc: Any, c: Calibration, done: int, say: Callable[[str], None]) -> Non
     t = abc.initialize_components_before_run(
         minimum_epsilon=c.min_epsilon,
         max_nr_populations=remaining,
-        min_acceptance_rate=0.0,
+        min_acceptance_rate=MIN_ACCEPTANCE,
         max_total_nr_simulations=math.inf,
         max_walltime=None,
         min_eps_diff=0.0,
@@ -325,7 +376,11 @@ def _run(abc: Any, c: Calibration, done: int, say: Callable[[str], None]) -> Non
         began = time.perf_counter()
         ret = abc.run_generation(t=t)
         if not ret["successful"]:
-            raise CalibrationError(f"generation {t}: pyabc's sampler failed")
+            say(
+                f"generation {t + 1}: acceptance fell below {MIN_ACCEPTANCE}; the calibration "
+                f"stops at generation {t}"
+            )
+            break
         finished = t - done + 1
         elapsed = time.perf_counter() - start
         stop = abc.check_terminate(t=t, acceptance_rate=ret["acceptance_rate"])
@@ -346,11 +401,13 @@ def _run(abc: Any, c: Calibration, done: int, say: Callable[[str], None]) -> Non
 
 def _finish(out: Path, info: dict, history: Any) -> None:
     history.done()
-    populations = history.get_all_populations()
-    populations = populations[populations["t"] >= 0]
+    everything = history.get_all_populations()
+    populations = everything[everything["t"] >= 0]
     info = {
         **info,
         "state": "done",
+        # pyabc's own time per generation (the prior's sample included): no time stopped.
+        "wall_seconds": float(everything["wall_time"].fillna(0).sum()),
         "finished": now(),
         "generations_done": len(populations),
         "final_epsilon": float(populations["epsilon"].iloc[-1]) if len(populations) else None,

@@ -12,7 +12,7 @@ A calibration is a TOML file::
 
     [parameters]                # shared by every episode: rule parameters
     "debate.persuasion" = { low = 0.02, high = 0.5 }
-    "resolution.leverage_size" = { low = 20, high = 200, scale = "log" }
+    "resolution.leverage_size" = { low = 20.0, high = 200.0, scale = "log" }
 
     [[episodes]]
     preset = "petrograd_1917"   # a preset's name or a path to a config (beside this file)
@@ -25,11 +25,12 @@ A calibration is a TOML file::
     "legitimacy" = { low = 0.2, high = 0.4 }
     "loyalty_mean" = { low = 0.3, high = 0.55 }
 
-Every prior is uniform on ``[low, high]``, or log-uniform with ``scale = "log"``; bounds
-written as whole numbers (``20``, not ``20.0``) make a parameter whole (each run takes the
-nearest whole number). ``loyalty_mean`` is the mean of the garrison's Beta loyalty at the
-preset's own concentration ``a + b``. Each episode's parameters are named
-``episode/key`` in the posterior (``petrograd_1917/legitimacy``), the shared ones by their key.
+Every prior is uniform on ``[low, high]``, or log-uniform with ``scale = "log"``; a parameter
+whose config value is a whole number (a shock's ``duration``) takes the nearest whole number in
+each run. ``loyalty_mean`` is the mean of the garrison's Beta loyalty at the preset's own
+concentration ``a + b``. A key is shared or an episode's, not both. Each episode's parameters
+are named ``episode/key`` in the posterior (``petrograd_1917/legitimacy``), the shared ones by
+their key.
 
 Everything is checked when the file is read: an unknown key, a bad value, a prior whose bounds
 the config refuses, in one line naming the file and the key.
@@ -132,7 +133,7 @@ class Prior:
         low: Lower bound.
         high: Upper bound.
         scale: ``"linear"`` (uniform) or ``"log"`` (log-uniform).
-        integer: Whether each run takes the nearest whole number.
+        integer: Whether each run takes the nearest whole number (the config's value is one).
     """
 
     name: str
@@ -301,8 +302,36 @@ def _prior(key: str, spec: Any, episode: str | None, where: str) -> Prior:
     if key == LOYALTY_MEAN and not (0 < low and high < 1):
         raise ConfigError(f"{where}: {key!r}: a mean loyalty lies in (0, 1), not {low} to {high}")
     name = key if episode is None else f"{episode}/{key}"
-    integer = isinstance(low, int) and isinstance(high, int)
-    return Prior(name, key, episode, float(low), float(high), scale, integer)
+    return Prior(name, key, episode, float(low), float(high), scale)
+
+
+def _same_setting(a: str, b: str) -> bool:
+    """Whether two keys set the same thing (``loyalty_mean`` sets ``soldiers.loyalty``)."""
+    if a == b:
+        return True
+    pair = {a, b}
+    return LOYALTY_MEAN in pair and any(k.startswith("soldiers.loyalty") for k in pair)
+
+
+def _config_value(config: Mapping[str, Any], key: str) -> Any:
+    """The value at a dotted key of a resolved config (``shocks.0.duration``), or None."""
+    value: Any = config
+    for part in key.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def _whole(prior: Prior, episodes: Sequence[Episode]) -> Prior:
+    """The prior, made whole when the config's value at its key is a whole number."""
+    mine = [e for e in episodes if prior.episode in (None, e.name)]
+    value = _config_value(mine[0].experiment.config, prior.key) if mine else None
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    return dataclasses.replace(prior, integer=whole)
 
 
 def episode_overrides(experiment: Experiment, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -369,12 +398,20 @@ def _episode(
     ):
         raise _fail(where, "outcome", table.get("outcome"), "a list of " + ", ".join(OUTCOMES))
     days: dict[str, float] = {}
+    horizon_days = experiment.kwargs["horizon"]
     for timing in TIMINGS:
         if timing in table:
             value = table[timing]
-            if not _number(value) or not 0 <= value <= 10**6:
-                raise _fail(where, timing, value, "a number of days from 0 to 10^6")
+            if not _number(value) or not 0 <= value <= horizon_days:
+                raise _fail(
+                    where, timing, value, f"a number of days from 0 to the horizon, {horizon_days}"
+                )
             days[timing] = float(value)
+    if days and set(outcomes) == {"no_dual_power"}:
+        raise ConfigError(
+            f"{where}: {', '.join(days)}: an episode without dual power has no days of it; "
+            "give timings only to an episode whose history had dual power"
+        )
     source = table.get("source", "")
     if not isinstance(source, str):
         raise _fail(where, "source", source, "text naming where the targets come from")
@@ -393,6 +430,14 @@ def _check_bounds(calibration: Calibration, label: str) -> None:
             e for e in calibration.episodes if prior.episode is None or e.name == prior.episode
         ]
         for episode in episodes:
+            if prior.key == LOYALTY_MEAN and not hasattr(
+                episode.experiment.kwargs["soldiers"].loyalty, "a"
+            ):
+                raise ConfigError(
+                    f"{label}: {prior.name!r}: loyalty_mean needs a Beta loyalty, and "
+                    f"{episode.name}'s soldiers.loyalty is not one; set soldiers.loyalty's "
+                    "keys instead"
+                )
             for bound in (prior.low, prior.high):
                 values = episode_overrides(episode.experiment, {prior.key: prior.value(bound)})
                 try:
@@ -434,6 +479,22 @@ def load_calibration(source: str | Path) -> Calibration:
             )
         episodes.append(episode)
         local.extend(priors)
+    shared_keys = [p.key for p in shared]
+    mine: dict[str | None, list[str]] = {}
+    for p in local:
+        if any(_same_setting(p.key, k) for k in shared_keys):
+            raise ConfigError(
+                f"{label}: {p.name!r}: {p.key!r} is also set by a shared parameter "
+                "([parameters]); a key is shared or an episode's, not both"
+            )
+        if any(_same_setting(p.key, k) for k in mine.setdefault(p.episode, [])):
+            raise ConfigError(
+                f"{label}: {p.name!r}: loyalty_mean and soldiers.loyalty set the same garrison; "
+                "keep one"
+            )
+        mine[p.episode].append(p.key)
+    shared = [_whole(p, episodes) for p in shared]
+    local = [_whole(p, episodes) for p in local]
     if not shared and not local:
         raise ConfigError(
             f"{label}: no parameters to infer; allowed: a [parameters] table or "

@@ -6,10 +6,11 @@ For each episode the statistics are:
   history's value is 1.
 - ``EPISODE:TIMING`` for each timing the episode gives (:data:`~.spec.TIMINGS`): the median
   over its runs of the days from the start of the run to dual power (``dual_power``), or from
-  dual power to the first day with a revolutionary majority (``majority``) or to the end of the
-  run (``end``: resolution, or the horizon). An event that never came is counted at the
-  horizon (censored): a run without dual power has its ``majority`` and ``end`` at the horizon
-  too, as far from any history as the run allows.
+  dual power to the first day with a revolutionary majority (``majority``) or to the day the
+  run resolved (``end``). An event that did not come by the horizon (dual power that never
+  began, a majority never won, dual power still standing at the horizon) counts at **twice the
+  horizon** (censored): later than anything a run can show, so at least a factor of two (one
+  unit of distance) from any target within the horizon.
 
 The distance is the root mean square of scaled differences, each episode weighing the same:
 
@@ -22,9 +23,9 @@ pyabc's adaptive distances (which rescale each statistic by its spread in the la
 generation): an outcome share is often the same in every particle (0 or 1), a spread of zero
 that an adaptive scale would divide by; fixed scales keep epsilon's meaning the same in every
 generation and every calibration (an epsilon of 0.5 is "typically a quarter of the runs wrong,
-or timings off by a factor of 1.4"), and a timing's error is relative because history's
-durations run from 17 days (Gdansk) to 486 (martial law). Episodes weigh the same so that one
-with three targets does not count three times.
+or timings off by a factor of 1.4"), and a timing's error is relative because the targets run
+from 51 days (1905) to 470 (Gdansk) and their dates are approximate. Episodes weigh the same
+so that one with three targets does not count three times.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ OUTCOME_SCALE = 0.5
 
 
 def observation(
-    outcome: str, began: int | None, majority_day: int | None, end: int, horizon: int
+    outcome: str, began: int | None, majority_day: int | None, resolved: int | None, horizon: int
 ) -> dict[str, Any]:
     """What the summary statistics need of one run.
 
@@ -57,21 +58,23 @@ def observation(
         began: The day dual power began, or None if it never did.
         majority_day: The first day with a revolutionary majority after dual power began, or
             None.
-        end: The day the run resolved, or its last day.
-        horizon: The run's horizon (days): where events that never came are counted.
+        resolved: The day the run resolved, or None if dual power still stood at the horizon
+            (or never began).
+        horizon: The run's horizon (days).
 
     Returns:
         ``outcome`` and the days ``dual_power``, ``majority`` and ``end`` as
-        :mod:`this module <dualpower_sim.calibration.summaries>` defines them (censored at the
-        horizon).
+        :mod:`this module <dualpower_sim.calibration.summaries>` defines them, an event that
+        never came at twice the horizon.
     """
+    never = 2 * horizon
     if began is None:
-        return {"outcome": outcome, "dual_power": horizon, "majority": horizon, "end": horizon}
+        return {"outcome": outcome, "dual_power": never, "majority": never, "end": never}
     return {
         "outcome": outcome,
         "dual_power": began,
-        "majority": (majority_day - began) if majority_day is not None else horizon,
-        "end": end - began,
+        "majority": majority_day - began if majority_day is not None else never,
+        "end": resolved - began if resolved is not None else never,
     }
 
 
