@@ -775,16 +775,17 @@ TABLE_HEAD = "| pattern | history (source) | the model | verdict |\n|---|---|---
 CALIBRATION = Path(__file__).resolve().parents[1] / "experiments" / "calibration" / "history"
 
 
-def _minutes(start: str, end: str) -> float:
-    from datetime import datetime
-
-    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() / 60
-
-
 def calibration_section(folder: Path = CALIBRATION) -> str:
     """The calibration against history, from its committed folder (nothing is run here)."""
     from dualpower_sim import load_posterior
 
+    if not (folder / "calibration.json").is_file():
+        return (
+            "## Calibration against history\n\nNo calibration is committed in "
+            f"`{folder.relative_to(folder.parents[2])}`: run `dualpower calibrate "
+            "experiments/calibration/history.toml --out experiments/calibration/history`, then "
+            "`dualpower posterior` on it."
+        )
     post = load_posterior(folder)
     info, g = post.info, post.generations
     pred = pd.read_csv(folder / "posterior" / "predictive.csv")
@@ -801,8 +802,9 @@ def calibration_section(folder: Path = CALIBRATION) -> str:
         f"and the timelines' days: {info['population_size']} particles, {len(g)} generations, "
         f"{int(info['runs']):,} particles simulated ({runs:,} runs), final epsilon "
         f"{g['epsilon'].iloc[-1]:.3f} (from {g['epsilon'].iloc[0]:.3f}), "
-        f"{_minutes(info['created'], info['finished']):.0f} minutes on 2 processes. The "
-        "presets' own values are not changed by it: these rows say where history puts them.",
+        f"{info['wall_seconds'] / 60:.0f} minutes on {info.get('jobs') or 'a Dask cluster of'} "
+        "process(es). The presets' own values are not changed by it: these rows say where "
+        "history puts them.",
         "",
         "Posterior predictive check: each episode run from "
         f"{int(pd.read_csv(folder / 'posterior' / 'predictive_runs.csv')['draw'].nunique())} "

@@ -345,6 +345,15 @@ def test_dry_run_prints_the_budget_and_writes_nothing(capsys, tmp_path, monkeypa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_dry_run_leaving_an_episode_out_shows_the_calibration_without_it(capsys):
+    assert (
+        main(["calibrate", str(SMOKE), "--leave-out", "france_2006", "--dry-run", "-j", "1"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert out.startswith("calibration_smoke-without-france_2006: smoke test")
+    assert "episodes (1)" in out and "france_2006" not in out.split("\n", 1)[1]
+
+
 def test_posterior_of_a_folder_without_a_calibration_is_one_line(tmp_path, capsys):
     assert main(["posterior", str(tmp_path)]) == 2
     err = capsys.readouterr().err

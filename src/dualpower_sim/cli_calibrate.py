@@ -76,12 +76,11 @@ def calibrate_command(args: argparse.Namespace) -> int:
         raise UsageError(f"{PROG} calibrate: --leave-out and --leave-one-out: choose one")
     if args.scheduler is not None and args.jobs is not None:
         raise UsageError(f"{PROG} calibrate: --jobs and --scheduler: choose one")
-    if args.leave_out is not None:
-        c.without(args.leave_out)  # checks the name now
+    fitted = c.without(args.leave_out) if args.leave_out is not None else c  # checks the name
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     if args.dry_run:
-        return _dry_run(c, jobs, args.leave_one_out)
-    out = args.out if args.out is not None else Path("calib") / c.name
+        return _dry_run(fitted, jobs, args.leave_one_out)
+    out = args.out if args.out is not None else Path("calib") / fitted.name
     echo = None if args.quiet else _say
     bar = False if args.quiet else None
     common = {"jobs": jobs, "scheduler": args.scheduler, "echo": echo, "progress_bar": bar}
@@ -99,17 +98,23 @@ def calibrate_command(args: argparse.Namespace) -> int:
 
 
 def _calibration_of(folder: Path, info: dict) -> Calibration:
-    """The whole calibration a folder was made from (its file, or the copy in the folder)."""
+    """The whole calibration a folder was made from: its file if unchanged, else its copy.
+
+    Raises:
+        CalibrationError: If neither is the calibration the folder was made from.
+    """
     where = info.get("source_path")
-    path = Path(where) if where and Path(where).is_file() else folder / COPY
-    c = load_calibration(path)
-    fitted = c.without(info["leave_out"]) if info.get("leave_out") else c
-    if fitted.calibration_hash != info.get("calibration_hash"):
-        raise CalibrationError(
-            f"{folder}: {path} has changed since the calibration ran (its priors, episodes, "
-            "budget or seed differ): restore it, or run the predictive checks with --draws 0"
-        )
-    return c
+    for path in (Path(where) if where else None, folder / COPY):
+        if path is None or not path.is_file():
+            continue
+        c = load_calibration(path)
+        if c.calibration_hash == info.get("whole_hash"):
+            return c
+    raise CalibrationError(
+        f"{folder}: neither {where} nor {folder / COPY} is the calibration it was made from "
+        "(priors, episodes, budget or seed differ): restore one, or skip the predictive "
+        "checks with --draws 0"
+    )
 
 
 def posterior_command(args: argparse.Namespace) -> int:
@@ -131,6 +136,9 @@ def posterior_command(args: argparse.Namespace) -> int:
         for path in folders:
             info = read_json(path)
             if info is None or not info.get("leave_out"):
+                continue
+            if info.get("state") != "done":
+                print(f"{path.parent}: not finished; left out of the leave-one-out table")
                 continue
             sub = load_posterior(path.parent)
             c = _calibration_of(path.parent, sub.info)
