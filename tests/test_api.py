@@ -66,6 +66,7 @@ PLOTTING = {
     "plots/sweep.py",
     "plots/city.py",
     "plots/style.py",
+    "plots/calibration.py",
     "discovery_plots.py",
 }
 

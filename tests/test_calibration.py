@@ -239,7 +239,7 @@ def test_one_process_calibrations_are_reproducible(smoke, tmp_path):
 
 def test_a_finished_or_foreign_folder_is_refused_or_left_alone(smoke, tmp_path):
     c = load_calibration(SMOKE)
-    with pytest.raises(CalibrationError, match="add --resume to continue it"):
+    with pytest.raises(CalibrationError, match="pass resume=True to continue it"):
         calibrate(c, smoke, echo=None)
     lines = []
     calibrate(c, smoke, resume=True, echo=lines.append)
@@ -334,6 +334,14 @@ def test_the_posterior_report_has_its_tables_and_figures(smoke, tmp_path):
     assert "`france_2006` | no_dual_power or co_opted |" in text
     for name in ("summary.csv", "generations.csv", "marginals.png", "predictive_runs.csv"):
         assert (out / name).stat().st_size > 0
+
+
+def test_the_command_names_its_options_where_the_library_names_arguments(smoke, capsys):
+    assert main(["calibrate", str(SMOKE), "--out", str(smoke)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {smoke}: holds a calibration; pass --resume to continue it" in err
+    assert main(["calibrate", str(SMOKE), "--leave-out", "paris", "--dry-run"]) == 2
+    assert "--leave-out 'paris': no such episode" in capsys.readouterr().err
 
 
 def test_dry_run_prints_the_budget_and_writes_nothing(capsys, tmp_path, monkeypatch):

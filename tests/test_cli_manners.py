@@ -112,6 +112,8 @@ def test_every_commands_help_shows_an_example(capsys):
         "sweep",
         "report",
         "discover",
+        "calibrate",
+        "posterior",
         "plot",
         "app",
     }

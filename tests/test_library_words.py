@@ -26,7 +26,7 @@ RUNS_COMMANDS = {"--porcelain", "--untracked-files=no"}
 def test_no_message_outside_the_command_names_a_command_line_option():
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        if path.name not in ("cli.py", "cli_parser.py"):
+        if not path.name.startswith("cli"):  # cli.py, cli_parser.py, cli_calibrate.py
             # Docstrings may describe the command; a message may not speak its language.
             tree = ast.parse(path.read_text())
             docs = {

@@ -82,6 +82,7 @@ FLAGS = {
     "outcome": "--outcome",
     "target_width": "--target-width",
     "budget": "--budget",
+    "leave_out": "--leave-out",
 }
 
 #: An argument named at the start of a word: ``override KEY=VALUE`` (taken whole, so a key that

@@ -168,8 +168,7 @@ def load_posterior(folder: str | Path) -> Posterior:
         raise CalibrationError(f"{path}: not a readable pyabc history ({exc})") from None
     if t is None or t < 0:
         raise CalibrationError(
-            f"{folder}: no complete generation yet; continue it with dualpower calibrate "
-            "... --resume"
+            f"{folder}: no complete generation yet; continue the calibration with resume=True"
         )
     priors = pd.DataFrame(info["priors"])
     priors["episode"] = [_none(e) for e in priors["episode"]]

@@ -125,12 +125,12 @@ def _sampler(pyabc: Any, jobs: int, scheduler: str | None, progress: bool) -> tu
             from distributed import Client
         except ImportError:
             raise CalibrationError(
-                "--scheduler needs dask's distributed (in the calibrate extra): " + EXTRA
+                "scheduler=... needs dask's distributed (in the calibrate extra): " + EXTRA
             ) from None
         try:
             client = Client(scheduler, timeout=10)
         except (OSError, TimeoutError) as exc:
-            raise CalibrationError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+            raise CalibrationError(f"scheduler={scheduler}: cannot connect ({exc})") from None
         sampler = pyabc.sampler.DaskDistributedSampler(dask_client=client)
     elif jobs <= 1:
         sampler = pyabc.sampler.SingleCoreSampler()
@@ -200,13 +200,13 @@ def _check_folder(out: Path, calibration: Calibration, resume: bool) -> dict | N
     if resume:
         if info is None:
             raise CalibrationError(
-                f"--resume: {out} holds no calibration ({INFO} is missing or unreadable); "
-                "start one without --resume"
+                f"resume=True: out={out} holds no calibration ({INFO} is missing or "
+                "unreadable); start one without resume=True"
             )
         if info.get("calibration_hash") != calibration.calibration_hash:
             raise CalibrationError(
-                f"--resume: {out} was made by another calibration (its priors, episodes, budget "
-                "or seed differ from this file's); choose another --out"
+                f"resume=True: out={out} was made by another calibration (its priors, episodes, "
+                "budget or seed differ from this file's); choose another folder with out=..."
             )
         _check_versions(out, info)
         return info
@@ -214,8 +214,8 @@ def _check_folder(out: Path, calibration: Calibration, resume: bool) -> dict | N
     if out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
         what = "a calibration" if info is not None else "other files"
         raise CalibrationError(
-            f"--out {out}: holds {what}; "
-            + ("add --resume to continue it, " if info is not None else "")
+            f"out={out}: holds {what}; "
+            + ("pass resume=True to continue it, " if info is not None else "")
             + "or choose another folder"
         )
     return None
@@ -233,8 +233,8 @@ def _check_versions(out: Path, info: dict) -> None:
     for name, version in now_.items():
         if then[name] != version:
             raise CalibrationError(
-                f"--resume: {out} was made with {name} {then[name]}, this is {version}: its "
-                "generations would mix two versions; choose another --out"
+                f"resume=True: out={out} was made with {name} {then[name]}, this is {version}: "
+                "its generations would mix two versions; choose another folder with out=..."
             )
 
 
@@ -284,7 +284,7 @@ def calibrate(
     out.mkdir(parents=True, exist_ok=True)
     say = echo or (lambda _: None)
     try:
-        claim = Claim(out / ".lock", f"--out {out}").acquire()
+        claim = Claim(out / ".lock", f"out={out}").acquire()
     except ClaimError as exc:
         raise CalibrationError(str(exc)) from None
     client = None

@@ -244,11 +244,11 @@ class Calibration:
         names = [e.name for e in self.episodes]
         if name not in names:
             raise ConfigError(
-                f"{self.source}: --leave-out {name!r}: no such episode"
+                f"{self.source}: leave_out={name!r}: no such episode"
                 f"{did_you_mean(name, names)}; allowed: {', '.join(names)}"
             )
         if len(names) == 1:
-            raise ConfigError(f"{self.source}: --leave-out {name!r}: it is the only episode")
+            raise ConfigError(f"{self.source}: leave_out={name!r}: it is the only episode")
         return dataclasses.replace(
             self,
             name=f"{self.name}-without-{name}",
