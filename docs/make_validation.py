@@ -7,6 +7,7 @@ the state's strategy. Shares carry 95% Wilson intervals.
 
     python docs/make_validation.py             # the whole file (about 20 minutes on 2 cores)
     python docs/make_validation.py --cheap     # print the cheap rows only (what a test checks)
+    python docs/make_validation.py --calibration-only   # the calibration section alone
 
 A pattern is **held** when its interval lies on the pattern's side of the bound (or, for "most
 common", when the outcome's lower bound exceeds every other outcome's share), **not held** when
@@ -804,7 +805,9 @@ def calibration_section(folder: Path = CALIBRATION) -> str:
         f"{g['epsilon'].iloc[-1]:.3f} (from {g['epsilon'].iloc[0]:.3f}), "
         f"{info['wall_seconds'] / 60:.0f} minutes on {info.get('jobs') or 'a Dask cluster of'} "
         "process(es). The presets' own values are not changed by it: these rows say where "
-        "history puts them.",
+        "history puts them. (This section is read from the committed calibration, "
+        "`experiments/calibration/history/`; `python docs/make_validation.py "
+        "--calibration-only` rewrites it alone.)",
         "",
         "Posterior predictive check: each episode run from "
         f"{int(pd.read_csv(folder / 'posterior' / 'predictive_runs.csv')['draw'].nunique())} "
@@ -872,6 +875,11 @@ def main(argv: list[str] | None = None) -> None:
     """Run the patterns and write docs/validation.md (or print the cheap rows)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cheap", action="store_true", help="print the cheap rows and stop")
+    parser.add_argument(
+        "--calibration-only",
+        action="store_true",
+        help="rewrite only the calibration section, from the committed calibration (seconds)",
+    )
     parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="processes")
     parser.add_argument("--seeds", type=int, default=SEEDS, help="seeds per preset")
     parser.add_argument("--points", type=int, default=400, help="hypercube points (pattern 1)")
@@ -880,6 +888,18 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.cheap:
         print("\n".join(r.markdown() for r in cheap_rows(args.jobs)))
+        return
+    if args.calibration_only:
+        # The other rows take minutes to recompute and do not depend on the calibration.
+        text = OUT.read_text()
+        start = text.find("## Calibration against history")
+        end = text.find("\n\nWritten by `python docs/make_validation.py`")
+        if end < 0:
+            raise SystemExit(f"{OUT}: not written by this script; run the whole file")
+        if start < 0:  # a file written before the section existed: it goes before the footer
+            text, start, end = text[:end] + "\n\n", end + 2, end + 2
+        OUT.write_text(text[:start] + calibration_section() + text[end:])
+        print(f"rewrote the calibration section of {OUT}")
         return
     t0 = time.perf_counter()
     sections: dict[str, list[Row]] = {}
