@@ -216,7 +216,7 @@ def write_posterior_report(
             f"({len(predictive) // max(len(pred), 1)} runs an episode): the share of runs "
             "ending as history did (95% Wilson interval), and the timings' medians (5% to 95%) "
             "against history's, in days (dual power from the start of the run; majority and "
-            "end from dual power; an event that never came counts at the horizon).",
+            "end from dual power; an event that never came counts at twice the horizon).",
             "",
             "| episode | history | ending so | outcomes | timings |",
             "|---|---|---|---|---|",

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from .style import PALETTE, _footer
 
@@ -19,8 +19,8 @@ __all__ = ["plot_marginals", "plot_pairs", "plot_predictive"]
 _POSTERIOR, _PRIOR, _HISTORY = PALETTE[0], "0.55", PALETTE[1]
 
 
-def _grid(n: int, width: float = 3.0, height: float = 2.3) -> tuple[Figure, list]:
-    cols = min(3, n)
+def _grid(n: int, width: float = 2.6, height: float = 1.9) -> tuple[Figure, list]:
+    cols = min(4, n)
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(width * cols, height * rows + 0.6), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
@@ -29,10 +29,22 @@ def _grid(n: int, width: float = 3.0, height: float = 2.3) -> tuple[Figure, list
     return fig, axes[:n]
 
 
-def _bins(prior: pd.Series) -> np.ndarray:
+def _plain_ticks(axis, log: bool) -> None:
+    """A few ticks written as plain numbers (on a log axis too)."""
+    if log:
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_formatter(NullFormatter())
+    else:
+        axis.set_major_locator(MaxNLocator(4))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+
+
+def _bins(prior: pd.Series, particles: int) -> np.ndarray:
+    """Bin edges over the prior's range: about two per square root of the particles, 8 to 20."""
+    n = int(np.clip(2 * math.sqrt(particles), 8, 20)) + 1
     if prior["scale"] == "log":
-        return np.geomspace(prior["low"], prior["high"], 21)
-    return np.linspace(prior["low"], prior["high"], 21)
+        return np.geomspace(prior["low"], prior["high"], n)
+    return np.linspace(prior["low"], prior["high"], n)
 
 
 def plot_marginals(
@@ -59,7 +71,7 @@ def plot_marginals(
     fig, axes = _grid(len(priors))
     for ax, (_, prior) in zip(axes, priors.iterrows(), strict=True):
         name = prior["name"]
-        bins = _bins(prior)
+        bins = _bins(prior, len(particles))
         x = particles[name].to_numpy(dtype=float)
         ax.hist(x, bins=bins, weights=weights, density=True, color=_POSTERIOR, alpha=0.75)
         widths = np.diff(bins)
@@ -73,9 +85,14 @@ def plot_marginals(
         s = summary.loc[name]
         ax.axvspan(s["low"], s["high"], color=_POSTERIOR, alpha=0.12, lw=0)
         ax.axvline(s["median"], color=_POSTERIOR, lw=1)
-        ax.set_title(f"{name}\ncontraction {s['contraction']:.2f}", fontsize=8)
+        episode, _, key = name.rpartition("/")
+        ax.set_title(
+            f"{episode + chr(10) if episode else ''}{key} · contraction {s['contraction']:.2f}",
+            fontsize=7,
+        )
         ax.set_xlim(prior["low"], prior["high"])
-        ax.tick_params(labelsize=7)
+        _plain_ticks(ax.xaxis, prior["scale"] == "log")
+        ax.tick_params(labelsize=6)
         ax.set_yticks([])
     fig.legend(
         handles=[
@@ -110,7 +127,8 @@ def plot_pairs(
         footer: A line of provenance under the figure.
 
     Returns:
-        The figure: histograms on the diagonal, 2-D weighted histograms below it.
+        The figure: histograms on the diagonal; below it each particle as a dot whose area is
+        its weight (under 200 particles), or 2-D weighted histograms.
     """
     n = len(names)
     fig = Figure(figsize=(2.2 * n + 0.5, 2.2 * n + 0.5), layout="constrained")
@@ -123,22 +141,31 @@ def plot_pairs(
                 ax.set_visible(False)
                 continue
             px = by_name.loc[xj]
-            bx = _bins(pd.Series({**px, "name": xj}))
+            bx = _bins(px, len(particles))
             if i == j:
                 ax.hist(particles[xj], bins=bx, weights=weights, color=_POSTERIOR, alpha=0.75)
                 ax.set_yticks([])
             else:
                 py = by_name.loc[yi]
-                by = _bins(pd.Series({**py, "name": yi}))
-                ax.hist2d(
-                    particles[xj], particles[yi], bins=[bx, by], weights=weights, cmap="Blues"
-                )
+                if len(particles) < 200:  # few particles: each a dot, its area its weight
+                    size = 4 + 60 * np.asarray(weights) / np.max(weights)
+                    ax.scatter(
+                        particles[xj], particles[yi], s=size, color=_POSTERIOR, alpha=0.6, lw=0
+                    )
+                else:
+                    by = _bins(py, len(particles))
+                    ax.hist2d(
+                        particles[xj], particles[yi], bins=[bx, by], weights=weights, cmap="Blues"
+                    )
                 if py["scale"] == "log":
                     ax.set_yscale("log")
                 ax.set_ylim(py["low"], py["high"])
             if px["scale"] == "log":
                 ax.set_xscale("log")
             ax.set_xlim(px["low"], px["high"])
+            _plain_ticks(ax.xaxis, px["scale"] == "log")
+            if i != j:
+                _plain_ticks(ax.yaxis, by_name.loc[yi]["scale"] == "log")
             ax.tick_params(labelsize=6)
             if i == n - 1:
                 ax.set_xlabel(xj, fontsize=7)
