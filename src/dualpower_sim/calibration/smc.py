@@ -95,22 +95,16 @@ def _abc_model(pyabc: Any, calibration: Calibration) -> Any:
     return Episodes(name="episodes")
 
 
-#: A calibration with fewer than this many particles per parameter perturbs each parameter on
-#: its own: pyabc's multivariate kernel takes the particles' covariance, of rank at most the
-#: particles less one, and would keep every later particle in the slice they span.
-PARTICLES_PER_PARAMETER = 2
-
 #: A generation whose acceptance rate falls below this gives up: the calibration stops at the
 #: generation before (its epsilon is as fine as this budget reaches).
 MIN_ACCEPTANCE = 0.01
 
 
-def _transition(pyabc: Any, calibration: Calibration) -> Any:
-    """The perturbation kernel: one over all parameters, or one per parameter (pyabc's)."""
-    names = [p.name for p in calibration.priors]
-    if calibration.population_size >= PARTICLES_PER_PARAMETER * len(names):
-        return pyabc.MultivariateNormalTransition()
-    return pyabc.AggregatedTransition({n: pyabc.MultivariateNormalTransition() for n in names})
+def _transition(calibration: Calibration) -> Any:
+    """The perturbation kernel (:mod:`~dualpower_sim.calibration.transition`)."""
+    from .transition import BoundedTransition
+
+    return BoundedTransition(calibration.priors)
 
 
 def _distance(x: dict[str, float], x0: dict[str, float]) -> float:
@@ -301,7 +295,7 @@ def calibrate(
             _prior(pyabc, fitted),
             _distance,
             population_size=fitted.population_size,
-            transitions=_transition(pyabc, fitted),
+            transitions=_transition(fitted),
             sampler=sampler,
             eps=pyabc.MedianEpsilon(),
         )
