@@ -36,22 +36,37 @@ pytest.importorskip("pyabc")
 # --- the file ---------------------------------------------------------------------------------
 
 
-def test_the_history_file_names_eight_episodes_and_their_priors():
+def test_the_history_file_infers_shared_parameters_over_the_presets_guesses():
     c = load_calibration(HISTORY)
     names = [e.name for e in c.episodes]
     assert len(names) == 8 and sorted(names) == scenario_names()  # every preset, once
+    assert all(p.episode is None for p in c.priors) and len(c.priors) == 5
     priors = {p.name: p for p in c.priors}
     assert priors["resolution.leverage_size"].scale == "log"
-    assert priors["gdansk_1980/shocks.0.duration"].integer
-    assert not priors["petrograd_1917/legitimacy"].integer
+    assert not priors["resolution.leverage_size"].integer
+    guesses = {g.name: g for e in c.episodes for g in e.guesses}
+    assert guesses["gdansk_1980/shocks.0.duration"].integer
+    assert not guesses["petrograd_1917/legitimacy"].integer
     assert c.episode("petrograd_1917").days == {"majority": 185.0, "end": 240.0}
     assert c.episode("petrograd_1917").experiment.kwargs["n_workers"] == 6000
-    # Leaving an episode out drops it and its own guesses, keeps the shared parameters.
+    # Leaving an episode out drops it (and its guesses), keeps the shared parameters.
     without = c.without("paris_1871")
     assert "paris_1871" not in [e.name for e in without.episodes]
-    assert not any(p.episode == "paris_1871" for p in without.priors)
-    assert "debate.persuasion" in [p.name for p in without.priors]
+    assert [p.name for p in without.priors] == [p.name for p in c.priors]
     assert without.calibration_hash != c.calibration_hash
+
+
+def test_guesses_are_drawn_afresh_in_each_run_within_their_ranges():
+    from dualpower_sim.calibration.episodes import draw_guesses
+
+    e = load_calibration(HISTORY).episode("gdansk_1980")
+    draws = [draw_guesses(e, seed) for seed in range(200)]
+    assert draws[0] == draw_guesses(e, 0)  # a run's guesses follow from its seed
+    for g in e.guesses:
+        values = [d[g.key] for d in draws]
+        assert all(g.low <= v <= g.high for v in values), g.name
+        assert len(set(values)) > 100 or g.integer, g.name
+    assert all(isinstance(d["shocks.0.duration"], int) for d in draws)
 
 
 GOOD = SMOKE.read_text()
@@ -116,7 +131,9 @@ def test_a_bad_calibration_file_is_one_line_naming_file_and_key(tmp_path, capsys
 
 def test_a_parameter_is_whole_where_the_config_holds_a_whole_number(tmp_path):
     c = load_calibration(HISTORY)
-    whole = {p.name for p in c.priors if p.integer}
+    whole = {p.name for p in c.priors if p.integer} | {
+        g.name for e in c.episodes for g in e.guesses if g.integer
+    }
     assert whole == {"gdansk_1980/shocks.0.duration"}
     path = tmp_path / "ints.toml"
     path.write_text(GOOD.replace("{ low = 0.02, high = 0.5 }", "{ low = 0, high = 1 }"))

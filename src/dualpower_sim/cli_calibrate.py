@@ -11,14 +11,19 @@ import os
 from pathlib import Path
 
 from .calibration import Calibration, load_calibration
-from .calibration.smc import COPY, INFO, CalibrationError, calibrate, estimate, import_pyabc
+from .calibration.smc import (
+    COPY,
+    INFO,
+    LEAVE_OUT,
+    CalibrationError,
+    calibrate,
+    estimate,
+    import_pyabc,
+)
 from .cli_parser import PROG, UsageError
 from .files import read_json
 
 __all__ = ["calibrate_command", "posterior_command"]
-
-#: The folder of a calibration's leave-one-out calibrations.
-LEAVE_OUT = "leave_out"
 
 
 def _say(line: str) -> None:
@@ -43,6 +48,11 @@ def _dry_run(c: Calibration, jobs: int, leave_one_out: bool) -> int:
             f"  {e.name}: {e.experiment.kwargs['n_workers']:,} workers, horizon "
             f"{e.experiment.kwargs['horizon']} days; history: {' or '.join(e.outcomes)}; {days}"
         )
+    guesses = [g for e in c.episodes for g in e.guesses]
+    if guesses:
+        print(f"guesses drawn in every run ({len(guesses)}):")
+        for g in guesses:
+            print(f"  {g.name}: {g.low:g} to {g.high:g}{', log scale' if g.scale == 'log' else ''}")
     print(f"parameters ({len(c.priors)}):")
     for p in c.priors:
         scale = ", log scale" if p.scale == "log" else ""

@@ -18,7 +18,7 @@ from ..config import experiment_from_config
 from .spec import Calibration, Episode, episode_overrides
 from .summaries import episode_statistics, observation
 
-__all__ = ["ParticleModel", "observe_run", "particle_seed", "run_episode"]
+__all__ = ["ParticleModel", "draw_guesses", "observe_run", "particle_seed", "run_episode"]
 
 
 def particle_seed(
@@ -42,6 +42,29 @@ def particle_seed(
     key = (generation + 2, episode, replicate, *(int(b) for b in bits))
     sequence = np.random.SeedSequence(root, spawn_key=key)
     return int(sequence.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def draw_guesses(episode: Episode, seed: int) -> dict[str, float | int]:
+    """An episode's guesses for one run, drawn from their ranges.
+
+    Args:
+        episode: The episode.
+        seed: The run's seed (the draws take a stream of their own spawned from it, apart
+            from the model's).
+
+    Returns:
+        Config keys to values (uniform, or log-uniform on a log scale; whole where the
+        config's value is).
+    """
+    if not episode.guesses:
+        return {}
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+    u = rng.random(len(episode.guesses))
+    out: dict[str, float | int] = {}
+    for g, x in zip(episode.guesses, u, strict=True):
+        value = g.low * (g.high / g.low) ** x if g.scale == "log" else g.low + x * (g.high - g.low)
+        out[g.key] = g.value(float(value))
+    return out
 
 
 def observe_run(model: Any) -> dict[str, Any]:
@@ -114,10 +137,11 @@ class ParticleModel:
         c = self.calibration
         e = c.episodes[episode]
         values = self.episode_values(parameters, e.name)
-        return [
-            run_episode(e, values, particle_seed(c.seed, generation, parameters, episode, r))
-            for r in range(c.replicates)
-        ]
+        runs = []
+        for r in range(c.replicates):
+            seed = particle_seed(c.seed, generation, parameters, episode, r)
+            runs.append(run_episode(e, {**values, **draw_guesses(e, seed)}, seed))
+        return runs
 
     def __call__(self, parameters: Mapping[str, float], generation: int) -> dict[str, float]:
         """Summary statistics of every episode for a particle.

@@ -60,7 +60,8 @@ class Posterior:
             for them (not necessarily that of ``particles``).
         targets: History's values of the statistics.
         generations: One row per generation: ``generation``, ``epsilon``, ``accepted``,
-            ``proposed`` (particles simulated) and ``acceptance``.
+            ``proposed`` (particles simulated), ``acceptance`` and ``ess`` (the effective
+            sample size of its weights, ``1 / sum w^2``).
     """
 
     folder: Path
@@ -191,6 +192,13 @@ def load_posterior(folder: str | Path) -> Posterior:
         }
     )
     generations["acceptance"] = generations["accepted"] / generations["proposed"]
+    # Effective sample size of each generation's importance weights: few particles carry a
+    # posterior whose weights have collapsed, whatever the number accepted.
+    ess = []
+    for g in generations["generation"]:
+        _, w = history.get_distribution(m=0, t=int(g))
+        ess.append(float(1.0 / np.sum(np.asarray(w, dtype=float) ** 2)))
+    generations["ess"] = ess
     return Posterior(
         folder=folder,
         info=info,

@@ -4,6 +4,8 @@ Particles are drawn by weight from the posterior; each draw runs every episode `
 times. An episode the calibration left out (``--leave-out``) has no posterior for its own
 guesses: its draws take the shared parameters from the posterior and its own from their
 priors, as a new episode with only plausible ranges would. That is the held-out prediction.
+An episode's guesses (``[episodes.guesses]``) are drawn afresh in every run, as in the
+calibration.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .episodes import ParticleModel, run_episode
+from .episodes import ParticleModel, draw_guesses, run_episode
 from .posterior import Posterior
 from .spec import Calibration
 
@@ -82,7 +84,7 @@ def posterior_predictive(
             config = model.episode_values(values, episode.name)
             for r in range(replicates):
                 seed = predictive_seed(calibration.seed, d, i, r)
-                obs = run_episode(episode, config, seed)
+                obs = run_episode(episode, {**config, **draw_guesses(episode, seed)}, seed)
                 rows.append(
                     {
                         "episode": episode.name,

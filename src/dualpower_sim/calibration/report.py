@@ -174,11 +174,14 @@ def write_posterior_report(
         "",
         "## Generations",
         "",
-        "| generation | epsilon | accepted | proposed | acceptance |",
-        "|---|---|---|---|---|",
+        "The effective sample size (ESS, 1 / sum of squared weights) says how many particles "
+        "the weighted posterior rests on; far below the particles accepted, it has collapsed.",
+        "",
+        "| generation | epsilon | accepted | proposed | acceptance | ESS |",
+        "|---|---|---|---|---|---|",
         *(
             f"| {r.generation} | {_f(r.epsilon)} | {r.accepted} | {r.proposed} | "
-            f"{r.acceptance:.2f} |"
+            f"{r.acceptance:.2f} | {r.ess:.1f} |"
             for r in g.itertuples()
         ),
         "",

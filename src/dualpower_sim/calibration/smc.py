@@ -50,8 +50,9 @@ __all__ = [
 #: How to install what calibration needs.
 EXTRA = "python -m pip install 'dualpower_sim[calibrate]'"
 
-#: The files of a calibration's folder.
+#: The files of a calibration's folder, and the folder of its leave-one-out calibrations.
 HISTORY, INFO, COPY = "history.db", "calibration.json", "calibration.toml"
+LEAVE_OUT = "leave_out"
 
 
 class CalibrationError(Exception):
@@ -149,6 +150,7 @@ def _episode_record(e: Any) -> dict:
         "source": e.source,
         "n_workers": e.experiment.kwargs["n_workers"],
         "horizon": e.experiment.kwargs["horizon"],
+        "guesses": [dataclasses.asdict(g) for g in e.guesses],
     }
 
 
@@ -204,8 +206,11 @@ def _check_folder(out: Path, calibration: Calibration, resume: bool) -> dict | N
             )
         _check_versions(out, info)
         return info
-    # A lock file alone is what a start that failed before writing anything leaves.
-    if out.exists() and (not out.is_dir() or any(p.name != ".lock" for p in out.iterdir())):
+    # A lock file alone is what a start that failed before writing anything leaves; the
+    # leave-one-out calibrations of this one live in its folder and may start first.
+    if out.exists() and (
+        not out.is_dir() or any(p.name not in (".lock", LEAVE_OUT) for p in out.iterdir())
+    ):
         what = "a calibration" if info is not None else "other files"
         raise CalibrationError(
             f"out={out}: holds {what}; "

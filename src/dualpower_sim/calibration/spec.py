@@ -21,14 +21,17 @@ A calibration is a TOML file::
     majority = 185              # days from dual power to a revolutionary majority (optional)
     end = 240                   # days from dual power to the end (optional)
     source = "timelines: the Soviet on 27 February, the insurrection on 24-25 October"
-    [episodes.parameters]       # this episode's guesses
+    [episodes.parameters]       # this episode's parameters to infer (optional)
     "legitimacy" = { low = 0.2, high = 0.4 }
+    [episodes.guesses]          # its guesses, drawn afresh in every run (optional)
     "loyalty_mean" = { low = 0.3, high = 0.55 }
 
 Every prior is uniform on ``[low, high]``, or log-uniform with ``scale = "log"``; a parameter
 whose config value is a whole number (a shock's ``duration``) takes the nearest whole number in
 each run. ``loyalty_mean`` is the mean of the garrison's Beta loyalty at the preset's own
-concentration ``a + b``. A key is shared or an episode's, not both. Each episode's parameters
+concentration ``a + b``. A key is shared or an episode's, not both. A guess
+(``[episodes.guesses]``) is not inferred: every run draws it afresh from its range, so the
+calibration integrates over it, as a prior predictive does. Each episode's parameters
 are named ``episode/key`` in the posterior (``petrograd_1917/legitimacy``), the shared ones by
 their key.
 
@@ -75,7 +78,16 @@ __all__ = [
 TIMINGS = ("dual_power", "majority", "end")
 
 #: Keys of an ``[[episodes]]`` table.
-EPISODE_KEYS = ("preset", "name", "n_workers", "outcome", *TIMINGS, "source", "parameters")
+EPISODE_KEYS = (
+    "preset",
+    "name",
+    "n_workers",
+    "outcome",
+    *TIMINGS,
+    "source",
+    "parameters",
+    "guesses",
+)
 
 #: A key that is not a config key: the garrison's mean loyalty (see the module docstring).
 LOYALTY_MEAN = "loyalty_mean"
@@ -169,6 +181,8 @@ class Episode:
         outcomes: The historical outcome or outcomes.
         days: Target days by timing (:data:`TIMINGS`), those the episode gives.
         source: Where the targets come from.
+        guesses: The preset's guesses that are not inferred but drawn afresh in every run from
+            their ranges (``[episodes.guesses]``): the calibration integrates over them.
     """
 
     name: str
@@ -176,6 +190,7 @@ class Episode:
     outcomes: tuple[str, ...]
     days: Mapping[str, float]
     source: str
+    guesses: tuple[Prior, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,7 +228,13 @@ class Calibration:
         """SHA-256 of what determines the calibration: configs, priors, targets, budget, seed."""
         core = {
             "episodes": [
-                [e.name, e.experiment.config_hash, list(e.outcomes), dict(e.days)]
+                [
+                    e.name,
+                    e.experiment.config_hash,
+                    list(e.outcomes),
+                    dict(e.days),
+                    [dataclasses.astuple(g) for g in e.guesses],
+                ]
                 for e in self.episodes
             ],
             "priors": [dataclasses.astuple(p) for p in self.priors],
@@ -419,13 +440,23 @@ def _episode(
     if not isinstance(raw, dict):
         raise _fail(where, "parameters", raw, "a table of dotted config keys to priors")
     priors = [_prior(k, v, name, f"{where}.parameters") for k, v in raw.items()]
-    episode = Episode(name, experiment, tuple(outcomes), days, source)
+    drawn = table.get("guesses", {})
+    if not isinstance(drawn, dict):
+        raise _fail(where, "guesses", drawn, "a table of dotted config keys to ranges")
+    guesses = [_prior(k, v, name, f"{where}.guesses") for k, v in drawn.items()]
+    for g in guesses:
+        if any(_same_setting(g.key, p.key) for p in priors):
+            raise ConfigError(
+                f"{where}: {g.key!r} is both inferred (parameters) and drawn (guesses); keep one"
+            )
+    episode = Episode(name, experiment, tuple(outcomes), days, source, tuple(guesses))
     return episode, priors
 
 
 def _check_bounds(calibration: Calibration, label: str) -> None:
-    """Each prior's bounds through each episode's config checks, so a bad range fails now."""
-    for prior in calibration.priors:
+    """Each prior's and guess's bounds through its episodes' checks: a bad range fails now."""
+    ranges = [*calibration.priors, *(g for e in calibration.episodes for g in e.guesses)]
+    for prior in ranges:
         episodes = [
             e for e in calibration.episodes if prior.episode is None or e.name == prior.episode
         ]
@@ -480,6 +511,13 @@ def load_calibration(source: str | Path) -> Calibration:
         episodes.append(episode)
         local.extend(priors)
     shared_keys = [p.key for p in shared]
+    for e in episodes:
+        for g in e.guesses:
+            if any(_same_setting(g.key, k) for k in shared_keys):
+                raise ConfigError(
+                    f"{label}: {g.name!r}: {g.key!r} is also a shared parameter; a guess drawn "
+                    "in each run cannot also be inferred"
+                )
     mine: dict[str | None, list[str]] = {}
     for p in local:
         if any(_same_setting(p.key, k) for k in shared_keys):
@@ -495,6 +533,9 @@ def load_calibration(source: str | Path) -> Calibration:
         mine[p.episode].append(p.key)
     shared = [_whole(p, episodes) for p in shared]
     local = [_whole(p, episodes) for p in local]
+    episodes = [
+        dataclasses.replace(e, guesses=tuple(_whole(g, [e]) for g in e.guesses)) for e in episodes
+    ]
     if not shared and not local:
         raise ConfigError(
             f"{label}: no parameters to infer; allowed: a [parameters] table or "
