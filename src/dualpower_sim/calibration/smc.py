@@ -60,7 +60,7 @@ class CalibrationError(Exception):
 
 
 def import_pyabc() -> Any:
-    """pyabc, with its per-generation log lines silenced (the command prints its own).
+    """pyabc, with its log lines silenced (the command prints its own progress).
 
     Raises:
         CalibrationError: If the ``calibrate`` extra is not installed.
@@ -71,7 +71,10 @@ def import_pyabc() -> Any:
         raise CalibrationError(
             f"calibration needs pyabc, in the calibrate extra: {EXTRA}"
         ) from None
-    logging.getLogger("ABC").setLevel(logging.WARNING)
+    # Its warnings too: "total population weight close to zero" is only the weights' scale
+    # before pyabc normalises them (a prior density over one of the proposal's, both products
+    # over the parameters); the report gives each generation's effective sample size instead.
+    logging.getLogger("ABC").setLevel(logging.ERROR)
     return pyabc
 
 
