@@ -35,6 +35,7 @@ from scipy.stats import qmc
 from dualpower_sim import OUTCOMES, __version__
 from dualpower_sim.analysis import outcome_table
 from dualpower_sim.config import load_experiment
+from dualpower_sim.files import read_json
 from dualpower_sim.plots import plot_outcome_curves
 
 OUT = Path(__file__).with_name("validation.md")
@@ -794,17 +795,28 @@ def calibration_section(folder: Path = CALIBRATION) -> str:
     shared = summary[summary["episode"].isna()]
     informed = summary.sort_values("contraction", ascending=False)
     runs = int(info["runs"]) * len(info["episodes"]) * int(info["replicates"])
+    guesses = sum(len(e.get("guesses", [])) for e in info["episodes"])
+    left_out = [read_json(p) for p in sorted((folder / "leave_out").glob("*/calibration.json"))]
+    left_minutes = sum(i["wall_seconds"] for i in left_out if i) / 60
     lines = [
         "## Calibration against history",
         "",
         "`dualpower calibrate experiments/calibration/history.toml` (ABC-SMC with pyabc; "
-        "[calibration.md](calibration.md)) inferred the five shared rule parameters and the "
-        f"presets' {len(summary) - len(shared)} guesses at once, from every episode's outcome "
-        f"and the timelines' days: {info['population_size']} particles, {len(g)} generations, "
+        f"[calibration.md](calibration.md)) inferred {len(shared)} shared rule parameters "
+        + (
+            f"and {len(summary) - len(shared)} of the presets' "
+            if len(summary) > len(shared)
+            else ""
+        )
+        + f"from every episode's outcome and the timelines' days, the presets' {guesses} "
+        "guesses drawn afresh in every run over their plausible ranges: "
+        f"{info['population_size']} particles, {len(g)} generations (effective sample size "
+        f"{g['ess'].iloc[-1]:.0f} at the last), "
         f"{int(info['runs']):,} particles simulated ({runs:,} runs), final epsilon "
         f"{g['epsilon'].iloc[-1]:.3f} (from {g['epsilon'].iloc[0]:.3f}), "
         f"{info['wall_seconds'] / 60:.0f} minutes on {info.get('jobs') or 'a Dask cluster of'} "
-        "process(es). The presets' own values are not changed by it: these rows say where "
+        f"process(es); its {len(left_out)} leave-one-out calibrations took {left_minutes:.0f} "
+        "minutes more. The presets' own values are not changed by it: these rows say where "
         "history puts them. (This section is read from the committed calibration, "
         "`experiments/calibration/history/`; `python docs/make_validation.py "
         "--calibration-only` rewrites it alone.)",
@@ -844,7 +856,11 @@ def calibration_section(folder: Path = CALIBRATION) -> str:
     if loo.is_file():
         table = pd.read_csv(loo)
         lines += [
-            "Leave one episode out: each episode predicted by a calibration on the others:",
+            "Leave one episode out: each episode predicted by a calibration on the others. Both "
+            "columns run the same seeds and draw the same guesses (common random numbers), so "
+            "a difference comes from the shared parameters alone; where they agree, the "
+            "episode's outcome follows from its own conditions, whichever calibration set "
+            "the shared parameters:",
             "",
             "| episode | history | predicted, left out | calibrated on all |",
             "|---|---|---|---|",
@@ -863,7 +879,7 @@ def calibration_section(folder: Path = CALIBRATION) -> str:
             "episode it was not fitted to is still to be measured.",
             "",
         ]
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip("\n")
 
 
 def cheap_rows(workers: int) -> list[Row]:
@@ -897,8 +913,9 @@ def main(argv: list[str] | None = None) -> None:
         if end < 0:
             raise SystemExit(f"{OUT}: not written by this script; run the whole file")
         if start < 0:  # a file written before the section existed: it goes before the footer
-            text, start, end = text[:end] + "\n\n", end + 2, end + 2
-        OUT.write_text(text[:start] + calibration_section() + text[end:])
+            OUT.write_text(text[:end] + "\n\n" + calibration_section() + text[end:])
+        else:
+            OUT.write_text(text[:start] + calibration_section() + text[end:])
         print(f"rewrote the calibration section of {OUT}")
         return
     t0 = time.perf_counter()

@@ -158,7 +158,10 @@ def posterior_command(args: argparse.Namespace) -> int:
             import pandas as pd
 
             full = predictive_table(runs, post.info["episodes"]) if runs is not None else None
-            loo = leave_one_out_table(pd.concat(held, ignore_index=True), full)
+            order = [e["name"] for e in post.info["episodes"]]
+            table = pd.concat(held, ignore_index=True)
+            table = table.sort_values("episode", key=lambda c: c.map(order.index))
+            loo = leave_one_out_table(table, full)
     write_posterior_report(post, out, runs, loo)
     print(f"wrote {out}/report.md, its tables and figures")
     return 0

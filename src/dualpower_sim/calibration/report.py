@@ -237,9 +237,11 @@ def write_posterior_report(
         lines += [
             "## Leave one episode out",
             "",
-            "Each episode predicted by a calibration on the others (its own guesses drawn from "
-            "their priors), beside the share when it is calibrated with them: what the model "
-            "explains of an episode it was not fitted to.",
+            "Each episode predicted by a calibration on the others (its own inferred "
+            "parameters, if any, drawn from their priors), beside the share when it is "
+            "calibrated with them: what the model explains of an episode it was not fitted to. "
+            "Both columns run the same seeds and guesses (common random numbers): a difference "
+            "comes from the calibrated parameters alone.",
             "",
             "| episode | history | predicted, left out | calibrated on all |",
             "|---|---|---|---|",
