@@ -1,5 +1,6 @@
 """Calibration against history: the file's checks, the statistics and distance, ABC-SMC runs."""
 
+import json
 import math
 import os
 import signal
@@ -363,13 +364,23 @@ def test_a_calibration_killed_mid_generation_resumes_to_the_same_posterior(smoke
 
 def test_the_posterior_report_has_its_tables_and_figures(smoke, tmp_path):
     out = tmp_path / "post"
-    assert main(["posterior", str(smoke), "--out", str(out), "--draws", "3"]) == 0
+    assert main(["posterior", str(smoke), "--out", str(out), "--draws", "3", "-j", "1"]) == 0
     text = (out / "report.md").read_text()
     assert "| `debate.persuasion` | 0.02 to 0.5 |" in text
     assert "## Posterior predictive checks" in text
     assert "`france_2006` | no_dual_power or co_opted |" in text
     for name in ("summary.csv", "generations.csv", "marginals.png", "predictive_runs.csv"):
         assert (out / name).stat().st_size > 0
+
+
+def test_predictive_runs_are_the_same_on_one_process_or_two(smoke):
+    from dualpower_sim.calibration.predictive import posterior_predictive
+
+    c, post = load_calibration(SMOKE), load_posterior(smoke)
+    one = posterior_predictive(c, post, draws=3, jobs=1)
+    two = posterior_predictive(c, post, draws=3, jobs=2)
+    assert len(one) == 3 * len(c.episodes)
+    assert one.equals(two)
 
 
 def test_the_command_names_its_options_where_the_library_names_arguments(smoke, capsys):
@@ -452,8 +463,18 @@ def test_leave_one_out_predicts_each_episode_from_the_others(tmp_path, capsys):
         assert [e["name"] for e in info["episodes"]] != [name]
         assert not any(p["episode"] == name for p in info["priors"])
     report = tmp_path / "report"
-    assert main(["posterior", str(out), "--out", str(report), "--draws", "2"]) == 0
+    assert main(["posterior", str(out), "--out", str(report), "--draws", "2", "-j", "1"]) == 0
     text = (report / "report.md").read_text()
     assert "## Leave one episode out" in text
     loo = (report / "leave_one_out.csv").read_text()
     assert "eastern_europe_1989" in loo and "france_2006" in loo
+    # A leave-one-out folder of another calibration (another budget, say) is not mixed in.
+    info_path = out / "leave_out" / "france_2006" / "calibration.json"
+    info = json.loads(info_path.read_text())
+    info_path.write_text(json.dumps({**info, "whole_hash": "0" * 64}))
+    capsys.readouterr()
+    assert main(["posterior", str(out), "--out", str(report), "--draws", "1", "-j", "1"]) == 0
+    said = capsys.readouterr().out
+    assert f"{out / 'leave_out' / 'france_2006'}: made from another calibration" in said
+    loo = (report / "leave_one_out.csv").read_text()
+    assert "eastern_europe_1989" in loo and "france_2006" not in loo

@@ -135,10 +135,11 @@ def posterior_command(args: argparse.Namespace) -> int:
 
     post = load_posterior(args.folder)
     out = args.out if args.out is not None else args.folder / "posterior"
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     runs = None
     if args.draws:
         c = _calibration_of(args.folder, post.info)
-        runs = posterior_predictive(c, post, args.draws, args.replicates)
+        runs = posterior_predictive(c, post, args.draws, args.replicates, jobs=jobs)
     loo = None
     folders = sorted((args.folder / LEAVE_OUT).glob(f"*/{INFO}"))
     if folders and args.draws:
@@ -150,9 +151,18 @@ def posterior_command(args: argparse.Namespace) -> int:
             if info.get("state") != "done":
                 print(f"{path.parent}: not finished; left out of the leave-one-out table")
                 continue
+            if info.get("whole_hash") != post.info.get("whole_hash"):
+                # Another file, budget or seed: its prediction would not be this calibration's.
+                print(
+                    f"{path.parent}: made from another calibration than {args.folder} (its "
+                    "priors, episodes, budget or seed differ); left out of the leave-one-out table"
+                )
+                continue
             sub = load_posterior(path.parent)
             c = _calibration_of(path.parent, sub.info)
-            one = posterior_predictive(c, sub, args.draws, args.replicates, [info["leave_out"]])
+            one = posterior_predictive(
+                c, sub, args.draws, args.replicates, [info["leave_out"]], jobs=jobs
+            )
             held.append(predictive_table(one, [sub.info["held_out_episode"]]))
         if held:
             import pandas as pd

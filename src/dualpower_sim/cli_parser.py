@@ -332,6 +332,14 @@ def _add_posterior(sub: argparse._SubParsersAction[_Parser]) -> None:
         metavar="N",
         help="runs per episode per draw (default 1)",
     )
+    post.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int(),
+        default=None,
+        metavar="N",
+        help="processes for the predictive runs (default: every core; the same rows whatever N)",
+    )
 
 
 def _add_report(sub: argparse._SubParsersAction[_Parser]) -> None:

@@ -6,18 +6,24 @@ guesses: its draws take the shared parameters from the posterior and its own fro
 priors, as a new episode with only plausible ranges would. That is the held-out prediction.
 An episode's guesses (``[episodes.guesses]``) are drawn afresh in every run, as in the
 calibration.
+
+Every run's seed and values are fixed before any runs, so the runs give the same rows on one
+process or several (``jobs``).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .episodes import ParticleModel, draw_guesses, run_episode
 from .posterior import Posterior
-from .spec import Calibration
+from .spec import Calibration, Episode
 
 __all__ = ["posterior_predictive", "predictive_seed"]
 
@@ -44,6 +50,7 @@ def posterior_predictive(
     draws: int = 20,
     replicates: int = 1,
     episodes: Sequence[str] | None = None,
+    jobs: int = 1,
 ) -> pd.DataFrame:
     """Simulate episodes from posterior draws.
 
@@ -53,6 +60,7 @@ def posterior_predictive(
         draws: Posterior draws.
         replicates: Runs per episode per draw.
         episodes: The episodes to simulate (default: every episode of ``calibration``).
+        jobs: Processes to run on (1: this process). The rows are the same whatever ``jobs``.
 
     Returns:
         One row per run: ``episode``, ``draw``, ``replicate``, ``held_out`` (the episode was
@@ -66,7 +74,8 @@ def posterior_predictive(
     model = ParticleModel(calibration)
     held_out = posterior.info.get("leave_out")
     names = [e.name for e in calibration.episodes] if episodes is None else list(episodes)
-    rows = []
+    tasks: list[tuple[Episode, dict[str, Any], int]] = []
+    keys = []
     for i, episode in enumerate(calibration.episodes):
         if episode.name not in names:
             continue
@@ -84,15 +93,31 @@ def posterior_predictive(
             config = model.episode_values(values, episode.name)
             for r in range(replicates):
                 seed = predictive_seed(calibration.seed, d, i, r)
-                obs = run_episode(episode, {**config, **draw_guesses(episode, seed)}, seed)
-                rows.append(
-                    {
-                        "episode": episode.name,
-                        "draw": d,
-                        "replicate": r,
-                        "held_out": episode.name == held_out,
-                        **obs,
-                        "historical": obs["outcome"] in episode.outcomes,
-                    }
-                )
+                tasks.append((episode, {**config, **draw_guesses(episode, seed)}, seed))
+                keys.append((episode, d, r))
+    if jobs > 1 and len(tasks) > 1:
+        # Fresh interpreters (spawn), as the sweeps' pool: no state inherited from this one.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            chunk = max(1, len(tasks) // (4 * jobs))
+            observations = list(pool.map(_run, tasks, chunksize=chunk))
+    else:
+        observations = [_run(task) for task in tasks]
+    rows = [
+        {
+            "episode": episode.name,
+            "draw": d,
+            "replicate": r,
+            "held_out": episode.name == held_out,
+            **obs,
+            "historical": obs["outcome"] in episode.outcomes,
+        }
+        for (episode, d, r), obs in zip(keys, observations, strict=True)
+    ]
     return pd.DataFrame(rows)
+
+
+def _run(task: tuple[Episode, dict[str, Any], int]) -> dict[str, Any]:
+    """One predictive run (a pool's task): the episode, its values and its seed."""
+    episode, values, seed = task
+    return run_episode(episode, values, seed)
