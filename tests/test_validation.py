@@ -29,6 +29,29 @@ def test_the_cheap_rows_of_validation_md_are_what_the_model_gives():
         )
 
 
+def test_the_calibration_section_is_the_committed_calibration_of_the_committed_file():
+    pytest.importorskip("pyabc")
+    import json
+
+    from dualpower_sim.calibration import load_calibration
+
+    folder = _script().CALIBRATION
+    whole = load_calibration(folder.parent / "history.toml").calibration_hash
+    info = json.loads((folder / "calibration.json").read_text())
+    assert info["whole_hash"] == whole and info["state"] == "done", (
+        "experiments/calibration/history/ was not made from history.toml: rerun the calibration"
+    )
+    left_out = sorted((folder / "leave_out").glob("*/calibration.json"))
+    assert sorted(p.parent.name for p in left_out) == sorted(e["name"] for e in info["episodes"])
+    for path in left_out:
+        sub = json.loads(path.read_text())
+        assert sub["whole_hash"] == whole and sub["state"] == "done", path
+    text = (DOCS / "validation.md").read_text()
+    assert _script().calibration_section() in text, (
+        "run python docs/make_validation.py --calibration-only"
+    )
+
+
 def test_every_pattern_of_the_issue_has_a_row():
     text = (DOCS / "validation.md").read_text()
     for number in range(1, 11):
