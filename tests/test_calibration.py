@@ -383,6 +383,44 @@ def test_predictive_runs_are_the_same_on_one_process_or_two(smoke):
     assert one.equals(two)
 
 
+def test_a_dead_predictive_process_is_one_line_naming_the_option(
+    smoke, capsys, monkeypatch, tmp_path
+):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from dualpower_sim.calibration import predictive
+
+    class DyingPool:
+        def __init__(self, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, *args, **kwargs):
+            raise BrokenProcessPool("a process terminated abruptly")
+
+    monkeypatch.setattr(predictive, "ProcessPoolExecutor", DyingPool)
+    out = tmp_path / "post"
+    assert main(["posterior", str(smoke), "--draws", "2", "-j", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "a process of the predictive runs died" in err and "--jobs 1" in err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_report_without_predictive_checks_leaves_no_earlier_ones_behind(smoke, tmp_path):
+    out = tmp_path / "post"
+    assert main(["posterior", str(smoke), "--out", str(out), "--draws", "2", "-j", "1"]) == 0
+    assert (out / "predictive.csv").is_file()
+    assert main(["posterior", str(smoke), "--out", str(out), "--draws", "0"]) == 0
+    assert not (out / "predictive.csv").exists() and not (out / "predictive.png").exists()
+    assert "## Posterior predictive checks" not in (out / "report.md").read_text()
+
+
 def test_the_command_names_its_options_where_the_library_names_arguments(smoke, capsys):
     assert main(["calibrate", str(SMOKE), "--out", str(smoke)]) == 2
     err = capsys.readouterr().err

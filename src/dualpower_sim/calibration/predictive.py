@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ import pandas as pd
 
 from .episodes import ParticleModel, draw_guesses, run_episode
 from .posterior import Posterior
+from .smc import CalibrationError
 from .spec import Calibration, Episode
 
 __all__ = ["posterior_predictive", "predictive_seed"]
@@ -98,9 +100,15 @@ def posterior_predictive(
     if jobs > 1 and len(tasks) > 1:
         # Fresh interpreters (spawn), as the sweeps' pool: no state inherited from this one.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            chunk = max(1, len(tasks) // (4 * jobs))
-            observations = list(pool.map(_run, tasks, chunksize=chunk))
+        try:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                chunk = max(1, len(tasks) // (4 * jobs))
+                observations = list(pool.map(_run, tasks, chunksize=chunk))
+        except BrokenProcessPool as error:  # killed, or out of memory: nothing was written
+            raise CalibrationError(
+                f"a process of the predictive runs died ({error}); run again, or with jobs=1 "
+                "to see the error in this process"
+            ) from None
     else:
         observations = [_run(task) for task in tasks]
     rows = [

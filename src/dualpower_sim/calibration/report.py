@@ -69,6 +69,16 @@ def predictive_table(runs: pd.DataFrame, episodes: list[Mapping]) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+#: The report's files that depend on its options (pairs, predictive draws, leave-one-out folders).
+_OPTIONAL = (
+    "pairs.png",
+    "predictive.csv",
+    "predictive_runs.csv",
+    "predictive.png",
+    "leave_one_out.csv",
+)
+
+
 def leave_one_out_table(held_out: pd.DataFrame, full: pd.DataFrame | None) -> pd.DataFrame:
     """Each left-out episode's predicted share beside the share when calibrated on all.
 
@@ -142,6 +152,10 @@ def write_posterior_report(
         f"{info['name']} · seed {info['seed']} · "
         f"dualpower_sim {info['provenance'].get('version', '?')}"
     )
+    # What this report may leave out, removed first: an earlier report's files in the same
+    # folder would otherwise stand beside this one as if it had written them.
+    for name in _OPTIONAL:
+        (out / name).unlink(missing_ok=True)
     table = posterior.particles.assign(weight=posterior.weights)
     table.to_csv(out / "posterior.csv", index=False)
     summary.to_csv(out / "summary.csv")
