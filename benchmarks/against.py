@@ -153,7 +153,7 @@ def later_runs_ms_per_day(report: Mapping[str, Any]) -> float:
 
 
 def import_seconds(report: Mapping[str, Any]) -> float:
-    """Seconds the child took to ``import dualpower_sim``."""
+    """Seconds the child took to import the package and the names its runs use."""
     return float(report["import_s"])
 
 

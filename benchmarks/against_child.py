@@ -19,7 +19,9 @@ Usage: ``python -P against_child.py JOB``, where JOB is a JSON object with:
   package, then runs them all in the pool.
 
 It prints one line of JSON: ``files`` (the ``dualpower_sim/__init__.py`` imported here and in
-the pool's processes), ``import_s`` (``import dualpower_sim`` here), ``runs`` (``[seconds,
+the pool's processes), ``import_s`` (importing the package and the names the runs use, here:
+the package loads its modules on first use of a name, so ``import dualpower_sim`` alone would
+leave most of the import to the first run), ``runs`` (``[seconds,
 days]`` of each run, in the order given), ``wall_s`` (all runs, from the first start to the
 last end) and ``start_s`` (the pool's start, until all its processes have imported the
 package; null without a pool).
@@ -41,8 +43,10 @@ POOL_READY_TIMEOUT_S = 300.0
 
 
 def package_file() -> str:
-    """Import ``dualpower_sim`` (if not yet imported) and return the file it was imported from."""
+    """Import ``dualpower_sim`` and the names a run uses; return the file it was imported from."""
     import dualpower_sim
+    from dualpower_sim import DualPowerModel, HardshipShock  # noqa: F401
+    from dualpower_sim.config import load_experiment  # noqa: F401
 
     return str(dualpower_sim.__file__)
 

@@ -60,6 +60,46 @@ def test_public_api_is_pinned():
         assert hasattr(dualpower_sim, name), name
 
 
+def test_public_names_load_on_first_use_as_the_objects_of_their_modules():
+    import importlib
+
+    assert set(dir(dualpower_sim)) >= PUBLIC_API
+    for name, module in dualpower_sim._MODULES.items():
+        loaded = importlib.import_module(f"dualpower_sim.{module}")
+        assert getattr(dualpower_sim, name) is getattr(loaded, name), name
+    try:
+        dualpower_sim.NoSuchName  # noqa: B018
+    except AttributeError as err:
+        assert "NoSuchName" in str(err)
+    else:
+        raise AssertionError("an unknown name must raise AttributeError")
+
+
+def test_a_script_that_runs_a_model_loads_no_sweep_calibration_or_discovery():
+    # The package loads a name's module on first use: building and running a preset must not
+    # pay for scipy.stats (the sweeps' designs), pyabc's glue or the results stores.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from dualpower_sim import DualPowerModel, HardshipShock, load_experiment\n"
+        "load_experiment('paris_1871', n_workers=500, horizon=2).build_model().run()\n"
+        "DualPowerModel(n_workers=500, shocks=[HardshipShock(start=1)], seed=1).run(2)\n"
+        "heavy = ('dualpower_sim.sweeps', 'dualpower_sim.calibration', 'dualpower_sim.discovery',\n"
+        "         'dualpower_sim.results', 'scipy.stats', 'matplotlib')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
 #: The modules that draw figures: the only ones that may import matplotlib (paths in the package).
 PLOTTING = {
     "plots/run.py",

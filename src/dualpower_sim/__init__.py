@@ -12,44 +12,119 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 # Mesa imports tqdm.auto, which warns in a notebook without ipywidgets that its progress bars
-# fall back to text; harmless, and not ours to fix, so it is silenced here, once.
+# fall back to text; harmless, and not ours to fix, so it is silenced here, once, before any
+# module of the package imports Mesa.
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="IProgress not found")
     import mesa  # noqa: F401
 
-from .calibration.posterior import load_posterior
-from .city import Campuses, City, CityParams, Sector, Territory, Traits, Workplaces, build_city
-from .config import ConfigError, Experiment, load_experiment, scenario_names
-from .councils import Council
-from .discovery import discover
-from .distributions import Beta, Constant, Explicit, Normal, Uniform
-from .firm_sizes import PETROGRAD_1917, LognormalSizes, ParetoSizes, SizeBand, SizeBands
-from .model import DualPowerModel
-from .outcomes import OUTCOMES
-from .params import ParameterError
-from .population import Allegiance, Status, Worker
-from .results import ResultsError, load_run
-from .rules import (
-    RULES,
-    CombinedRule,
-    CouncilRule,
-    Debate,
-    DeterrenceRule,
-    HardshipShock,
-    LeverEvent,
-    Policing,
-    Resolution,
-    SoldierRule,
-    StateStrategy,
-    ThresholdRule,
-    make_rule,
-)
-from .state import State
-from .sweeps.store import load_results
+if TYPE_CHECKING:  # what the names below are, for type checkers and editors
+    from .calibration.posterior import load_posterior
+    from .city import Campuses, City, CityParams, Sector, Territory, Traits, Workplaces, build_city
+    from .config import ConfigError, Experiment, load_experiment, scenario_names
+    from .councils import Council
+    from .discovery import discover
+    from .distributions import Beta, Constant, Explicit, Normal, Uniform
+    from .firm_sizes import PETROGRAD_1917, LognormalSizes, ParetoSizes, SizeBand, SizeBands
+    from .model import DualPowerModel
+    from .outcomes import OUTCOMES
+    from .params import ParameterError
+    from .population import Allegiance, Status, Worker
+    from .results import ResultsError, load_run
+    from .rules import (
+        RULES,
+        CombinedRule,
+        CouncilRule,
+        Debate,
+        DeterrenceRule,
+        HardshipShock,
+        LeverEvent,
+        Policing,
+        Resolution,
+        SoldierRule,
+        StateStrategy,
+        ThresholdRule,
+        make_rule,
+    )
+    from .state import State
+    from .sweeps.store import load_results
+
+#: The public names and the module each is loaded from, on first use (PEP 562): ``import
+#: dualpower_sim`` loads neither the sweeps' statistics (scipy.stats) nor the calibration, the
+#: discovery or the results stores until a name from them is used, so a script that only builds
+#: and runs models, and the ``dualpower`` command, start in less time.
+_MODULES = {
+    "load_posterior": "calibration.posterior",
+    "Campuses": "city",
+    "City": "city",
+    "CityParams": "city",
+    "Sector": "city",
+    "Territory": "city",
+    "Traits": "city",
+    "Workplaces": "city",
+    "build_city": "city",
+    "ConfigError": "config",
+    "Experiment": "config",
+    "load_experiment": "config",
+    "scenario_names": "config",
+    "Council": "councils",
+    "discover": "discovery",
+    "Beta": "distributions",
+    "Constant": "distributions",
+    "Explicit": "distributions",
+    "Normal": "distributions",
+    "Uniform": "distributions",
+    "PETROGRAD_1917": "firm_sizes",
+    "LognormalSizes": "firm_sizes",
+    "ParetoSizes": "firm_sizes",
+    "SizeBand": "firm_sizes",
+    "SizeBands": "firm_sizes",
+    "DualPowerModel": "model",
+    "OUTCOMES": "outcomes",
+    "ParameterError": "params",
+    "Allegiance": "population",
+    "Status": "population",
+    "Worker": "population",
+    "ResultsError": "results",
+    "load_run": "results",
+    "RULES": "rules",
+    "CombinedRule": "rules",
+    "CouncilRule": "rules",
+    "Debate": "rules",
+    "DeterrenceRule": "rules",
+    "HardshipShock": "rules",
+    "LeverEvent": "rules",
+    "Policing": "rules",
+    "Resolution": "rules",
+    "SoldierRule": "rules",
+    "StateStrategy": "rules",
+    "ThresholdRule": "rules",
+    "make_rule": "rules",
+    "State": "state",
+    "load_results": "sweeps.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use (then it is an ordinary attribute)."""
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's attributes, the public names not yet loaded among them."""
+    return sorted({*globals(), *_MODULES})
+
 
 try:
     __version__ = version("dualpower_sim")
