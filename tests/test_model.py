@@ -27,6 +27,45 @@ def run(seed, n=4_000, steps=40, **kw):
     return DualPowerModel(n_workers=n, seed=seed, shocks=SHOCK, **kw).run(steps)
 
 
+#: Runs three presets and prints a digest of their indicator tables.
+_DIGEST = """
+import hashlib
+from dualpower_sim import load_experiment
+h = hashlib.sha256()
+for name in ("petrograd_1917", "paris_1871", "gdansk_1980"):
+    m = load_experiment(name, seed=1, n_workers=6000).build_model().run()
+    h.update(m.indicators().to_numpy().tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_runs_do_not_depend_on_the_blas_kernel_the_cpu_gets():
+    # OpenBLAS picks a kernel for the CPU, and its kernels add a dot product in different
+    # orders: council power summed by a dot product gave other last bits, and so other runs, on
+    # an AVX-512 machine (its SkylakeX kernel) than elsewhere. The same runs with OpenBLAS told
+    # to use its Nehalem kernel (SSE only, so any x86-64 runs it; other CPUs ignore the name)
+    # must give the same bits.
+    import os
+    import subprocess
+    import sys
+
+    digests = []
+    for core in (None, "Nehalem"):
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+        if core:
+            env["OPENBLAS_CORETYPE"] = core
+        out = subprocess.run(
+            [sys.executable, "-W", "error", "-c", _DIGEST],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        )
+        digests.append(out.stdout.strip())
+    assert digests[0] == digests[1]
+
+
 def test_same_seed_same_indicators_and_different_seeds_differ():
     a, b, c = run(1).indicators(), run(1).indicators(), run(2).indicators()
     pd.testing.assert_frame_equal(a, b)

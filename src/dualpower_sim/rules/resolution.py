@@ -244,7 +244,13 @@ class Resolution(Rule):
                 self.action_quorum - self.quorum_hysteresis,
                 table.n_firms,
             )
-            production = float(self._weights(world, table) @ table.holding[: table.n_firms]) / n
+            # The held units' weights summed by numpy (pairwise, in the same order on every CPU),
+            # not by a dot product: BLAS adds in the order of the kernel it picks for the CPU
+            # (OpenBLAS's SkylakeX kernel on an AVX-512 machine, its Haswell one elsewhere), so
+            # a dot product made the last bit of council power, and so a run, depend on the
+            # machine.
+            held = table.holding[: table.n_firms]
+            production = float(self._weights(world, table)[held].sum()) / n
             territory = held_residents / n
         s = world.soldiers
         police = float(world.officers().sum())  # soldiers are counted once, below
