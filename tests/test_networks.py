@@ -143,6 +143,24 @@ def test_share_tracker_gives_the_bits_of_a_full_product(seed, density, flips):
 NETWORK_CACHE: dict = {}
 
 
+def test_share_tracker_of_a_large_city_asks_ahead_and_keeps_the_bits():
+    # Above SHARE_PREFETCH_WORKERS the update also asks the CPU ahead for the shares it changes:
+    # another code path, which must give the same bits as the full product.
+    from dualpower_sim import CityParams, build_city
+    from dualpower_sim.kernels.mobilization import SHARE_PREFETCH_WORKERS
+
+    rng = np.random.default_rng(11)
+    net = build_city(CityParams(), SHARE_PREFETCH_WORKERS + 3_000, rng).network
+    assert net.n > SHARE_PREFETCH_WORKERS
+    tracker = net.share_tracker()
+    mask = rng.random(net.n) < 0.3
+    tracker(mask)
+    for k in (5, 200, 3_000):
+        mask = mask.copy()
+        mask[rng.choice(net.n, size=k, replace=False)] ^= True
+        np.testing.assert_array_equal(tracker(mask), net.neighbour_share(mask))
+
+
 def test_mixed_weights_lie_on_the_exactness_grid(rng):
     from dualpower_sim import CityParams, build_city
     from dualpower_sim.networks import MIX_GRID

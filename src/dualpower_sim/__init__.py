@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ if TYPE_CHECKING:  # what the names below are, for type checkers and editors
 #: The public names and the module each is loaded from, on first use (PEP 562): ``import
 #: dualpower_sim`` loads neither the sweeps' statistics (scipy.stats) nor the calibration, the
 #: discovery or the results stores until a name from them is used, so a script that only builds
-#: and runs models, and the ``dualpower`` command, start in less time.
+#: and runs models starts in less time. (The ``dualpower`` command imports most of them itself.)
 _MODULES = {
     "load_posterior": "calibration.posterior",
     "Campuses": "city",
@@ -111,19 +112,31 @@ _MODULES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Load a public name from its module on first use (then it is an ordinary attribute)."""
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:  # type checkers see the imports above, and flag a misspelt name
 
+    def __getattr__(name: str) -> Any:
+        """Load a public name, or a submodule, on first use (then it is an ordinary attribute).
 
-def __dir__() -> list[str]:
-    """The module's attributes, the public names not yet loaded among them."""
-    return sorted({*globals(), *_MODULES})
+        Args:
+            name: A name of :data:`__all__`, or a submodule's (``dualpower_sim.sweeps``, as
+                before the names were loaded lazily).
+
+        Raises:
+            AttributeError: For any other name.
+        """
+        module = _MODULES.get(name)
+        if module is not None:
+            value = getattr(importlib.import_module(f".{module}", __name__), name)
+        elif importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            value = importlib.import_module(f".{name}", __name__)
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        """The module's attributes, the public names not yet loaded among them."""
+        return sorted({*globals(), *_MODULES})
 
 
 try:

@@ -202,10 +202,11 @@ else:
 RUN_AHEAD, SHARE_AHEAD = 16, 4
 
 #: Workers beyond which the update also asks ahead for the shares it changes: 2^17 shares are
-#: 1 MiB, half a core's L2 cache here. Below it the shares stay in the cache, and asking for
-#: them cost a second pass over each flip's ties for nothing (measured on the 2-core machine:
-#: 3.1 to 4.4 ns a tie with it at 10^4 and 2 x 10^4 workers, 2.0 to 3.0 without; at 10^6 it
-#: still gains).
+#: 1 MiB, a core's whole L2 cache on the 2-core machine. Measured there, at 10^4 and 2 x 10^4
+#: workers (shares of 80 and 160 KiB, which stay in the cache) asking for them cost a second
+#: pass over each flip's ties for nothing: 3.1 to 4.4 ns a tie with it, 2.0 to 3.0 without; at
+#: 10^6 workers (8 MiB of shares) it gains. Between the two it was not measured: the bound is
+#: where the shares stop fitting the cache, not a measured crossing.
 SHARE_PREFETCH_WORKERS = 1 << 17
 
 
