@@ -62,6 +62,7 @@ def test_public_api_is_pinned():
 
 def test_public_names_resolve_to_the_objects_of_their_modules():
     import importlib
+    import sys
 
     import pytest
 
@@ -70,10 +71,16 @@ def test_public_names_resolve_to_the_objects_of_their_modules():
     for name, module in dualpower_sim._MODULES.items():
         loaded = importlib.import_module(f"dualpower_sim.{module}")
         assert getattr(dualpower_sim, name) is getattr(loaded, name), name
-    # Submodules stay attributes of the package, as when it imported them all at once.
+    # Submodules stay attributes of the package, as when it imported them all at once; those
+    # it never imported stay out of reach of getattr: __main__ would run the command line and
+    # exit, app needs the app extra.
     assert dualpower_sim.sweeps is importlib.import_module("dualpower_sim.sweeps")
+    assert not hasattr(dualpower_sim, "__main__")
+    assert getattr(dualpower_sim, "app", None) is None or "solara" in sys.modules
     with pytest.raises(AttributeError, match="NoSuchName"):
         dualpower_sim.NoSuchName  # noqa: B018
+    # dir() lists what a user can reach, not the module's own helpers.
+    assert not {"importlib", "TYPE_CHECKING", "_MODULES", "warnings"} & set(dir(dualpower_sim))
 
 
 def test_a_script_that_runs_a_model_loads_no_sweep_calibration_or_discovery():

@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
@@ -112,14 +111,50 @@ _MODULES = {
 }
 
 
+#: The submodules that importing the package made attributes of it when it imported every name
+#: at once; they stay attributes, loaded on first use. Others (the app, the command line, the
+#: plots) are imported by name, as before: reaching for one by attribute would run it
+#: (``__main__``) or need an extra (``app``).
+_SUBMODULES = frozenset(
+    {
+        "agents",
+        "calibration",
+        "city",
+        "config",
+        "councils",
+        "discovery",
+        "discovery_conditions",
+        "distributions",
+        "files",
+        "firm_sizes",
+        "indicators",
+        "kernels",
+        "locking",
+        "mesa_compat",
+        "model",
+        "networks",
+        "outcomes",
+        "params",
+        "population",
+        "provenance",
+        "results",
+        "rng",
+        "rules",
+        "stability",
+        "state",
+        "sweeps",
+        "world",
+    }
+)
+
 if not TYPE_CHECKING:  # type checkers see the imports above, and flag a misspelt name
 
     def __getattr__(name: str) -> Any:
         """Load a public name, or a submodule, on first use (then it is an ordinary attribute).
 
         Args:
-            name: A name of :data:`__all__`, or a submodule's (``dualpower_sim.sweeps``, as
-                before the names were loaded lazily).
+            name: A name of :data:`__all__`, or one of the submodules in :data:`_SUBMODULES`
+                (``dualpower_sim.sweeps``, as before the names were loaded lazily).
 
         Raises:
             AttributeError: For any other name.
@@ -127,7 +162,7 @@ if not TYPE_CHECKING:  # type checkers see the imports above, and flag a misspel
         module = _MODULES.get(name)
         if module is not None:
             value = getattr(importlib.import_module(f".{module}", __name__), name)
-        elif importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        elif name in _SUBMODULES:
             value = importlib.import_module(f".{name}", __name__)
         else:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -135,8 +170,9 @@ if not TYPE_CHECKING:  # type checkers see the imports above, and flag a misspel
         return value
 
     def __dir__() -> list[str]:
-        """The module's attributes, the public names not yet loaded among them."""
-        return sorted({*globals(), *_MODULES})
+        """The public names and submodules (loaded or not), without the module's own helpers."""
+        dunders = (k for k in globals() if k.startswith("__") and k.endswith("__"))
+        return sorted({*__all__, *_SUBMODULES, *dunders})
 
 
 try:
