@@ -152,10 +152,15 @@ def test_share_tracker_of_a_large_city_asks_ahead_and_keeps_the_bits():
     rng = np.random.default_rng(11)
     net = build_city(CityParams(), SHARE_PREFETCH_WORKERS + 3_000, rng).network
     assert net.n > SHARE_PREFETCH_WORKERS
+    assert_tracker_gives_full_products(net, rng, (5, 200, 3_000))
+
+
+def assert_tracker_gives_full_products(net, rng, flips):
+    """Check a share tracker against full products: 30% marked, then ``k`` marks flipped each."""
     tracker = net.share_tracker()
     mask = rng.random(net.n) < 0.3
     tracker(mask)
-    for k in (5, 200, 3_000):
+    for k in flips:
         mask = mask.copy()
         mask[rng.choice(net.n, size=k, replace=False)] ^= True
         np.testing.assert_array_equal(tracker(mask), net.neighbour_share(mask))
@@ -182,13 +187,7 @@ def test_tracked_and_gathered_shares_give_a_full_products_bits():
     net = NETWORK_CACHE.setdefault(
         "city", build_city(CityParams(), 2_000, np.random.default_rng(1)).network
     )
-    tracker = net.share_tracker()
-    mask = rng.random(net.n) < 0.3
-    tracker(mask)
-    for k in (1, 40, 150):
-        mask = mask.copy()
-        mask[rng.choice(net.n, size=k, replace=False)] ^= True
-        np.testing.assert_array_equal(tracker(mask), net.neighbour_share(mask))
+    assert_tracker_gives_full_products(net, rng, (1, 40, 150))
     x = rng.random(net.n)
     rows = rng.choice(net.n, size=300, replace=False)
     np.testing.assert_array_equal(net.neighbour_share_of(rows, x), net.neighbour_share(x)[rows])
