@@ -513,6 +513,29 @@ def test_a_pool_process_killed_mid_sweep_is_replaced_and_its_runs_retried(tmp_pa
     assert all(r["status"] == "done" for r in rows)
 
 
+@pytest.mark.slow
+def test_a_script_without_the_main_guard_gets_one_clear_error_not_failed_runs(tmp_path):
+    # Each spawned process imports the script that started the sweep; without the guard it
+    # tries to start a pool of its own. The sweep used to retry every run in new pools and
+    # record them all as failed ("the worker process died"), after a traceback per process.
+    sweep = sweep_file(tmp_path, "\n[parameters]\nlegitimacy = [0.3, 0.8]\n")
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from dualpower_sim.sweep import load_sweep, run_sweep\n"
+        f"run_sweep(load_sweep({str(sweep)!r}), {str(tmp_path / 'out')!r}, jobs=2)\n"
+        "print('the sweep returned')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert "the sweep returned" not in done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: the sweep's worker processes could not start")
+    assert 'if __name__ == "__main__":' in last
+    assert "the worker process died" not in done.stderr
+
+
 class _DieOnArrival:
     """A task field that kills the process that unpickles it (a run that crashes its worker)."""
 

@@ -190,10 +190,14 @@ def local_results(
     pending = list(tasks)
     tries: dict[int, int] = {}
     round_size = max(1, jobs * batch)
+    started = False
     while pending:
         current, pending = pending[:round_size], pending[round_size:]
         waiting = list(reversed(current))  # pop() from the end keeps the runs' order
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+        if not started:
+            _check_start(pool)
+            started = True
         in_flight: dict = {}
         try:
             while waiting or in_flight:
@@ -233,6 +237,38 @@ def local_results(
             pending = list(reversed(waiting)) + pending
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+#: Why a pool's first process could not start, as the user is told.
+NO_START = (
+    "the sweep's worker processes could not start. Each one is a fresh Python that imports the "
+    "script which started the sweep, so a script must start it under "
+    "`if __name__ == \"__main__\":` (see 'Safe importing of main module' in the documentation "
+    "of Python's multiprocessing); otherwise run it with jobs=1, in this process"
+)
+
+
+def _ready() -> bool:
+    """A task that does nothing: its answer shows that a pool's process started."""
+    return True
+
+
+def _check_start(pool: Any) -> None:
+    """Raise one clear error if ``pool`` cannot start a process, before any run is sent to it.
+
+    Without this check, a script that runs a sweep without the ``__main__`` guard (each spawned
+    process imports it and tries to start a pool of its own, which Python forbids) broke every
+    pool: each run was retried in a new pool, twice, then recorded as failed with "the worker
+    process died", after a traceback per process: 11 s for a sweep of two runs, and a sweep of
+    400 was still starting pools after an hour. With it, the sweep stops within seconds.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        pool.submit(_ready).result()
+    except BrokenProcessPool:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise RuntimeError(NO_START) from None
 
 
 def _suspect(task: Mapping[str, Any], tries: Mapping[int, int]) -> bool:
