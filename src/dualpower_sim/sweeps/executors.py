@@ -241,8 +241,8 @@ def local_results(
 
 #: Why a pool's first process could not start, as the user is told.
 NO_START = (
-    "the sweep's worker processes could not start. Each one is a fresh Python that imports the "
-    "script which started the sweep, so a script must start it under "
+    "the sweep's worker processes could not start. The usual cause: each one is a fresh Python "
+    "that imports the script which started the sweep, so a script must start it under "
     "`if __name__ == \"__main__\":` (see 'Safe importing of main module' in the documentation "
     "of Python's multiprocessing); otherwise run it with jobs=1, in this process"
 )
