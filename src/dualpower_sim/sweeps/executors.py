@@ -195,11 +195,11 @@ def local_results(
         current, pending = pending[:round_size], pending[round_size:]
         waiting = list(reversed(current))  # pop() from the end keeps the runs' order
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-        if not started:
-            _check_start(pool)
-            started = True
         in_flight: dict = {}
         try:
+            if not started:  # inside the try: the pool is shut down whatever happens
+                _check_start(pool)
+                started = True
             while waiting or in_flight:
                 while waiting and len(in_flight) < jobs:
                     # A run that was in flight when a process died runs alone, so that a
@@ -267,7 +267,6 @@ def _check_start(pool: Any) -> None:
     try:
         pool.submit(_ready).result()
     except BrokenProcessPool:
-        pool.shutdown(wait=False, cancel_futures=True)
         raise RuntimeError(NO_START) from None
 
 
